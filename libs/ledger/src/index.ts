@@ -1,0 +1,3 @@
+export * from './event-store';
+export * from './streams';
+export * from './projections/projection';

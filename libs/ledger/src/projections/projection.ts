@@ -1,0 +1,30 @@
+import type { PoolClient } from 'pg';
+import type { RecordedEvent } from '../event-store';
+
+/**
+ * A named, versioned read model. The runtime gives each version its own physical tables
+ * (`<logical>__v<version>`) and serves reads through a view named `<logical>` that points at the
+ * active version, so a rebuild fills fresh tables while the old version keeps serving, then switches
+ * the views in one transaction.
+ */
+export interface Projection {
+  /** `api_keys`, `usage_summaries`… */
+  readonly name: string;
+  /** Bump when the read model's shape or meaning changes; a new version is built from position 0. */
+  readonly version: number;
+  /** Logical table name -> DDL creating it under the given physical name. */
+  readonly tables: Readonly<Record<string, (physicalName: string) => string>>;
+  /** Only these event types are handed to `apply` (the checkpoint still advances past others). */
+  readonly eventTypes?: readonly string[];
+  /**
+   * Applies a batch inside the runtime's transaction (the checkpoint is written in the same one).
+   * Must be idempotent and must never throw on a valid event.
+   */
+  apply(events: readonly RecordedEvent[], context: ProjectionContext): Promise<void>;
+}
+
+export interface ProjectionContext {
+  readonly client: PoolClient;
+  /** Physical name of a logical table for the version being written. */
+  table(logical: string): string;
+}

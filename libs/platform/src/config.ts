@@ -1,0 +1,71 @@
+import { resolve } from 'node:path';
+
+/** Runtime configuration, read once from the environment (DESIGN.md section 8). */
+export interface AbaxusConfig {
+  port: number;
+  host: string;
+  /** Unset: an embedded PostgreSQL is started under `dataDir`. */
+  databaseUrl?: string;
+  dataDir: string;
+  /** Unset: the Postgres event store in `databaseUrl`. `kurrentdb://…` or `esdb://…`: KurrentDB. */
+  eventStoreUrl?: string;
+  /** First-start admin secret key of the default tenant. */
+  adminKey?: string;
+  logLevel: string;
+  /** Maximum request body, bytes. */
+  bodyLimitBytes: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const ADMIN_KEY_PATTERN = /^sk_[A-Za-z0-9_]{24,}$/;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function parsePort(variable: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(variable, `expected a port number 0-65535, got "${raw}"`);
+  }
+  return port;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AbaxusConfig {
+  const adminKey = env.ABAXUS_ADMIN_KEY || undefined;
+  if (adminKey !== undefined && !ADMIN_KEY_PATTERN.test(adminKey)) {
+    throw new ConfigError(
+      'ABAXUS_ADMIN_KEY',
+      'expected "sk_" followed by at least 24 characters of [A-Za-z0-9_]',
+    );
+  }
+  const eventStoreUrl = env.EVENT_STORE_URL || undefined;
+  if (eventStoreUrl !== undefined && !/^(kurrentdb|kurrent|esdb|esdb\+discover|kurrentdb\+discover):\/\//.test(eventStoreUrl)) {
+    throw new ConfigError('EVENT_STORE_URL', 'expected a kurrentdb:// or esdb:// connection string');
+  }
+  const logLevel = env.LOG_LEVEL || 'info';
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `expected one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const bodyLimit = env.ABAXUS_BODY_LIMIT_BYTES ? Number(env.ABAXUS_BODY_LIMIT_BYTES) : 1_048_576;
+  if (!Number.isInteger(bodyLimit) || bodyLimit < 1024) {
+    throw new ConfigError('ABAXUS_BODY_LIMIT_BYTES', 'expected an integer >= 1024');
+  }
+  return {
+    port: parsePort('PORT', env.PORT, 8080),
+    host: env.HOST || '0.0.0.0',
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: resolve(env.ABAXUS_DATA_DIR || './.abaxus'),
+    eventStoreUrl,
+    adminKey,
+    logLevel,
+    bodyLimitBytes: bodyLimit,
+  };
+}
