@@ -99,6 +99,8 @@ export interface EventStore {
   readAll(from: Checkpoint | null, options?: ReadAllOptions): Promise<ReadAllResult>;
   /** Catch up from `from`, then follow live appends, until stopped. */
   subscribeToAll(from: Checkpoint | null, options: SubscribeOptions): Subscription;
+  /** Events visible after `from`, counting at most `limit` (projector lag; cheap when the lag is small). */
+  countAfter(from: Checkpoint | null, limit: number): Promise<number>;
   /** Checkpoint of the last event every reader can see now (null: empty log). */
   headCheckpoint(): Promise<Checkpoint | null>;
   /** Negative, zero or positive, as `a` is before, equal to or after `b`. Null is before all. */
