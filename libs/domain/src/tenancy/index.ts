@@ -1,0 +1,4 @@
+export * from './tenancy.events';
+export * from './tenancy.errors';
+export * from './tenant-registry.decider';
+export * from './api-keys.decider';
