@@ -31,7 +31,12 @@ const issued = (command: IssueApiKey = issue()): ApiKeyIssued => ({
     issued_at: command.at.toISOString(),
   },
 });
-const revoke = (key_id = 'key_aaaaaaaaaaaa'): ApiKeyCommand => ({ type: 'RevokeApiKey', tenant_id: 't_1', key_id, at: later });
+const revoke = (key_id = 'key_aaaaaaaaaaaa'): ApiKeyCommand => ({
+  type: 'RevokeApiKey',
+  tenant_id: 't_1',
+  key_id,
+  at: later,
+});
 const revoked = (key_id = 'key_aaaaaaaaaaaa'): ApiKeyEvent => ({
   type: 'ApiKeyRevoked',
   data: { key_id, tenant_id: 't_1', revoked_at: later.toISOString() },
@@ -95,7 +100,10 @@ describe('api keys decider', () => {
 
   it('evolves revocation into the key record and ignores a second revocation', () => {
     const first = revoked();
-    const second: ApiKeyEvent = { type: 'ApiKeyRevoked', data: { ...first.data, revoked_at: '2030-01-01T00:00:00.000Z' } };
+    const second: ApiKeyEvent = {
+      type: 'ApiKeyRevoked',
+      data: { ...first.data, revoked_at: '2030-01-01T00:00:00.000Z' },
+    };
     const state = [issued(), first, second].reduce(apiKeys.evolve, apiKeys.initialState());
     expect(state.keys.get('key_aaaaaaaaaaaa')).toMatchObject({ revoked_at: later.toISOString(), role: 'finance' });
   });
