@@ -1,0 +1,3 @@
+export * from './decimal';
+export * from './field-error';
+export * from './parse-decimal';
