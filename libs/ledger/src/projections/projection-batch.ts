@@ -1,0 +1,85 @@
+import type { Pool } from 'pg';
+import type { Checkpoint, EventStore } from '../event-store';
+import type { Projection, ProjectionContext } from './projection';
+import { inTransaction, lockBuild, writeCheckpoint } from './projection-catalog';
+import { buildLabel, physicalTableName, type BuildKey } from './projection-naming';
+
+export const DEFAULT_BATCH_SIZE = 2000;
+
+export type BatchOutcome =
+  /** Events (or only skipped types) were applied and the checkpoint moved, in one transaction. */
+  | { kind: 'applied'; events: number; checkpoint: Checkpoint | null; atHead: boolean }
+  /** Nothing visible after the checkpoint. */
+  | { kind: 'at_head'; checkpoint: Checkpoint | null }
+  /** Another runner moved the checkpoint since it was read: the batch was dropped unapplied. */
+  | { kind: 'raced' }
+  /** The build is no longer the one expected (switched, retired): stop working on it. */
+  | { kind: 'inactive' };
+
+export class ProjectionApplyError extends Error {
+  readonly code = 'PROJECTION.APPLY_FAILED';
+  constructor(
+    readonly key: BuildKey,
+    readonly from: Checkpoint | null,
+    cause: unknown,
+  ) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`${buildLabel(key)}: batch after checkpoint ${from ?? 'start'} failed: ${reason}`, { cause });
+    this.name = 'ProjectionApplyError';
+  }
+}
+
+export interface BatchTarget extends BuildKey {
+  /** The status the caller works the build under; any other status means the build changed hands. */
+  readonly status: 'live' | 'building';
+  /** The catalog checkpoint the caller read; the batch starts after it. */
+  readonly checkpoint: Checkpoint | null;
+}
+
+export function projectionContext(
+  client: ProjectionContext['client'],
+  projection: Projection,
+  key: BuildKey,
+): ProjectionContext {
+  return {
+    client,
+    table: (logical: string) => {
+      if (!(logical in projection.tables)) throw new Error(`projection ${projection.name} has no table "${logical}"`);
+      return physicalTableName(logical, key.version, key.build);
+    },
+  };
+}
+
+/**
+ * Reads the next batch after the target's checkpoint and applies it in ONE transaction that locks
+ * the build's catalog row, re-checks the checkpoint, applies, and writes the new checkpoint. The
+ * read-model rows and the checkpoint therefore commit together: a crash at any point neither loses
+ * nor double-applies an event, and a second runner holding the same checkpoint waits on the row
+ * lock, then sees the moved checkpoint and drops its batch.
+ */
+export async function applyNextBatch(
+  deps: { pool: Pool; store: EventStore },
+  projection: Projection,
+  target: BatchTarget,
+  batchSize = DEFAULT_BATCH_SIZE,
+): Promise<BatchOutcome> {
+  const { pool, store } = deps;
+  const read = await store.readAll(target.checkpoint, { maxCount: batchSize, types: projection.eventTypes });
+  if (read.events.length === 0 && store.compareCheckpoints(read.checkpoint, target.checkpoint) === 0) {
+    return { kind: 'at_head', checkpoint: target.checkpoint };
+  }
+  return inTransaction(pool, async (client) => {
+    const row = await lockBuild(client, target);
+    if (!row || row.status !== target.status) return { kind: 'inactive' } as const;
+    if (store.compareCheckpoints(row.checkpoint, target.checkpoint) !== 0) return { kind: 'raced' } as const;
+    if (read.events.length > 0) {
+      try {
+        await projection.apply(read.events, projectionContext(client, projection, target));
+      } catch (error) {
+        throw new ProjectionApplyError(target, target.checkpoint, error);
+      }
+    }
+    await writeCheckpoint(client, target, read.checkpoint, read.events.length);
+    return { kind: 'applied', events: read.events.length, checkpoint: read.checkpoint, atHead: read.atHead } as const;
+  });
+}

@@ -1,0 +1,340 @@
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import type { Checkpoint, EventStore, Subscription } from '../event-store';
+import type { Projection } from './projection';
+import { applyNextBatch, DEFAULT_BATCH_SIZE, ProjectionApplyError } from './projection-batch';
+import { waitForPosition } from './projection-barrier';
+import {
+  clearProjectionErrors,
+  dropRetiredTables,
+  readBuilds,
+  recordError,
+  recordProjectionError,
+  type CatalogRow,
+} from './projection-catalog';
+import { measureLag, projectorMetrics, type ProjectorMetrics } from './projection-metrics';
+import { buildLabel, validateProjectionSet } from './projection-naming';
+import { ensureProjection, switchToBuild } from './projection-rebuild';
+import { projectionStatus, STATUS_COUNT_LIMIT, type ProjectionStatus } from './projection-status';
+import { Wakeup } from './wakeup';
+
+export type ProjectionLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+
+export interface ProjectionRunnerOptions {
+  pool: Pool;
+  store: EventStore;
+  projections: readonly Projection[];
+  logger?: ProjectionLogger;
+  /** Events per batch and per transaction. Default 2000. */
+  batchSize?: number;
+  /** At the head, re-check this often even without a signal from the store. Default 1000 ms. */
+  idlePollMs?: number;
+  /** Back-off after a failure doubles from this… Default 500 ms. */
+  retryInitialMs?: number;
+  /** …up to this. Default 30 s. */
+  retryMaxMs?: number;
+  /** Lag gauges are also refreshed on this timer (a stuck projection's lag keeps growing). Default 5 s. */
+  metricsIntervalMs?: number;
+}
+
+interface ProjectionState {
+  readonly projection: Projection;
+  ensured: boolean;
+  failures: number;
+  lastError: { message: string; at: Date } | null;
+  /** Events behind at the last full count, and applied since: the per-batch estimate uses both. */
+  countedBehind: number;
+  appliedSinceCount: number;
+}
+
+const SILENT: ProjectionLogger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
+
+/**
+ * Runs every registered projection: one loop per projection, each applying checkpointed batches
+ * (see applyNextBatch), filling new builds and switching them live, and waiting at the head for the
+ * store's subscription to signal new events. A projection that fails is logged, recorded in the
+ * catalog, retried with back-off; the others keep going.
+ */
+export class ProjectionRunner {
+  private readonly states: ProjectionState[];
+  private readonly logger: ProjectionLogger;
+  private readonly batchSize: number;
+  private readonly metrics: ProjectorMetrics = projectorMetrics();
+  private readonly wakeup = new Wakeup();
+  private loops: Promise<void>[] = [];
+  private doorbell?: Subscription;
+  private timer?: NodeJS.Timeout;
+  private started = false;
+  private stopping?: Promise<void>;
+
+  constructor(private readonly options: ProjectionRunnerOptions) {
+    validateProjectionSet(options.projections);
+    this.states = options.projections.map((projection) => ({
+      projection,
+      ensured: false,
+      failures: 0,
+      lastError: null,
+      countedBehind: 0,
+      appliedSinceCount: 0,
+    }));
+    this.logger = options.logger ?? SILENT;
+    this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  }
+
+  get projections(): readonly Projection[] {
+    return this.options.projections;
+  }
+
+  /**
+   * Creates missing tables and views (first start) and starts rebuilds of projections whose code
+   * version is newer than the live one, then starts the loops. Resolves once every projection had its
+   * first setup attempt; one that failed is retried by its loop and does not fail the start.
+   */
+  async start(): Promise<void> {
+    if (this.started) throw new Error('projection runner already started');
+    this.started = true;
+    this.doorbell = await this.openDoorbell();
+    await Promise.all(this.states.map((state) => this.setUp(state).catch((error) => this.failed(state, error))));
+    this.loops = this.states.map((state) => this.loop(state));
+    this.timer = setInterval(() => void this.refreshLagMetrics(), this.options.metricsIntervalMs ?? 5_000);
+    this.timer.unref();
+    void this.refreshLagMetrics();
+  }
+
+  /** Lets the batch in flight of every projection commit (or roll back), then stops. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.wakeup.close();
+      if (this.timer) clearInterval(this.timer);
+      await Promise.all(this.loops);
+      await this.doorbell
+        ?.stop()
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'store subscription stop failed'));
+    })();
+    return this.stopping;
+  }
+
+  status(): Promise<ProjectionStatus[]> {
+    return projectionStatus({
+      pool: this.options.pool,
+      store: this.options.store,
+      projections: this.options.projections,
+    });
+  }
+
+  /** Failures since the last successful step, as seen by this process. */
+  lastErrors(): Map<string, { message: string; at: Date; failures: number }> {
+    const errors = new Map<string, { message: string; at: Date; failures: number }>();
+    for (const state of this.states) {
+      if (state.lastError) errors.set(state.projection.name, { ...state.lastError, failures: state.failures });
+    }
+    return errors;
+  }
+
+  /** See the standalone waitForPosition: resolves when the live build's checkpoint reaches `checkpoint`. */
+  waitForPosition(
+    projectionName: string,
+    checkpoint: Checkpoint | null,
+    timeoutMs: number,
+  ): Promise<Checkpoint | null> {
+    return waitForPosition(this.options, projectionName, checkpoint, timeoutMs);
+  }
+
+  /** The store's live subscription only rings the bell; the loops read through the catalog checkpoint. */
+  private async openDoorbell(): Promise<Subscription | undefined> {
+    const filtered = this.states.every((state) => state.projection.eventTypes !== undefined);
+    const types = filtered
+      ? [...new Set(this.states.flatMap((state) => state.projection.eventTypes ?? []))]
+      : undefined;
+    try {
+      const head = await this.options.store.headCheckpoint();
+      return this.options.store.subscribeToAll(head, {
+        types,
+        onBatch: async () => this.wakeup.ring(),
+        onError: (error) =>
+          this.logger.warn({ err: error }, 'store subscription failed; the projector falls back to polling'),
+      });
+    } catch (error) {
+      this.logger.warn({ err: error }, 'store subscription unavailable; the projector falls back to polling');
+      return undefined;
+    }
+  }
+
+  private async setUp(state: ProjectionState): Promise<void> {
+    const { projection } = state;
+    const result = await ensureProjection(this.options.pool, projection);
+    state.ensured = true;
+    if (result.createdLive)
+      this.logger.info({ projection: buildLabel(result.live!) }, 'projection created; catching up');
+    if (result.startedBuild) {
+      this.logger.info(
+        { projection: projection.name, live: buildLabel(result.live!), building: buildLabel(result.building!) },
+        'projection version changed; building the new version while the old one serves reads',
+      );
+    }
+    for (const row of result.abandoned)
+      this.logger.warn({ projection: buildLabel(row) }, 'abandoned a build of an older version');
+    await this.dropRetired(state);
+  }
+
+  private async loop(state: ProjectionState): Promise<void> {
+    while (!this.wakeup.isClosed) {
+      const seen = this.wakeup.generation;
+      let progressed: boolean;
+      try {
+        progressed = await this.step(state);
+        if (state.failures > 0) await this.recovered(state);
+      } catch (error) {
+        await this.failed(state, error);
+        const backoff = Math.min(
+          this.options.retryMaxMs ?? 30_000,
+          (this.options.retryInitialMs ?? 500) * 2 ** (state.failures - 1),
+        );
+        await this.wakeup.sleep(backoff);
+        continue;
+      }
+      if (!progressed) await this.wakeup.wait(seen, this.options.idlePollMs ?? 1_000);
+    }
+  }
+
+  /** One batch for each build this code can work (live and/or building). True if anything moved. */
+  private async step(state: ProjectionState): Promise<boolean> {
+    const { projection } = state;
+    if (!state.ensured) await this.setUp(state);
+    const rows = await readBuilds(this.options.pool, { name: projection.name });
+    const workable = rows.filter((row) => row.version === projection.version && row.status !== 'retired');
+    if (workable.length === 0) {
+      // Someone else changed the catalog (a newer version went live, rows removed): set up again.
+      state.ensured = false;
+      return false;
+    }
+    let progressed = false;
+    for (const row of workable) {
+      if (this.wakeup.isClosed) break;
+      progressed = (await this.advance(state, row)) || progressed;
+    }
+    return progressed;
+  }
+
+  private async advance(state: ProjectionState, row: CatalogRow): Promise<boolean> {
+    const { projection } = state;
+    const labels = { projection: projection.name };
+    const stopTimer = this.metrics.batchDuration.startTimer(labels);
+    const status = row.status === 'live' ? 'live' : 'building';
+    const outcome = await applyNextBatch(this.options, projection, { ...row, status }, this.batchSize);
+    switch (outcome.kind) {
+      case 'applied':
+        stopTimer();
+        this.metrics.eventsApplied.inc(labels, outcome.events);
+        if (status === 'live')
+          await this.updateLagAfterBatch(state, outcome.checkpoint, outcome.events, outcome.atHead);
+        return true;
+      case 'raced':
+      case 'inactive':
+        return true; // re-read the catalog and go again
+      case 'at_head':
+        if (status === 'live') {
+          this.metrics.lagSeconds.set(labels, 0);
+          this.metrics.lagEvents.set(labels, 0);
+          return false;
+        }
+        return this.switchWhenDone(state, row, outcome.checkpoint);
+    }
+  }
+
+  private async switchWhenDone(
+    state: ProjectionState,
+    row: CatalogRow,
+    checkpoint: Checkpoint | null,
+  ): Promise<boolean> {
+    if (!(await switchToBuild(this.options, state.projection, { ...row, checkpoint }))) return false;
+    this.logger.info({ projection: buildLabel(row), events: row.eventsApplied }, 'new build is live; views switched');
+    await this.dropRetired(state);
+    return true;
+  }
+
+  private async dropRetired(state: ProjectionState): Promise<void> {
+    try {
+      const dropped = await dropRetiredTables(this.options.pool, state.projection.name);
+      for (const row of dropped)
+        this.logger.info({ projection: buildLabel(row) }, 'dropped the tables of a retired build');
+    } catch (error) {
+      this.logger.warn(
+        { err: error, projection: state.projection.name },
+        'could not drop retired tables yet; will retry',
+      );
+    }
+  }
+
+  private async failed(state: ProjectionState, error: unknown): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error);
+    state.failures += 1;
+    state.lastError = { message, at: new Date() };
+    this.metrics.failures.inc({ projection: state.projection.name });
+    this.logger.error(
+      { err: error, projection: state.projection.name, failures: state.failures },
+      'projection failed; retrying with back-off',
+    );
+    const record =
+      error instanceof ProjectionApplyError
+        ? recordError(this.options.pool, error.key, message)
+        : recordProjectionError(this.options.pool, state.projection.name, message);
+    await record.catch(() => undefined); // the database may be the thing that failed
+  }
+
+  private async recovered(state: ProjectionState): Promise<void> {
+    this.logger.info({ projection: state.projection.name, failures: state.failures }, 'projection recovered');
+    state.failures = 0;
+    state.lastError = null;
+    await clearProjectionErrors(this.options.pool, state.projection.name);
+  }
+
+  /**
+   * A full count after every batch of a long catch-up would scan up to the whole backlog each time;
+   * count a bounded window and fall back to the last full count minus what was applied since.
+   */
+  private async updateLagAfterBatch(
+    state: ProjectionState,
+    checkpoint: Checkpoint | null,
+    applied: number,
+    atHead: boolean,
+  ) {
+    const labels = { projection: state.projection.name };
+    state.appliedSinceCount += applied;
+    if (atHead) {
+      this.metrics.lagSeconds.set(labels, 0);
+      this.metrics.lagEvents.set(labels, 0);
+      return;
+    }
+    const window = this.batchSize * 10;
+    const lag = await measureLag(this.options.store, checkpoint, window);
+    this.metrics.lagSeconds.set(labels, lag.lagSeconds);
+    const estimate = Math.max(window, state.countedBehind - state.appliedSinceCount);
+    this.metrics.lagEvents.set(labels, lag.eventsBehind < window ? lag.eventsBehind : estimate);
+  }
+
+  private async refreshLagMetrics(): Promise<void> {
+    for (const state of this.states) {
+      if (this.wakeup.isClosed) return;
+      const labels = { projection: state.projection.name };
+      try {
+        const live = (await readBuilds(this.options.pool, { name: state.projection.name })).find(
+          (row) => row.status === 'live',
+        );
+        if (!live) continue;
+        const lag = await measureLag(this.options.store, live.checkpoint, STATUS_COUNT_LIMIT);
+        state.countedBehind = lag.eventsBehind;
+        state.appliedSinceCount = 0;
+        this.metrics.lagSeconds.set(labels, lag.lagSeconds);
+        this.metrics.lagEvents.set(labels, lag.eventsBehind);
+      } catch (error) {
+        this.logger.warn({ err: error, projection: state.projection.name }, 'lag refresh failed');
+      }
+    }
+  }
+}
