@@ -33,3 +33,10 @@ export {
   type PostgresEventStoreOptions,
 } from './postgres/postgres-event-store';
 export { InvalidEventError } from './postgres/postgres-append';
+export { createEventStore, type CreateEventStoreOptions } from './event-store.factory';
+export { KurrentEventStore, type KurrentEventStoreOptions } from './kurrent/kurrent-event-store';
+export {
+  InvalidEventStoreUrlError,
+  isKurrentConnectionString,
+  redactConnectionString,
+} from './kurrent/kurrent-connection';
