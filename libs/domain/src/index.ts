@@ -1,3 +1,4 @@
 export * from './tenancy';
 export * from './decimal';
 export * from './money';
+export * from './metering';
