@@ -26,7 +26,12 @@ export {
   type WaitForPositionOptions,
 } from './projections/projection-barrier';
 export { projectorMetrics, type ProjectorMetrics } from './projections/projection-metrics';
-export { ProjectionRunner, type ProjectionLogger, type ProjectionRunnerOptions } from './projections/projection-runner';
+export {
+  ProjectionRunner,
+  type ProjectionLogger,
+  type ProjectionRunnerOptions,
+  type ProjectionRunnerStats,
+} from './projections/projection-runner';
 export {
   DEFAULT_NOTIFY_CHANNEL,
   PostgresEventStore,

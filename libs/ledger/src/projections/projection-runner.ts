@@ -45,6 +45,16 @@ interface ProjectionState {
   /** Events behind at the last full count, and applied since: the per-batch estimate uses both. */
   countedBehind: number;
   appliedSinceCount: number;
+  stats: ProjectionRunnerStats;
+}
+
+/** What this runner did for one projection since it started. */
+export interface ProjectionRunnerStats {
+  batches: number;
+  events: number;
+  /** Batches read from a checkpoint another runner had moved by the time the row lock was taken. */
+  dropped: number;
+  failures: number;
 }
 
 const SILENT: ProjectionLogger = {
@@ -81,6 +91,7 @@ export class ProjectionRunner {
       lastError: null,
       countedBehind: 0,
       appliedSinceCount: 0,
+      stats: { batches: 0, events: 0, dropped: 0, failures: 0 },
     }));
     this.logger = options.logger ?? SILENT;
     this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
@@ -134,6 +145,10 @@ export class ProjectionRunner {
       if (state.lastError) errors.set(state.projection.name, { ...state.lastError, failures: state.failures });
     }
     return errors;
+  }
+
+  stats(): Map<string, ProjectionRunnerStats> {
+    return new Map(this.states.map((state) => [state.projection.name, { ...state.stats }]));
   }
 
   /** See the standalone waitForPosition: resolves when the live build's checkpoint reaches `checkpoint`. */
@@ -230,13 +245,17 @@ export class ProjectionRunner {
     switch (outcome.kind) {
       case 'applied':
         stopTimer();
+        state.stats.batches += 1;
+        state.stats.events += outcome.events;
         this.metrics.eventsApplied.inc(labels, outcome.events);
         if (status === 'live')
           await this.updateLagAfterBatch(state, outcome.checkpoint, outcome.events, outcome.atHead);
         return true;
       case 'raced':
-      case 'inactive':
+        state.stats.dropped += 1;
         return true; // re-read the catalog and go again
+      case 'inactive':
+        return true;
       case 'at_head':
         if (status === 'live') {
           this.metrics.lagSeconds.set(labels, 0);
@@ -274,6 +293,7 @@ export class ProjectionRunner {
   private async failed(state: ProjectionState, error: unknown): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     state.failures += 1;
+    state.stats.failures += 1;
     state.lastError = { message, at: new Date() };
     this.metrics.failures.inc({ projection: state.projection.name });
     this.logger.error(
