@@ -43,6 +43,7 @@ import { planAppend } from './kurrent-idempotency';
 import {
   eventTypesRegex,
   fromKurrentRecordedEvent,
+  fromKurrentStreamName,
   isStreamNotFound,
   isSystemEventType,
   isSystemStream,
@@ -130,8 +131,9 @@ export class KurrentEventStore implements EventStore {
     for (let attempt = 1; ; attempt += 1) {
       const tail = await this.readTail(name);
       const plan = planAppend(stream, tail.events, events);
-      if (plan.lastExisting !== undefined && tail.revision !== 'no_stream') {
-        return { nextRevision: tail.revision, position: plan.lastExisting.position };
+      if (plan.lastExisting !== undefined) {
+        // A retry of an append that already happened: its original result, whatever came since.
+        return { nextRevision: plan.lastExisting.revision, position: plan.lastExisting.position };
       }
       const pinned = pinStreamState(stream, expected, state, tail.revision, attempt);
       try {
@@ -225,9 +227,15 @@ export class KurrentEventStore implements EventStore {
     this.assertOpen();
     const start = decodeCheckpoint(from);
     if (!Number.isSafeInteger(limit) || limit < 0) throw new RangeError(`limit must be an integer >= 0, got ${String(limit)}`);
-    if (limit === 0) return 0;
-    const page = await this.readAllPage(start, limit, excludeSystemEvents());
-    return page.events.length;
+    let counted = 0;
+    let after = start;
+    while (counted < limit) {
+      const page = await this.readAllPage(after, limit - counted, excludeSystemEvents());
+      counted += page.events.length;
+      if (page.atHead) break;
+      after = page.last;
+    }
+    return counted;
   }
 
   async headCheckpoint(): Promise<Checkpoint | null> {
@@ -291,14 +299,26 @@ export class KurrentEventStore implements EventStore {
     expected: ExpectedRevision,
     state: AppendStreamState,
   ): Promise<AppendResult> {
+    let nextRevision: bigint;
     try {
       const result = await this.client.appendToStream(name, events.map(toKurrentEventData), { streamState: state });
-      // Servers before 22.10 omit the position: read it back from the stream's last event.
-      const position = result.position ?? decodeCheckpoint((await this.readTailEvents(name, 1))[0].position);
-      return { nextRevision: Number(result.nextExpectedRevision), position: encodeCheckpoint(position) };
+      nextRevision = result.nextExpectedRevision;
     } catch (error) {
       throw mapAppendError(error, stream, expected);
     }
+    return { nextRevision: Number(nextRevision), position: await this.positionOf(name, nextRevision) };
+  }
+
+  /**
+   * The $all position of one stream event. The append reply is not used for this: the server
+   * answers with its commit position in both halves ("not technically correct", says its source),
+   * which is not the position readAll reports for the last event of a multi-event append.
+   */
+  private async positionOf(name: string, revision: bigint): Promise<Checkpoint> {
+    for await (const resolved of this.client.readStream(name, { fromRevision: revision, maxCount: 1 })) {
+      if (resolved.event !== undefined) return fromKurrentRecordedEvent(resolved.event).position;
+    }
+    throw new Error(`stream ${fromKurrentStreamName(name)}: revision ${revision} vanished right after its append`);
   }
 
   private async readTailEvents(name: string, count: number): Promise<RecordedEvent[]> {
@@ -321,8 +341,9 @@ export class KurrentEventStore implements EventStore {
   }
 
   /**
-   * Reads $all forwards strictly after `start` (Kurrent's read is inclusive of its start), at most
-   * `maxCount` records past it. `last` is the position of the last record considered, returned or not.
+   * Reads $all forwards strictly after `start` (Kurrent's read includes the record at its start),
+   * returning at most `maxCount` events. `last` is the position of the last record considered,
+   * returned or skipped (events of Kurrent's own streams, some of which have non-`$` types).
    */
   private async readAllPage(
     start: KurrentPosition,
@@ -334,16 +355,14 @@ export class KurrentEventStore implements EventStore {
     const events: RecordedEvent[] = [];
     let last = start;
     let received = 0;
-    let considered = 0;
     for await (const resolved of this.client.readAll({ fromPosition: fromStart ? START : start, maxCount: requested, filter })) {
       received += 1;
       const record = resolved.event;
       if (record?.position === undefined || comparePositions(record.position, start) <= 0) continue;
       last = record.position;
-      considered += 1;
-      // Events of Kurrent's own streams (some have non-`$` types) are skipped, but passed.
-      if (!isSystemStream(record.streamId)) events.push(fromKurrentRecordedEvent(record));
-      if (considered >= maxCount) return { events, last, atHead: false };
+      if (isSystemStream(record.streamId)) continue;
+      events.push(fromKurrentRecordedEvent(record));
+      if (events.length >= maxCount) return { events, last, atHead: false };
     }
     return { events, last, atHead: received < requested };
   }

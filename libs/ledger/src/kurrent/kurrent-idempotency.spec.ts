@@ -33,10 +33,18 @@ describe('KurrentDB idempotent appends (planning)', () => {
     expect(planAppend('t:s', [], [a, c])).toEqual({ fresh: [a, c] });
   });
 
-  it('turns a full retry into a no-op pointing at the stored last event', () => {
+  it('turns a full retry into a no-op pointing at its stored event with the highest revision', () => {
     const plan = planAppend('t:s', existing, [a, b]);
     expect(plan.fresh).toEqual([]);
     expect(plan.lastExisting).toBe(existing[1]);
+    // Order inside the retried batch does not matter, nor do later events of the stream.
+    const later = stored(newEvent('UsageRecorded', { value: '9' }), 2);
+    expect(planAppend('t:s', [...existing, later], [b, a]).lastExisting).toBe(existing[1]);
+    expect(planAppend('t:s', [...existing, later], [a]).lastExisting).toBe(existing[0]);
+  });
+
+  it('matches ids case-insensitively (Kurrent hands uuids back in lower case)', () => {
+    expect(planAppend('t:s', existing, [{ ...a, id: a.id.toUpperCase() }]).fresh).toEqual([]);
   });
 
   it('compares data as stored (after JSON), ignoring key order and metadata', () => {

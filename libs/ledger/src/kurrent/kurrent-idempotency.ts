@@ -25,7 +25,10 @@ function asStored(data: unknown): unknown {
 export interface AppendPlan {
   /** Events not yet in the stream, in the caller's order, each id once. */
   fresh: NewEvent[];
-  /** The stored event behind the batch's last event, when the whole batch was already appended. */
+  /**
+   * When the whole batch was already appended: its stored event with the highest revision, whose
+   * revision and position make the original append's result (as the Postgres adapter answers).
+   */
   lastExisting?: RecordedEvent;
 }
 
@@ -38,6 +41,7 @@ export function planAppend(stream: string, existing: readonly RecordedEvent[], b
   const known = new Map<string, { type: string; data: unknown; recorded?: RecordedEvent }>();
   for (const event of existing) known.set(event.id.toLowerCase(), { type: event.type, data: event.data, recorded: event });
   const fresh: NewEvent[] = [];
+  let last: RecordedEvent | undefined;
   for (const event of batch) {
     const id = event.id.toLowerCase();
     const seen = known.get(id);
@@ -47,8 +51,9 @@ export function planAppend(stream: string, existing: readonly RecordedEvent[], b
       fresh.push(event);
     } else if (seen.type !== event.type || !sameJson(seen.data, data)) {
       throw new EventIdConflictError(stream, id);
+    } else if (seen.recorded !== undefined && (last === undefined || seen.recorded.revision > last.revision)) {
+      last = seen.recorded;
     }
   }
-  const last = batch.length > 0 ? known.get(batch[batch.length - 1].id.toLowerCase())?.recorded : undefined;
   return fresh.length === 0 && last !== undefined ? { fresh, lastExisting: last } : { fresh };
 }

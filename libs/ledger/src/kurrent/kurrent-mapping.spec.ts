@@ -129,6 +129,8 @@ describe('KurrentDB mapping', () => {
       const event: NewEvent = { id: randomUUID(), type: 'X', data: {}, metadata: { tenant_id: 't', actor: 'a' } };
       const recorded = { ...asRecordedByServer(event, 't:x', 0n, new Date()), position: undefined } as KurrentRecordedEvent;
       expect(() => fromKurrentRecordedEvent(recorded)).toThrow(/22\.10/);
+      const sentinel = { ...recorded, position: { commit: (1n << 64n) - 1n, prepare: (1n << 64n) - 1n } } as KurrentRecordedEvent;
+      expect(() => fromKurrentRecordedEvent(sentinel)).toThrow(/22\.10/);
     });
   });
 

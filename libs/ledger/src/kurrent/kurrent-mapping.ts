@@ -76,6 +76,8 @@ export function isStreamNotFound(error: unknown): boolean {
   return error instanceof Error && (error as { type?: unknown }).type === ErrorType.STREAM_NOT_FOUND;
 }
 
+const NO_POSITION = (1n << 64n) - 1n;
+
 /** Keys the adapter adds to Kurrent metadata and removes again when reading. */
 const OCCURRED_AT = 'occurred_at';
 const KURRENT_CORRELATION = '$correlationId';
@@ -110,7 +112,8 @@ function parseOccurredAt(raw: unknown, fallback: Date): Date {
 
 /** Maps a recorded Kurrent event (it must carry its $all position) back to the port's shape. */
 export function fromKurrentRecordedEvent(event: KurrentRecordedEvent): RecordedEvent {
-  if (event.position === undefined) {
+  // Old servers omit the position of stream reads, or send u64::MAX in its place.
+  if (event.position === undefined || event.position.commit === NO_POSITION) {
     throw new Error(`event ${event.id} has no log position: KurrentDB/EventStoreDB 22.10 or later is required`);
   }
   const raw = event.metadata;
