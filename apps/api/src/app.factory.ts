@@ -1,0 +1,76 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { registerHttpMetrics } from './common/observability/http-metrics';
+import { setupDocs } from './common/observability/docs';
+import { apiLogger } from './common/observability/logging';
+import { REQUEST_ID_HEADER, requestIdFor } from './common/observability/request-id';
+import type { ApiDeps } from './common/tokens';
+
+export type { ApiDeps } from './common/tokens';
+
+function createAdapter(deps: ApiDeps): FastifyAdapter {
+  const adapter = new FastifyAdapter({
+    bodyLimit: deps.config.bodyLimitBytes,
+    // Behind a proxy, configure it explicitly; never trust X-Forwarded-* by default.
+    trustProxy: false,
+    genReqId: requestIdFor,
+    requestIdHeader: false,
+    logger: false,
+  });
+  const fastify = adapter.getInstance();
+  // JSON only: anything else (text/plain, forms) is 415.
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string' },
+    fastify.getDefaultJsonParser('error', 'error'),
+  );
+  fastify.addHook('onRequest', (request, reply, done) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+    done();
+  });
+  registerHttpMetrics(fastify);
+  return adapter;
+}
+
+/** The API, initialised (key directory loaded) but not listening. */
+export async function createApiApp(deps: ApiDeps): Promise<NestFastifyApplication> {
+  const logger = apiLogger(deps.config, deps.logger);
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot({ ...deps, logger }),
+    createAdapter(deps),
+    {
+      bufferLogs: true,
+      // Our own JSON parser above; Nest's would add urlencoded.
+      bodyParser: false,
+    },
+  );
+  app.useLogger(app.get(PinoNestLogger));
+  setupDocs(app);
+  await app.init();
+  return app;
+}
+
+export interface RunningApi {
+  app: NestFastifyApplication;
+  url: string;
+  /** Stops accepting connections, lets requests in flight finish, then stops the key directory. */
+  close(): Promise<void>;
+}
+
+export async function startApi(deps: ApiDeps): Promise<RunningApi> {
+  const app = await createApiApp(deps);
+  await app.listen({ port: deps.config.port, host: deps.config.host });
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : deps.config.port;
+  const host = deps.config.host === '0.0.0.0' || deps.config.host === '::' ? '127.0.0.1' : deps.config.host;
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    close: () => (closing ??= app.close()),
+  };
+}

@@ -1,0 +1,54 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { ApiProblem } from './problems/api-problem';
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+/** `?limit=&cursor=` of every list endpoint. */
+export class PageQuery {
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_PAGE_SIZE)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'next_cursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
+  cursor?: string;
+}
+
+export interface Page<T> {
+  data: T[];
+  next_cursor: string | null;
+}
+
+/** Cursors are opaque to clients: base64url JSON, so their content can change without breaking them. */
+export function encodeCursor(position: Record<string, string>): string {
+  return Buffer.from(JSON.stringify(position), 'utf8').toString('base64url');
+}
+
+export function invalidCursor(): ApiProblem {
+  return new ApiProblem('REQUEST.VALIDATION_FAILED', 'invalid fields: cursor', {
+    errors: [{ field: 'cursor', message: 'not a cursor returned by this list' }],
+  });
+}
+
+export function decodeCursor(cursor: string, fields: readonly string[]): Record<string, string> {
+  const invalid = invalidCursor;
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  if (typeof decoded !== 'object' || decoded === null) throw invalid();
+  const record = decoded as Record<string, unknown>;
+  if (!fields.every((field) => typeof record[field] === 'string')) throw invalid();
+  return record as Record<string, string>;
+}

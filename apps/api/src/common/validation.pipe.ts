@@ -1,0 +1,34 @@
+import { type ArgumentMetadata, Injectable, ValidationPipe } from '@nestjs/common';
+import { ApiProblem } from './problems/api-problem';
+import { validationErrors } from './problems/to-problem';
+import { flattenValidationErrors } from './validation-errors';
+
+/**
+ * Validation at the edge: unknown fields are rejected (not silently dropped) and every bad field is
+ * named in the problem's `errors`. Bodies that are not JSON objects never reach class-validator.
+ */
+@Injectable()
+export class RequestValidationPipe extends ValidationPipe {
+  constructor() {
+    super({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      forbidUnknownValues: true,
+      transform: true,
+      validationError: { target: false, value: false },
+      exceptionFactory: (errors) => validationErrors(flattenValidationErrors(errors)),
+    });
+  }
+
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const isDto = typeof metadata.metatype === 'function' && !isBuiltIn(metadata.metatype);
+    if (metadata.type === 'body' && isDto && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+      throw new ApiProblem('REQUEST.INVALID_BODY', 'the request body must be a JSON object');
+    }
+    return super.transform(value, metadata);
+  }
+}
+
+function isBuiltIn(type: unknown): boolean {
+  return [String, Boolean, Number, Array, Object].includes(type as never);
+}

@@ -1,0 +1,249 @@
+import { mkdtempSync, readdirSync, rmSync, statSync, existsSync } from 'node:fs';
+import { createServer, connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { runInThisContext } from 'node:vm';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { Logger } from 'pino';
+import type * as ApiModule from '../../apps/api/src';
+import type * as LedgerModule from '../../libs/ledger/src';
+import type * as PlatformModule from '../../libs/platform/src';
+import type { EventStore } from '../../libs/ledger/src';
+import type { AbaxusConfig } from '../../libs/platform/src';
+import { createTestDatabase, type TestDatabase } from './database';
+
+/**
+ * HTTP tests run the real API over real HTTP, from the BUILD (dist/), loaded with Node's own
+ * require: NestJS 12 is ESM-only, which Jest's module system cannot load on Node 20, while Node's
+ * require(esm) can. `npm test` builds first; when running one spec, `npm run build` before `npx jest`.
+ * Everything the API touches (Nest, pg, the event store) lives in that native module graph; the
+ * test talks to it over HTTP and through the returned `store`/`api`.
+ */
+export const repoRoot = join(__dirname, '..', '..');
+const nativeRequire = (
+  runInThisContext('process.getBuiltinModule("node:module").createRequire') as (path: string) => NodeRequire
+)(__filename);
+
+const SOURCE_DIRS = ['apps/api/src', 'libs/domain/src', 'libs/ledger/src', 'libs/platform/src'];
+const NOT_BUILT = /(\.spec\.ts|\.test\.ts|\.d\.ts)$|(^|\/)testing(\/|$)/;
+
+function sourcesIn(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === 'testing' ? [] : sourcesIn(path);
+    return entry.name.endsWith('.ts') && !NOT_BUILT.test(entry.name) ? [path] : [];
+  });
+}
+
+/** Fails loudly instead of testing yesterday's build. */
+export function assertBuildIsFresh(): void {
+  const stale = SOURCE_DIRS.flatMap((dir) => sourcesIn(join(repoRoot, dir))).filter((source) => {
+    const built = join(repoRoot, 'dist', relative(repoRoot, source)).replace(/\.ts$/, '.js');
+    return !existsSync(built) || statSync(built).mtimeMs < statSync(source).mtimeMs;
+  });
+  if (stale.length > 0) {
+    const list = stale.slice(0, 5).map((s) => relative(repoRoot, s));
+    throw new Error(
+      `dist/ is older than ${list.join(', ')}${stale.length > 5 ? ', …' : ''}: run \`npm run build\` first`,
+    );
+  }
+}
+
+export interface NativeModules {
+  api: typeof ApiModule;
+  ledger: typeof LedgerModule;
+  platform: typeof PlatformModule;
+}
+
+let modules: NativeModules | undefined;
+
+/** The built API, ledger and platform libs, loaded natively (one instance per Jest worker). */
+export function loadBuiltModules(): NativeModules {
+  if (modules) return modules;
+  assertBuildIsFresh();
+  const load = <T>(path: string) => nativeRequire(join(repoRoot, 'dist', path)) as T;
+  modules = {
+    api: load<typeof ApiModule>('apps/api/src/index.js'),
+    ledger: load<typeof LedgerModule>('libs/ledger/src/index.js'),
+    platform: load<typeof PlatformModule>('libs/platform/src/index.js'),
+  };
+  return modules;
+}
+
+/** A fixed admin key, so tests can also start a second replica with the same operator. */
+export const TEST_ADMIN_KEY = 'sk_testadmin0000000000000000000000000000';
+
+export interface TestApiOptions {
+  /** Share a database (a second replica); it is not dropped by close(). */
+  db?: TestDatabase;
+  adminKey?: string;
+  config?: Partial<AbaxusConfig>;
+  logger?: Logger;
+  /** The app's pool connects here instead (a fault-injecting proxy in front of the test database). */
+  databaseUrl?: string;
+  /** Wraps the store the app sees (fault injection); the test's `store` stays the real one. */
+  wrapStore?: (store: EventStore) => EventStore;
+}
+
+export interface TestResponse<T = unknown> {
+  status: number;
+  headers: Record<string, string>;
+  body: T;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  /** Sent as is (malformed JSON tests); implies no JSON encoding. */
+  rawBody?: string;
+  /** Default: the admin key; null sends no Authorization header. */
+  key?: string | null;
+  headers?: Record<string, string>;
+}
+
+export interface TestApi {
+  baseUrl: string;
+  adminKey: string;
+  db: TestDatabase;
+  store: EventStore;
+  app: NestFastifyApplication;
+  config: AbaxusConfig;
+  modules: NativeModules;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests index into bodies freely
+  request<T = any>(method: string, path: string, options?: RequestOptions): Promise<TestResponse<T>>;
+  close(): Promise<void>;
+}
+
+export async function sendRequest(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: RequestOptions = {},
+): Promise<TestResponse> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.key) headers.authorization = `Bearer ${options.key}`;
+  let body: string | undefined = options.rawBody;
+  if (body === undefined && options.body !== undefined) body = JSON.stringify(options.body);
+  if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
+    headers['content-type'] = 'application/json';
+  }
+  const response = await fetch(`${baseUrl}${path}`, { method, headers, body });
+  const text = await response.text();
+  const type = response.headers.get('content-type') ?? '';
+  return {
+    status: response.status,
+    headers: Object.fromEntries(response.headers.entries()),
+    body: /json/.test(type) && text !== '' ? JSON.parse(text) : text,
+  };
+}
+
+/** A migrated database, the Postgres event store, the bootstrapped `default` tenant, the API on 127.0.0.1:0. */
+export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
+  const native = loadBuiltModules();
+  const db = options.db ?? (await createTestDatabase());
+  const dataDir = mkdtempSync(join(tmpdir(), 'abaxus-api-'));
+  const adminKey = options.adminKey ?? TEST_ADMIN_KEY;
+  const config: AbaxusConfig = {
+    port: 0,
+    host: '127.0.0.1',
+    databaseUrl: db.url,
+    dataDir,
+    adminKey,
+    logLevel: 'silent',
+    bodyLimitBytes: 1_048_576,
+    ...options.config,
+  };
+  const pool = native.platform.createPool(options.databaseUrl ?? db.url, {
+    max: 10,
+    applicationName: 'abaxus-test-api',
+  });
+  const store = new native.ledger.PostgresEventStore(pool);
+  const cleanups: Array<() => Promise<unknown>> = [
+    async () => rmSync(dataDir, { recursive: true, force: true }),
+    ...(options.db ? [] : [() => db.close()]),
+    () => pool.end(),
+    () => store.close(),
+  ];
+  try {
+    await native.api.bootstrapDefaultTenant({ store, config });
+    const running = await native.api.startApi({
+      config,
+      pool,
+      store: options.wrapStore ? options.wrapStore(store) : store,
+      logger: options.logger,
+    });
+    cleanups.push(() => running.close());
+    return {
+      baseUrl: running.url,
+      adminKey,
+      db,
+      store,
+      app: running.app,
+      config,
+      modules: native,
+      request: (method, path, requestOptions = {}) =>
+        sendRequest(running.url, method, path, {
+          ...requestOptions,
+          key: requestOptions.key === undefined ? adminKey : requestOptions.key,
+        }),
+      close: async () => {
+        for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+      },
+    } as TestApi;
+  } catch (error) {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Polls `condition` until it holds or `timeoutMs` passes (then fails with `what`). Not a timing assertion. */
+export async function eventually<T>(
+  condition: () => Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 5_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const result = await condition();
+    if (result) return result;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+export interface DatabaseProxy {
+  /** The database URL, through the proxy. */
+  url: string;
+  /** Refuse new connections and cut the open ones: the database is "unreachable". */
+  cut(): Promise<void>;
+}
+
+/** A TCP proxy in front of the test database, to make it unreachable on demand (outage tests). */
+export async function startDatabaseProxy(databaseUrl: string): Promise<DatabaseProxy> {
+  const target = new URL(databaseUrl);
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => socket.destroy());
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const proxied = new URL(databaseUrl);
+  proxied.hostname = '127.0.0.1';
+  proxied.port = String(typeof address === 'object' && address ? address.port : 0);
+  return {
+    url: proxied.toString(),
+    cut: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
