@@ -1,7 +1,8 @@
 import type { Projection } from '#ledger';
+import { auditLogProjection } from './audit/audit-log.projection';
 
 /**
  * Every projection the projector runs. Each area adds its own here
  * (`apps/projector/src/<area>/<name>.projection.ts`).
  */
-export const projections: Projection[] = [];
+export const projections: Projection[] = [auditLogProjection];

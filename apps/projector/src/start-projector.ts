@@ -1,0 +1,71 @@
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import { ProjectionRunner, type EventStore, type Projection } from '#ledger';
+import { startMetricsServer, type MetricsServer } from './metrics-server';
+import { projections as registeredProjections } from './projections';
+
+export interface ProjectorDeps {
+  pool: Pool;
+  store: EventStore;
+  logger?: Logger;
+  /** A port: serve `/metrics` on it (own process). null/undefined: the host process serves /metrics. */
+  metricsPort?: number | null;
+  metricsHost?: string;
+  /** Default: every registered projection (`projections.ts`). */
+  projections?: readonly Projection[];
+  batchSize?: number;
+  idlePollMs?: number;
+  retryInitialMs?: number;
+  retryMaxMs?: number;
+}
+
+export interface Projector {
+  runner: ProjectionRunner;
+  /** Where `/metrics` is served, when this projector serves it. */
+  metricsUrl: string | null;
+  /** Lets each projection's batch in flight commit, then stops (and closes the metrics server). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the projector inside the calling process with the pool and store it owns (the CLI's
+ * `abaxus start` / `abaxus projector`). Plain composition: the projector has no routes or request
+ * scope, so a Nest container would only wrap this runner in a second lifecycle.
+ */
+export async function startProjector(deps: ProjectorDeps): Promise<Projector> {
+  const logger = deps.logger?.child({ component: 'projector' });
+  const runner = new ProjectionRunner({
+    pool: deps.pool,
+    store: deps.store,
+    projections: deps.projections ?? registeredProjections,
+    logger,
+    batchSize: deps.batchSize,
+    idlePollMs: deps.idlePollMs,
+    retryInitialMs: deps.retryInitialMs,
+    retryMaxMs: deps.retryMaxMs,
+  });
+  let metrics: MetricsServer | undefined;
+  if (typeof deps.metricsPort === 'number') metrics = await startMetricsServer(deps.metricsPort, deps.metricsHost);
+  try {
+    await runner.start();
+  } catch (error) {
+    await runner.stop();
+    await metrics?.close();
+    throw error;
+  }
+  logger?.info(
+    { projections: runner.projections.map((p) => `${p.name}@v${p.version}`), metrics: metrics?.url ?? null },
+    'projector started',
+  );
+  let stopping: Promise<void> | undefined;
+  return {
+    runner,
+    metricsUrl: metrics?.url ?? null,
+    stop: () =>
+      (stopping ??= (async () => {
+        await runner.stop();
+        await metrics?.close();
+        logger?.info({}, 'projector stopped');
+      })()),
+  };
+}
