@@ -28,20 +28,40 @@ describe('KurrentDB checkpoints', () => {
       }),
     );
     // Lexicographic order would get these wrong.
-    expect(compareKurrentCheckpoints('9/9', '10/0')).toBeLessThan(0);
-    expect(compareKurrentCheckpoints('100/100', '100/99')).toBeGreaterThan(0);
-    expect(compareKurrentCheckpoints('18446744073709551615/1', '18446744073709551614/2')).toBeGreaterThan(0);
+    expect(compareKurrentCheckpoints('kdb:9/9', 'kdb:10/0')).toBeLessThan(0);
+    expect(compareKurrentCheckpoints('kdb:100/100', 'kdb:100/99')).toBeGreaterThan(0);
+    expect(compareKurrentCheckpoints('kdb:18446744073709551615/1', 'kdb:18446744073709551614/2')).toBeGreaterThan(0);
   });
 
   it('put null and the start sentinel together, before every real position', () => {
     expect(compareKurrentCheckpoints(null, null)).toBe(0);
     expect(compareKurrentCheckpoints(null, START_CHECKPOINT)).toBe(0);
-    expect(compareKurrentCheckpoints(null, '0/0')).toBeLessThan(0);
-    expect(compareKurrentCheckpoints(START_CHECKPOINT, '0/0')).toBeLessThan(0);
-    expect(compareKurrentCheckpoints('0/0', null)).toBeGreaterThan(0);
+    expect(compareKurrentCheckpoints(null, 'kdb:0/0')).toBeLessThan(0);
+    expect(compareKurrentCheckpoints(START_CHECKPOINT, 'kdb:0/0')).toBeLessThan(0);
+    expect(compareKurrentCheckpoints('kdb:0/0', null)).toBeGreaterThan(0);
+    expect(encodeCheckpoint(decodeCheckpoint(null))).toBe(START_CHECKPOINT);
   });
 
-  it.each(['', '12', '12/', '/12', '1/2/3', '01/2', '1/-2', '-1/0', 'a/b', ' 1/2', '18446744073709551616/0', '1.5/2'])(
+  it.each([
+    '',
+    'kdb:',
+    'kdb:12',
+    'kdb:12/',
+    'kdb:/12',
+    'kdb:1/2/3',
+    'kdb:01/2',
+    'kdb:1/-2',
+    'kdb:-1/-1',
+    'kdb:a/b',
+    ' kdb:1/2',
+    'KDB:1/2',
+    'kdb:18446744073709551616/0',
+    'kdb:1.5/2',
+    'kdb:START',
+    // A Postgres adapter checkpoint (`<tx_id>/<position>`) must never be taken for a Kurrent position.
+    '123/45',
+    '0/0',
+  ])(
     'reject the malformed checkpoint %j',
     (bad) => {
       expect(() => decodeCheckpoint(bad)).toThrow(InvalidCheckpointError);

@@ -184,13 +184,13 @@ export class KurrentEventStore implements EventStore {
     const headBefore = types === undefined ? null : await this.headPosition();
     if (types !== undefined && types.length === 0) {
       const last = headBefore === null ? start : maxPosition(start, headBefore);
-      return { events: [], checkpoint: toCheckpoint(last), atHead: true };
+      return { events: [], checkpoint: encodeCheckpoint(last), atHead: true };
     }
     const filter = types === undefined ? excludeSystemEvents() : eventTypeFilter({ regex: eventTypesRegex(types) });
     const page = await this.readAllPage(start, maxCount, filter);
     let last = page.last;
     if (page.atHead && headBefore !== null) last = maxPosition(last, headBefore);
-    return { events: page.events, checkpoint: toCheckpoint(last), atHead: page.atHead };
+    return { events: page.events, checkpoint: encodeCheckpoint(last), atHead: page.atHead };
   }
 
   subscribeToAll(from: Checkpoint | null, options: SubscribeOptions): Subscription {
@@ -398,10 +398,6 @@ function resolveOptions(options: KurrentEventStoreOptions): Required<KurrentEven
     throw new RangeError('idempotencyWindow must be a non-negative integer');
   }
   return resolved;
-}
-
-function toCheckpoint(position: KurrentPosition): Checkpoint {
-  return isStartPosition(position) ? START_CHECKPOINT : encodeCheckpoint(position);
 }
 
 /**

@@ -15,7 +15,7 @@ function stored(event: NewEvent, revision: number): RecordedEvent {
     type: event.type,
     stream: 't:s',
     revision,
-    position: `${100 + revision}/${100 + revision}`,
+    position: `kdb:${100 + revision}/${100 + revision}`,
     data: JSON.parse(JSON.stringify(event.data)),
     metadata: event.metadata,
     occurred_at: at,

@@ -89,7 +89,7 @@ describe('KurrentDB mapping', () => {
         type: 'UsageRecorded',
         stream: 'acme:usage-c1-2025-02',
         revision: 6,
-        position: '4096/4000',
+        position: 'kdb:4096/4000',
         data: event.data,
         metadata: event.metadata,
         occurred_at: occurredAt,

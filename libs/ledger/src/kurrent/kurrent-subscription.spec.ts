@@ -123,7 +123,10 @@ describe('BatchingSubscription', () => {
       expect(recorder.ids).toEqual(idsUpTo(15));
       expect(recorder.batches.every((batch) => batch.ids.length <= 5)).toBe(true);
       // Each checkpoint is the position of its batch's last event.
-      for (const batch of recorder.batches) expect(batch.checkpoint).toBe(`${batch.ids[batch.ids.length - 1].slice(1)}/${batch.ids[batch.ids.length - 1].slice(1)}`);
+      for (const batch of recorder.batches) {
+        const last = batch.ids[batch.ids.length - 1].slice(1);
+        expect(batch.checkpoint).toBe(`kdb:${last}/${last}`);
+      }
       expect(recorder.maxInFlight).toBe(1);
     } finally {
       await subscription.stop();
@@ -150,11 +153,11 @@ describe('BatchingSubscription', () => {
     try {
       // Filtered records travelling with events: the batch's checkpoint already covers them.
       await waitFor(() => recorder.batches.length === 1, 'the first batch');
-      expect(recorder.batches[0]).toEqual({ ids: ['e10', 'e20'], checkpoint: '30/30' });
+      expect(recorder.batches[0]).toEqual({ ids: ['e10', 'e20'], checkpoint: 'kdb:30/30' });
       // Only filtered records: an empty batch carries the checkpoint forward.
       log.append(2, { filtered: true });
       await waitFor(() => recorder.batches.length === 2, 'the empty batch');
-      expect(recorder.batches[1]).toEqual({ ids: [], checkpoint: '50/50' });
+      expect(recorder.batches[1]).toEqual({ ids: [], checkpoint: 'kdb:50/50' });
     } finally {
       await subscription.stop();
     }
