@@ -29,7 +29,9 @@ describe('createEventStore', () => {
     expect(store.kind).toBe('postgres');
     const stream = `factory:probe-${randomUUID()}`;
     const id = randomUUID();
-    await store.append(stream, [{ id, type: 'FactoryProbed', data: { ok: true }, metadata: { tenant_id: 'factory', actor: 'test' } }]);
+    await store.append(stream, [
+      { id, type: 'FactoryProbed', data: { ok: true }, metadata: { tenant_id: 'factory', actor: 'test' } },
+    ]);
     // The event is in this pool's database, not somewhere else.
     const rows = await db.pool.query<{ id: string }>('SELECT id::text AS id FROM events WHERE stream = $1', [stream]);
     expect(rows.rows).toEqual([{ id }]);
@@ -59,6 +61,8 @@ describe('createEventStore', () => {
 
   it('refuses a KurrentDB URL the client cannot use', () => {
     expect(() => createEventStore({ eventStoreUrl: 'kurrentdb://', pool: db.pool })).toThrow(/no host/);
-    expect(() => createEventStore({ eventStoreUrl: 'esdb://db:70000', pool: db.pool })).toThrow(InvalidEventStoreUrlError);
+    expect(() => createEventStore({ eventStoreUrl: 'esdb://db:70000', pool: db.pool })).toThrow(
+      InvalidEventStoreUrlError,
+    );
   });
 });

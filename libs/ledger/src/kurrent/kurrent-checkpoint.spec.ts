@@ -23,7 +23,16 @@ describe('KurrentDB checkpoints', () => {
   it('order by commit position, then prepare position, as bigints (not as strings)', () => {
     fc.assert(
       fc.property(position, position, (a: KurrentPosition, b: KurrentPosition) => {
-        const expected = a.commit !== b.commit ? (a.commit < b.commit ? -1 : 1) : a.prepare === b.prepare ? 0 : a.prepare < b.prepare ? -1 : 1;
+        const expected =
+          a.commit !== b.commit
+            ? a.commit < b.commit
+              ? -1
+              : 1
+            : a.prepare === b.prepare
+              ? 0
+              : a.prepare < b.prepare
+                ? -1
+                : 1;
         expect(sign(compareKurrentCheckpoints(encodeCheckpoint(a), encodeCheckpoint(b)))).toBe(expected);
       }),
     );
@@ -61,11 +70,8 @@ describe('KurrentDB checkpoints', () => {
     // A Postgres adapter checkpoint (`<tx_id>/<position>`) must never be taken for a Kurrent position.
     '123/45',
     '0/0',
-  ])(
-    'reject the malformed checkpoint %j',
-    (bad) => {
-      expect(() => decodeCheckpoint(bad)).toThrow(InvalidCheckpointError);
-      expect(() => compareKurrentCheckpoints(bad, null)).toThrow(InvalidCheckpointError);
-    },
-  );
+  ])('reject the malformed checkpoint %j', (bad) => {
+    expect(() => decodeCheckpoint(bad)).toThrow(InvalidCheckpointError);
+    expect(() => compareKurrentCheckpoints(bad, null)).toThrow(InvalidCheckpointError);
+  });
 });

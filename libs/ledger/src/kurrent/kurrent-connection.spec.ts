@@ -37,7 +37,9 @@ describe('KurrentDB connection strings', () => {
   });
 
   it('never repeats a password in an error or a log line', () => {
-    expect(redactConnectionString('kurrentdb://admin:s3cret@db:2113?tls=true')).toBe('kurrentdb://admin:***@db:2113?tls=true');
+    expect(redactConnectionString('kurrentdb://admin:s3cret@db:2113?tls=true')).toBe(
+      'kurrentdb://admin:***@db:2113?tls=true',
+    );
     expect(redactConnectionString('esdb://admin@db:2113')).toBe('esdb://admin@db:2113');
     expect(redactConnectionString('kurrentdb://db:2113')).toBe('kurrentdb://db:2113');
     const error = (() => {
@@ -61,23 +63,35 @@ describe('KurrentDB connection strings', () => {
     });
 
     it("reports the client's own parse errors as invalid URLs, password redacted", () => {
-      const attempt = () => KurrentEventStore.fromConnectionString('kurrentdb://admin:s3cret@db:2113?nodePreference=sideways');
+      const attempt = () =>
+        KurrentEventStore.fromConnectionString('kurrentdb://admin:s3cret@db:2113?nodePreference=sideways');
       expect(attempt).toThrow(InvalidEventStoreUrlError);
       expect(attempt).toThrow(/nodePreference|sideways/i);
       expect(attempt).not.toThrow(/s3cret/);
     });
 
     it('rejects a negative idempotency window', () => {
-      expect(() => KurrentEventStore.fromConnectionString('kurrentdb://db:2113', { idempotencyWindow: -1 })).toThrow(RangeError);
+      expect(() => KurrentEventStore.fromConnectionString('kurrentdb://db:2113', { idempotencyWindow: -1 })).toThrow(
+        RangeError,
+      );
     });
 
     it('fails ping, reads and appends with an error when nothing listens', async () => {
-      const store = KurrentEventStore.fromConnectionString('kurrentdb://127.0.0.1:1?tls=false', { pingTimeoutMs: 20_000 });
+      const store = KurrentEventStore.fromConnectionString('kurrentdb://127.0.0.1:1?tls=false', {
+        pingTimeoutMs: 20_000,
+      });
       try {
         await expect(store.ping()).rejects.toThrow();
         await expect(store.headCheckpoint()).rejects.toThrow();
         await expect(
-          store.append('t:s', [{ id: '8f0a3c55-2b5e-4c1e-9a43-7d1f4f0d9b10', type: 'Tested', data: {}, metadata: { tenant_id: 't', actor: 'a' } }]),
+          store.append('t:s', [
+            {
+              id: '8f0a3c55-2b5e-4c1e-9a43-7d1f4f0d9b10',
+              type: 'Tested',
+              data: {},
+              metadata: { tenant_id: 't', actor: 'a' },
+            },
+          ]),
         ).rejects.toThrow();
       } finally {
         await store.close();

@@ -36,7 +36,10 @@ export function normalizeKurrentConnectionString(url: string): string {
   const trimmed = url.trim();
   const scheme = KURRENT_SCHEME.exec(trimmed);
   if (!scheme) {
-    throw new InvalidEventStoreUrlError(url, 'expected kurrentdb://, kurrentdb+discover://, esdb:// or esdb+discover://');
+    throw new InvalidEventStoreUrlError(
+      url,
+      'expected kurrentdb://, kurrentdb+discover://, esdb:// or esdb+discover://',
+    );
   }
   const rest = trimmed.slice(scheme[0].length);
   const authority = rest.split(/[/?#]/, 1)[0];

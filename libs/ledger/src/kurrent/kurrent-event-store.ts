@@ -37,7 +37,11 @@ import {
   maxPosition,
   type KurrentPosition,
 } from './kurrent-checkpoint';
-import { InvalidEventStoreUrlError, normalizeKurrentConnectionString, redactConnectionString } from './kurrent-connection';
+import {
+  InvalidEventStoreUrlError,
+  normalizeKurrentConnectionString,
+  redactConnectionString,
+} from './kurrent-connection';
 import { prepareBatch } from '../postgres/postgres-append';
 import { planAppend } from './kurrent-idempotency';
 import {
@@ -151,10 +155,14 @@ export class KurrentEventStore implements EventStore {
     const direction = options.direction ?? 'forwards';
     const maxCount = options.maxCount ?? Number.MAX_SAFE_INTEGER;
     assertCount('maxCount', maxCount);
-    if (options.fromRevision !== undefined && (!Number.isSafeInteger(options.fromRevision) || options.fromRevision < 0)) {
+    if (
+      options.fromRevision !== undefined &&
+      (!Number.isSafeInteger(options.fromRevision) || options.fromRevision < 0)
+    ) {
       throw new RangeError(`fromRevision must be a non-negative integer, got ${String(options.fromRevision)}`);
     }
-    const fromRevision = options.fromRevision === undefined ? (direction === 'forwards' ? START : END) : BigInt(options.fromRevision);
+    const fromRevision =
+      options.fromRevision === undefined ? (direction === 'forwards' ? START : END) : BigInt(options.fromRevision);
     const events: RecordedEvent[] = [];
     try {
       const reads = this.client.readStream(toKurrentStreamName(stream), {
@@ -226,7 +234,8 @@ export class KurrentEventStore implements EventStore {
   async countAfter(from: Checkpoint | null, limit: number): Promise<number> {
     this.assertOpen();
     const start = decodeCheckpoint(from);
-    if (!Number.isSafeInteger(limit) || limit < 0) throw new RangeError(`limit must be an integer >= 0, got ${String(limit)}`);
+    if (!Number.isSafeInteger(limit) || limit < 0)
+      throw new RangeError(`limit must be an integer >= 0, got ${String(limit)}`);
     let counted = 0;
     let after = start;
     while (counted < limit) {
@@ -252,7 +261,10 @@ export class KurrentEventStore implements EventStore {
     this.assertOpen();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`KurrentDB did not answer within ${this.options.pingTimeoutMs} ms`)), this.options.pingTimeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`KurrentDB did not answer within ${this.options.pingTimeoutMs} ms`)),
+        this.options.pingTimeoutMs,
+      );
     });
     const read = (async () => {
       for await (const _ of this.client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1 })) break;
@@ -289,7 +301,9 @@ export class KurrentEventStore implements EventStore {
       expected === 'any' ||
       (expected === 'no_stream' ? current === -1 : expected === 'exists' ? current >= 0 : current === expected);
     if (!ok) throw new WrongExpectedRevisionError(stream, expected, current >= 0 ? current : 'no_stream');
-    return last === undefined ? { nextRevision: -1, position: START_CHECKPOINT } : { nextRevision: current, position: last.position };
+    return last === undefined
+      ? { nextRevision: -1, position: START_CHECKPOINT }
+      : { nextRevision: current, position: last.position };
   }
 
   private async appendFresh(
@@ -323,7 +337,11 @@ export class KurrentEventStore implements EventStore {
 
   private async readTailEvents(name: string, count: number): Promise<RecordedEvent[]> {
     const events: RecordedEvent[] = [];
-    for await (const resolved of this.client.readStream(name, { direction: BACKWARDS, fromRevision: END, maxCount: count })) {
+    for await (const resolved of this.client.readStream(name, {
+      direction: BACKWARDS,
+      fromRevision: END,
+      maxCount: count,
+    })) {
       if (resolved.event !== undefined) events.push(fromKurrentRecordedEvent(resolved.event));
     }
     return events;
@@ -355,7 +373,11 @@ export class KurrentEventStore implements EventStore {
     const events: RecordedEvent[] = [];
     let last = start;
     let received = 0;
-    for await (const resolved of this.client.readAll({ fromPosition: fromStart ? START : start, maxCount: requested, filter })) {
+    for await (const resolved of this.client.readAll({
+      fromPosition: fromStart ? START : start,
+      maxCount: requested,
+      filter,
+    })) {
       received += 1;
       const record = resolved.event;
       if (record?.position === undefined || comparePositions(record.position, start) <= 0) continue;
@@ -372,7 +394,12 @@ export class KurrentEventStore implements EventStore {
     let from: KurrentPosition | null = null;
     for (;;) {
       let received = 0;
-      const reads = this.client.readAll({ direction: BACKWARDS, fromPosition: from ?? END, maxCount: HEAD_PAGE, filter: excludeSystemEvents() });
+      const reads = this.client.readAll({
+        direction: BACKWARDS,
+        fromPosition: from ?? END,
+        maxCount: HEAD_PAGE,
+        filter: excludeSystemEvents(),
+      });
       for await (const resolved of reads) {
         received += 1;
         const record = resolved.event;
@@ -421,6 +448,7 @@ function pinStreamState(
 function classifyRecord(raw: AllStreamResolvedEvent, types: ReadonlySet<string> | null): SubscriptionItem | null {
   const record = raw.event;
   if (record?.position === undefined) return null;
-  const hidden = isSystemStream(record.streamId) || isSystemEventType(record.type) || (types !== null && !types.has(record.type));
+  const hidden =
+    isSystemStream(record.streamId) || isSystemEventType(record.type) || (types !== null && !types.has(record.type));
   return { position: record.position, event: hidden ? null : fromKurrentRecordedEvent(record) };
 }

@@ -48,7 +48,11 @@ describe('KurrentDB idempotent appends (planning)', () => {
   });
 
   it('compares data as stored (after JSON), ignoring key order and metadata', () => {
-    const retry: NewEvent = { ...a, data: { at: new Date('2025-01-02T00:00:00Z'), value: '1.5' }, metadata: { ...metadata, request_id: 'retry-2' } };
+    const retry: NewEvent = {
+      ...a,
+      data: { at: new Date('2025-01-02T00:00:00Z'), value: '1.5' },
+      metadata: { ...metadata, request_id: 'retry-2' },
+    };
     expect(planAppend('t:s', existing, [retry]).fresh).toEqual([]);
   });
 

@@ -39,7 +39,8 @@ export interface AppendPlan {
  */
 export function planAppend(stream: string, existing: readonly RecordedEvent[], batch: readonly NewEvent[]): AppendPlan {
   const known = new Map<string, { type: string; data: unknown; recorded?: RecordedEvent }>();
-  for (const event of existing) known.set(event.id.toLowerCase(), { type: event.type, data: event.data, recorded: event });
+  for (const event of existing)
+    known.set(event.id.toLowerCase(), { type: event.type, data: event.data, recorded: event });
   const fresh: NewEvent[] = [];
   let last: RecordedEvent | undefined;
   for (const event of batch) {

@@ -58,9 +58,18 @@ describe('KurrentDB mapping', () => {
       const atRevision = new WrongExpectedVersionError(undefined, { streamName: 't:s', expected: 3n, current: 7n });
       const mapped = mapAppendError(atRevision, 't:s', 3);
       expect(mapped).toBeInstanceOf(WrongExpectedRevisionError);
-      expect(mapped).toMatchObject({ stream: 't:s', expected: 3, actual: 7, code: 'EVENT_STORE.WRONG_EXPECTED_REVISION' });
+      expect(mapped).toMatchObject({
+        stream: 't:s',
+        expected: 3,
+        actual: 7,
+        code: 'EVENT_STORE.WRONG_EXPECTED_REVISION',
+      });
 
-      const missing = new WrongExpectedVersionError(undefined, { streamName: 't:s', expected: STREAM_EXISTS, current: NO_STREAM });
+      const missing = new WrongExpectedVersionError(undefined, {
+        streamName: 't:s',
+        expected: STREAM_EXISTS,
+        current: NO_STREAM,
+      });
       expect(mapAppendError(missing, 't:s', 'exists')).toMatchObject({ expected: 'exists', actual: 'no_stream' });
     });
 
@@ -80,7 +89,13 @@ describe('KurrentDB mapping', () => {
         id: randomUUID(),
         type: 'UsageRecorded',
         data: { customer_id: 'c1', value: '12.5000000001', properties: { region: 'eu' } },
-        metadata: { tenant_id: 'acme', actor: 'key_1', request_id: 'req-1', correlation_id: 'corr-1', causation_id: 'cause-1' },
+        metadata: {
+          tenant_id: 'acme',
+          actor: 'key_1',
+          request_id: 'req-1',
+          correlation_id: 'corr-1',
+          causation_id: 'cause-1',
+        },
         occurred_at: occurredAt,
       };
       const recorded = fromKurrentRecordedEvent(asRecordedByServer(event, 'acme:usage-c1-2025-02', 6n, created));
@@ -119,7 +134,12 @@ describe('KurrentDB mapping', () => {
 
     it('uses the server time as occurred_at when the writer gave none', () => {
       const created = new Date('2025-05-05T05:05:05.005Z');
-      const event: NewEvent = { id: randomUUID(), type: 'CustomerCreated', data: { id: 'c' }, metadata: { tenant_id: 't', actor: 'key_2' } };
+      const event: NewEvent = {
+        id: randomUUID(),
+        type: 'CustomerCreated',
+        data: { id: 'c' },
+        metadata: { tenant_id: 't', actor: 'key_2' },
+      };
       const recorded = fromKurrentRecordedEvent(asRecordedByServer(event, 't:customer-c', 0n, created));
       expect(recorded.occurred_at).toEqual(created);
       expect(recorded.metadata).toEqual({ tenant_id: 't', actor: 'key_2' });
@@ -127,9 +147,15 @@ describe('KurrentDB mapping', () => {
 
     it('refuses an event without a log position (servers before 22.10)', () => {
       const event: NewEvent = { id: randomUUID(), type: 'X', data: {}, metadata: { tenant_id: 't', actor: 'a' } };
-      const recorded = { ...asRecordedByServer(event, 't:x', 0n, new Date()), position: undefined } as KurrentRecordedEvent;
+      const recorded = {
+        ...asRecordedByServer(event, 't:x', 0n, new Date()),
+        position: undefined,
+      } as KurrentRecordedEvent;
       expect(() => fromKurrentRecordedEvent(recorded)).toThrow(/22\.10/);
-      const sentinel = { ...recorded, position: { commit: (1n << 64n) - 1n, prepare: (1n << 64n) - 1n } } as KurrentRecordedEvent;
+      const sentinel = {
+        ...recorded,
+        position: { commit: (1n << 64n) - 1n, prepare: (1n << 64n) - 1n },
+      } as KurrentRecordedEvent;
       expect(() => fromKurrentRecordedEvent(sentinel)).toThrow(/22\.10/);
     });
   });
@@ -137,11 +163,18 @@ describe('KurrentDB mapping', () => {
   describe('stream names', () => {
     it('round-trip any name, and never hand Kurrent a $-prefixed (system) name', () => {
       fc.assert(
-        fc.property(fc.oneof(fc.string(), fc.string().map((s) => `$${s}`), fc.string().map((s) => `~${s}`)), (name) => {
-          const stored = toKurrentStreamName(name);
-          expect(fromKurrentStreamName(stored)).toBe(name);
-          expect(isSystemStream(stored)).toBe(false);
-        }),
+        fc.property(
+          fc.oneof(
+            fc.string(),
+            fc.string().map((s) => `$${s}`),
+            fc.string().map((s) => `~${s}`),
+          ),
+          (name) => {
+            const stored = toKurrentStreamName(name);
+            expect(fromKurrentStreamName(stored)).toBe(name);
+            expect(isSystemStream(stored)).toBe(false);
+          },
+        ),
       );
       expect(toKurrentStreamName('$system:tenants')).toBe('~$system:tenants');
       expect(toKurrentStreamName('acme:invoice-1')).toBe('acme:invoice-1');
@@ -153,7 +186,15 @@ describe('KurrentDB mapping', () => {
     it('matches exactly the listed types, nothing longer, shorter or system', () => {
       const regex = new RegExp(eventTypesRegex(['UsageRecorded', 'Plan.Published', 'A+B']));
       for (const type of ['UsageRecorded', 'Plan.Published', 'A+B']) expect(regex.test(type)).toBe(true);
-      for (const type of ['UsageRecordedV2', 'XUsageRecorded', 'Usage', 'PlanXPublished', 'AAB', '$UsageRecorded', '$>']) {
+      for (const type of [
+        'UsageRecordedV2',
+        'XUsageRecorded',
+        'Usage',
+        'PlanXPublished',
+        'AAB',
+        '$UsageRecorded',
+        '$>',
+      ]) {
         expect(regex.test(type)).toBe(false);
       }
     });

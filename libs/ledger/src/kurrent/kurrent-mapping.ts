@@ -50,7 +50,9 @@ export function toStreamState(expected: ExpectedRevision): AppendStreamState {
     default:
       // -1 is "no event yet", as the Postgres adapter accepts it.
       if (typeof expected !== 'number' || !Number.isSafeInteger(expected) || expected < -1) {
-        throw new TypeError(`expectedRevision must be 'any', 'no_stream', 'exists' or an integer >= -1, got ${String(expected)}`);
+        throw new TypeError(
+          `expectedRevision must be 'any', 'no_stream', 'exists' or an integer >= -1, got ${String(expected)}`,
+        );
       }
       return expected === -1 ? NO_STREAM : BigInt(expected);
   }
@@ -68,7 +70,8 @@ function isWrongExpectedVersion(error: unknown): error is WrongExpectedVersionLi
 /** The client's WrongExpectedVersionError becomes ours; anything else passes through unchanged. */
 export function mapAppendError(error: unknown, stream: string, expected: ExpectedRevision): unknown {
   if (!isWrongExpectedVersion(error)) return error;
-  const actual = typeof error.actualState === 'bigint' && error.actualState >= 0n ? Number(error.actualState) : 'no_stream';
+  const actual =
+    typeof error.actualState === 'bigint' && error.actualState >= 0n ? Number(error.actualState) : 'no_stream';
   return new WrongExpectedRevisionError(stream, expected, actual);
 }
 
@@ -117,7 +120,8 @@ export function fromKurrentRecordedEvent(event: KurrentRecordedEvent): RecordedE
     throw new Error(`event ${event.id} has no log position: KurrentDB/EventStoreDB 22.10 or later is required`);
   }
   const raw = event.metadata;
-  const stored: Record<string, unknown> = raw !== null && typeof raw === 'object' && !(raw instanceof Uint8Array) && !Array.isArray(raw) ? { ...raw } : {};
+  const stored: Record<string, unknown> =
+    raw !== null && typeof raw === 'object' && !(raw instanceof Uint8Array) && !Array.isArray(raw) ? { ...raw } : {};
   const occurredAt = parseOccurredAt(stored[OCCURRED_AT], event.created);
   delete stored[OCCURRED_AT];
   if (stored[KURRENT_CORRELATION] === stored.correlation_id) delete stored[KURRENT_CORRELATION];
