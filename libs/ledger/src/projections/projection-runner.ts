@@ -80,6 +80,7 @@ export class ProjectionRunner {
   private doorbell?: Subscription;
   private timer?: NodeJS.Timeout;
   private started = false;
+  private refreshing = false;
   private stopping?: Promise<void>;
 
   constructor(private readonly options: ProjectionRunnerOptions) {
@@ -248,8 +249,12 @@ export class ProjectionRunner {
         state.stats.batches += 1;
         state.stats.events += outcome.events;
         this.metrics.eventsApplied.inc(labels, outcome.events);
-        if (status === 'live')
-          await this.updateLagAfterBatch(state, outcome.checkpoint, outcome.events, outcome.atHead);
+        if (status === 'live') {
+          // The batch is committed: a failed lag read only leaves the gauges to the timer.
+          await this.updateLagAfterBatch(state, outcome.checkpoint, outcome.events, outcome.atHead).catch(
+            (error: unknown) => this.logger.warn({ err: error, projection: projection.name }, 'lag update failed'),
+          );
+        }
         return true;
       case 'raced':
         state.stats.dropped += 1;
@@ -331,7 +336,7 @@ export class ProjectionRunner {
       this.metrics.lagEvents.set(labels, 0);
       return;
     }
-    const window = this.batchSize * 10;
+    const window = this.batchSize * 2;
     const lag = await measureLag(this.options.store, checkpoint, window);
     this.metrics.lagSeconds.set(labels, lag.lagSeconds);
     const estimate = Math.max(window, state.countedBehind - state.appliedSinceCount);
@@ -339,6 +344,17 @@ export class ProjectionRunner {
   }
 
   private async refreshLagMetrics(): Promise<void> {
+    // A full count can take longer than the timer period on a big backlog: never stack them up.
+    if (this.refreshing) return;
+    this.refreshing = true;
+    try {
+      await this.refreshEachLag();
+    } finally {
+      this.refreshing = false;
+    }
+  }
+
+  private async refreshEachLag(): Promise<void> {
     for (const state of this.states) {
       if (this.wakeup.isClosed) return;
       const labels = { projection: state.projection.name };
