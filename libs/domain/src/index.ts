@@ -2,3 +2,4 @@ export * from './tenancy';
 export * from './decimal';
 export * from './money';
 export * from './metering';
+export * from './pricing';
