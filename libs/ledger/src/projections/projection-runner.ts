@@ -45,6 +45,8 @@ interface ProjectionState {
   /** Events behind at the last full count, and applied since: the per-batch estimate uses both. */
   countedBehind: number;
   appliedSinceCount: number;
+  /** A retired build's tables could not be dropped yet (a reader held them): retried on the timer. */
+  dropPending: boolean;
   stats: ProjectionRunnerStats;
 }
 
@@ -80,7 +82,8 @@ export class ProjectionRunner {
   private doorbell?: Subscription;
   private timer?: NodeJS.Timeout;
   private started = false;
-  private refreshing = false;
+  /** The timer's work in flight; stop() waits for it so it never outlives the caller's pool. */
+  private ticking?: Promise<void>;
   private stopping?: Promise<void>;
 
   constructor(private readonly options: ProjectionRunnerOptions) {
@@ -91,6 +94,7 @@ export class ProjectionRunner {
       failures: 0,
       lastError: null,
       countedBehind: 0,
+      dropPending: false,
       appliedSinceCount: 0,
       stats: { batches: 0, events: 0, dropped: 0, failures: 0 },
     }));
@@ -113,9 +117,9 @@ export class ProjectionRunner {
     this.doorbell = await this.openDoorbell();
     await Promise.all(this.states.map((state) => this.setUp(state).catch((error) => this.failed(state, error))));
     this.loops = this.states.map((state) => this.loop(state));
-    this.timer = setInterval(() => void this.refreshLagMetrics(), this.options.metricsIntervalMs ?? 5_000);
+    this.timer = setInterval(() => void this.onTimer(), this.options.metricsIntervalMs ?? 5_000);
     this.timer.unref();
-    void this.refreshLagMetrics();
+    void this.onTimer();
   }
 
   /** Lets the batch in flight of every projection commit (or roll back), then stops. Idempotent. */
@@ -124,6 +128,7 @@ export class ProjectionRunner {
       this.wakeup.close();
       if (this.timer) clearInterval(this.timer);
       await Promise.all(this.loops);
+      await this.ticking;
       await this.doorbell
         ?.stop()
         .catch((error: unknown) => this.logger.warn({ err: error }, 'store subscription stop failed'));
@@ -285,9 +290,11 @@ export class ProjectionRunner {
   private async dropRetired(state: ProjectionState): Promise<void> {
     try {
       const dropped = await dropRetiredTables(this.options.pool, state.projection.name);
+      state.dropPending = false;
       for (const row of dropped)
         this.logger.info({ projection: buildLabel(row) }, 'dropped the tables of a retired build');
     } catch (error) {
+      state.dropPending = true;
       this.logger.warn(
         { err: error, projection: state.projection.name },
         'could not drop retired tables yet; will retry',
@@ -343,20 +350,19 @@ export class ProjectionRunner {
     this.metrics.lagEvents.set(labels, lag.eventsBehind < window ? lag.eventsBehind : estimate);
   }
 
-  private async refreshLagMetrics(): Promise<void> {
+  private onTimer(): Promise<void> {
     // A full count can take longer than the timer period on a big backlog: never stack them up.
-    if (this.refreshing) return;
-    this.refreshing = true;
-    try {
-      await this.refreshEachLag();
-    } finally {
-      this.refreshing = false;
-    }
+    this.ticking ??= this.refreshEach().finally(() => {
+      this.ticking = undefined;
+    });
+    return this.ticking;
   }
 
-  private async refreshEachLag(): Promise<void> {
+  /** Lag gauges of every live build (a stuck projection keeps lagging), and drops left to retry. */
+  private async refreshEach(): Promise<void> {
     for (const state of this.states) {
       if (this.wakeup.isClosed) return;
+      if (state.dropPending) await this.dropRetired(state);
       const labels = { projection: state.projection.name };
       try {
         const live = (await readBuilds(this.options.pool, { name: state.projection.name })).find(
