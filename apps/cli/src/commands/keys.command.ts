@@ -42,7 +42,7 @@ export function registerKeyCommands(program: Command): void {
       const runtime = await openRuntime(loadConfig(), { name: 'cli', migrate: true });
       try {
         const revoked = await revokeApiKey({ store: runtime.store, tenantId: options.tenant, keyId, actor: cliActor() });
-        print(command, revoked, () => `revoked ${keyId}`);
+        print(command, revoked, () => `revoked ${keyId} at ${revoked.revoked_at}`);
       } finally {
         await runtime.close();
       }

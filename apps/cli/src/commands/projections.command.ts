@@ -1,3 +1,4 @@
+import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
 import { loadConfig } from '#platform';
 import { projectionStatus, rebuildProjection } from '../../../projector/src';
@@ -34,10 +35,28 @@ export function registerProjectionCommands(program: Command): void {
     .option('--force', 'rebuild even when the live version matches the code version')
     .action(async (name: string, options: { force?: boolean }, command: Command) => {
       const runtime = await openRuntime(loadConfig(), { name: 'cli', migrate: true });
+      // A progress bar on a terminal only; scripts (--json, pipes, CI) get clean output.
+      const interactive = process.stderr.isTTY && !command.optsWithGlobals<{ json?: boolean }>().json;
+      const bar = new SingleBar({ format: `${name} [{bar}] {value}/{total} events`, stream: process.stderr }, Presets.shades_classic);
       try {
-        const result = await rebuildProjection({ pool: runtime.pool, store: runtime.store, name, force: Boolean(options.force) });
-        print(command, result, () => `rebuilt ${name}: ${JSON.stringify(result)}`);
+        const total = interactive ? await runtime.store.countAfter(null, Number.MAX_SAFE_INTEGER) : 0;
+        if (interactive) bar.start(total, 0);
+        const result = await rebuildProjection({
+          pool: runtime.pool,
+          store: runtime.store,
+          name,
+          force: Boolean(options.force),
+          onProgress: interactive ? (progress) => bar.update(Math.min(progress.events_applied, total)) : undefined,
+        });
+        if (interactive) bar.stop();
+        print(command, result, () =>
+          result.outcome === 'already_live'
+            ? `${name} v${result.version} is already live (use --force to rebuild it anyway)`
+            : `${name}: ${result.outcome} to v${result.version} build ${result.build} after ${result.events_applied} events` +
+              (result.previous ? ` (was v${result.previous.version} build ${result.previous.build})` : ''),
+        );
       } finally {
+        bar.stop();
         await runtime.close();
       }
     });
