@@ -1,0 +1,3 @@
+export * from './billing-period';
+export * from './proration';
+export * from './time';
