@@ -3,5 +3,4 @@ export * from './decimal';
 export * from './money';
 export * from './metering';
 export * from './pricing';
-export * from './catalog';
 export * from './periods';
