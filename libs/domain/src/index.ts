@@ -3,4 +3,5 @@ export * from './decimal';
 export * from './money';
 export * from './metering';
 export * from './pricing';
+export * from './catalog';
 export * from './periods';
