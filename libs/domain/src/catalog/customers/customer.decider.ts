@@ -59,22 +59,10 @@ export const customerDecider = {
   },
 
   evolve(state: CustomerState, event: CustomerEvent): CustomerState {
-    switch (event.type) {
-      case 'CustomerCreated': {
-        if (state.status !== 'absent') return state;
-        const customer = customerFromCreated(event);
-        const { id: _id, created_at: _c, updated_at: _u, archived_at: _a, ...created } = customer;
-        return { status: 'active', customer, created };
-      }
-      case 'CustomerUpdated':
-        if (state.status === 'absent') return state;
-        return { ...state, customer: applyCustomerUpdate(state.customer, event) };
-      case 'CustomerArchived':
-        if (state.status !== 'active') return state;
-        return { ...state, status: 'archived', customer: { ...state.customer, archived_at: event.data.archived_at } };
-      default:
-        return unreachable(event);
-    }
+    const customer = evolveCustomer(state.status === 'absent' ? undefined : state.customer, event);
+    if (customer === undefined || (state.status !== 'absent' && customer === state.customer)) return state;
+    const created = state.status === 'absent' ? fieldsOf(customer) : state.created;
+    return { status: customer.archived_at === null ? 'active' : 'archived', customer, created };
   },
 
   decide(command: CustomerCommand, state: CustomerState): CustomerEvent[] {
@@ -98,6 +86,29 @@ export function customerFromCreated(event: CustomerCreated): Customer {
 
 export function applyCustomerUpdate(customer: Customer, event: CustomerUpdated): Customer {
   return { ...customer, ...event.data.changes, updated_at: event.data.updated_at };
+}
+
+/**
+ * The customer after one event (undefined: no customer yet). The decider and the `customers` read
+ * model both fold events with it, so a list shows exactly what a read of the stream shows. Never throws.
+ */
+export function evolveCustomer(customer: Customer | undefined, event: CustomerEvent): Customer | undefined {
+  switch (event.type) {
+    case 'CustomerCreated':
+      return customer ?? customerFromCreated(event);
+    case 'CustomerUpdated':
+      return customer && applyCustomerUpdate(customer, event);
+    case 'CustomerArchived':
+      if (customer === undefined || customer.archived_at !== null) return customer;
+      return { ...customer, archived_at: event.data.archived_at };
+    default:
+      return unreachable(event);
+  }
+}
+
+function fieldsOf(customer: Customer): CustomerFields {
+  const { name, email, currency, timezone, payment, metadata } = customer;
+  return { name, email, currency, timezone, payment, metadata };
 }
 
 /** Creating a customer that exists with the same fields is a retry: nothing to do. */

@@ -3,6 +3,9 @@
  * The id is chosen by the user. Currency and timezone are fixed at creation (billing periods and
  * invoices depend on them); contact and payment details change through CustomerUpdated.
  */
+/** `streamName(tenant, CUSTOMER_STREAM_CATEGORY, id)` from '#ledger'. */
+export const CUSTOMER_STREAM_CATEGORY = 'customer';
+
 export const CUSTOMER_EVENT_TYPES = ['CustomerCreated', 'CustomerUpdated', 'CustomerArchived'] as const;
 
 export const PAYMENT_PROVIDERS = ['stripe', 'adyen', 'manual'] as const;

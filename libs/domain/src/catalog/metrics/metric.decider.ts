@@ -49,21 +49,9 @@ export const metricDecider = {
   },
 
   evolve(state: MetricState, event: MetricEvent): MetricState {
-    switch (event.type) {
-      case 'MetricCreated':
-        return state.status === 'absent' ? { status: 'active', metric: metricFromCreated(event) } : state;
-      case 'MetricVersionPublished': {
-        if (state.status === 'absent' || event.data.version !== state.metric.versions.length + 1) return state;
-        const { version, effective_from, definition, published_at } = event.data;
-        const versions = [...state.metric.versions, { version, effective_from, published_at, ...definition }];
-        return { ...state, metric: { ...state.metric, versions } };
-      }
-      case 'MetricArchived':
-        if (state.status !== 'active') return state;
-        return { status: 'archived', metric: { ...state.metric, archived_at: event.data.archived_at } };
-      default:
-        return unreachable(event);
-    }
+    const metric = evolveMetric(state.status === 'absent' ? undefined : state.metric, event);
+    if (metric === undefined || (state.status !== 'absent' && metric === state.metric)) return state;
+    return { status: metric.archived_at === null ? 'active' : 'archived', metric };
   },
 
   decide(command: MetricCommand, state: MetricState): MetricEvent[] {
@@ -90,6 +78,28 @@ export function metricFromCreated(event: MetricCreated): Metric {
     created_at,
     archived_at: null,
   };
+}
+
+/**
+ * The metric after one event (undefined: no metric yet). The decider and the `metrics` read model
+ * both fold events with it, so a list shows exactly what a read of the stream shows. Never throws;
+ * an event out of sequence (a replay) leaves the metric as it is.
+ */
+export function evolveMetric(metric: Metric | undefined, event: MetricEvent): Metric | undefined {
+  switch (event.type) {
+    case 'MetricCreated':
+      return metric ?? metricFromCreated(event);
+    case 'MetricVersionPublished': {
+      if (metric === undefined || event.data.version !== metric.versions.length + 1) return metric;
+      const { version, effective_from, definition, published_at } = event.data;
+      return { ...metric, versions: [...metric.versions, { version, effective_from, published_at, ...definition }] };
+    }
+    case 'MetricArchived':
+      if (metric === undefined || metric.archived_at !== null) return metric;
+      return { ...metric, archived_at: event.data.archived_at };
+    default:
+      return unreachable(event);
+  }
 }
 
 export const isValidMetricKey = (key: unknown): key is string => typeof key === 'string' && KEY_PATTERN.test(key);

@@ -7,6 +7,9 @@ import type { Aggregation, PropertyFilter } from '../../metering';
  * with MetricCreated and applies from the beginning of time, version n (MetricVersionPublished)
  * applies from its `effective_from` until the next version's.
  */
+/** `streamName(tenant, METRIC_STREAM_CATEGORY, key)` from '#ledger'. */
+export const METRIC_STREAM_CATEGORY = 'metric';
+
 export const METRIC_EVENT_TYPES = ['MetricCreated', 'MetricVersionPublished', 'MetricArchived'] as const;
 
 /** One version's definition in its stored form: every default spelled out, decimals as strings. */
