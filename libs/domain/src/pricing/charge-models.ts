@@ -19,14 +19,17 @@ import { cachedFormula } from './formula';
 
 export type ExactRow = Omit<BreakdownRow, 'amount'> & { exact: Dec };
 
+/** A row with every field present, in the order of BreakdownRow (stored events read the same everywhere). */
 const row = (fields: Partial<ExactRow> & Pick<ExactRow, 'kind' | 'quantity' | 'exact'>): ExactRow => ({
-  tier: null,
-  from: null,
-  up_to: null,
-  group: null,
-  unit_price: null,
-  flat_fee: null,
-  ...fields,
+  kind: fields.kind,
+  tier: fields.tier ?? null,
+  from: fields.from ?? null,
+  up_to: fields.up_to ?? null,
+  group: fields.group ?? null,
+  quantity: fields.quantity,
+  unit_price: fields.unit_price ?? null,
+  flat_fee: fields.flat_fee ?? null,
+  exact: fields.exact,
 });
 
 export function flatFeeRows(charge: FlatFeeCharge, prorationFactor: Dec): ExactRow[] {
