@@ -56,10 +56,18 @@ export function parseDecimal(input: unknown, options: ParseDecimalOptions): Deci
   const integerPart = value.abs().truncated();
   const integerDigits = integerPart.isZero() ? 0 : integerPart.toFixed(0).length;
   if (integerDigits > maxIntegerDigits) {
-    throw new DecimalError('DECIMAL.OUT_OF_RANGE', field, `must have at most ${maxIntegerDigits} digits before the decimal point`);
+    throw new DecimalError(
+      'DECIMAL.OUT_OF_RANGE',
+      field,
+      `must have at most ${maxIntegerDigits} digits before the decimal point`,
+    );
   }
   if (value.decimalPlaces() > maxScale) {
-    throw new DecimalError('DECIMAL.TOO_PRECISE', field, `must have at most ${maxScale} digits after the decimal point`);
+    throw new DecimalError(
+      'DECIMAL.TOO_PRECISE',
+      field,
+      `must have at most ${maxScale} digits after the decimal point`,
+    );
   }
   return toDecimalString(value);
 }
@@ -78,7 +86,11 @@ function toDec(input: unknown, field: string): Dec {
     }
     return new Dec(input);
   }
-  throw new DecimalError('DECIMAL.INVALID', field, 'must be a decimal number (a string such as "12.5" or a JSON number)');
+  throw new DecimalError(
+    'DECIMAL.INVALID',
+    field,
+    'must be a decimal number (a string such as "12.5" or a JSON number)',
+  );
 }
 
 /** Validator form of `parseDecimal`: the canonical string, or the problem as a FieldError. */

@@ -4,7 +4,12 @@ import { AGGREGATION_LAWS, aggregatorFor } from './aggregations';
 import { AGGREGATIONS, type Aggregation, type MeteredEvent, type MetricDefinition } from './metric';
 
 let sequence = 0;
-function ev(value: unknown, properties: Record<string, unknown> = {}, timestamp = '2024-01-01T00:00:00Z', id?: string): MeteredEvent {
+function ev(
+  value: unknown,
+  properties: Record<string, unknown> = {},
+  timestamp = '2024-01-01T00:00:00Z',
+  id?: string,
+): MeteredEvent {
   sequence += 1;
   return { id: id ?? `e${String(sequence).padStart(4, '0')}`, timestamp, value, properties };
 }
@@ -86,7 +91,12 @@ describe('aggregations by example (hand-computed)', () => {
 });
 
 // Events drawn from small pools so that ties (same instant, same value, same id order) happen.
-const instants = ['2024-01-01T00:00:00Z', '2024-01-01T01:00:00+01:00', '2024-01-01T00:00:00.000001Z', '2024-01-02T00:00:00Z'];
+const instants = [
+  '2024-01-01T00:00:00Z',
+  '2024-01-01T01:00:00+01:00',
+  '2024-01-01T00:00:00.000001Z',
+  '2024-01-02T00:00:00Z',
+];
 const valueArb = fc.oneof(
   fc.constantFrom('0', '1', '1.5', '-2', '10', '0.0000000001', '9999999999.9999999999'),
   fc.integer({ min: -1000, max: 1000 }),
@@ -103,30 +113,36 @@ const eventArb = fc.record({
 const eventsArb = fc.uniqueArray(eventArb, { selector: (event) => event.id, maxLength: 25 });
 
 describe.each(AGGREGATIONS)('%s obeys its merge laws (property)', (aggregation) => {
-  const metrics = [metricOf(aggregation), metricOf(aggregation, { field: 'properties.user', filters: { region: { neq: 'us' } } })];
+  const metrics = [
+    metricOf(aggregation),
+    metricOf(aggregation, { field: 'properties.user', filters: { region: { neq: 'us' } } }),
+  ];
   const law = AGGREGATION_LAWS[aggregation];
 
-  it.each(metrics.map((metric, index) => [index, metric] as const))('metric #%i: merge of any split equals the whole', (_, metric) => {
-    const agg = aggregatorFor(metric);
-    const stateOf = (events: MeteredEvent[]) => agg.addAll(agg.init(), events);
-    fc.assert(
-      fc.property(eventsArb, fc.nat(), fc.nat(), (events, i, j) => {
-        const [x, y] = [i % (events.length + 1), j % (events.length + 1)].sort((p, q) => p - q);
-        const a = stateOf(events.slice(0, x));
-        const b = stateOf(events.slice(x, y));
-        const c = stateOf(events.slice(y));
-        const whole = stateOf(events);
-        expect(agg.merge(agg.merge(a, b), c)).toEqual(whole); // homomorphism
-        expect(agg.merge(a, agg.merge(b, c))).toEqual(agg.merge(agg.merge(a, b), c)); // associative
-        expect(agg.merge(a, b)).toEqual(agg.merge(b, a)); // commutative
-        expect(agg.merge(agg.init(), a)).toEqual(a); // identity
-        expect(agg.merge(a, agg.init())).toEqual(a);
-        expect(stateOf([...events].reverse())).toEqual(whole); // arrival order does not matter
-        expect(events.reduce((state, event) => agg.add(state, event), agg.init())).toEqual(whole);
-        if (law.idempotent) expect(agg.merge(a, a)).toEqual(a);
-      }),
-    );
-  });
+  it.each(metrics.map((metric, index) => [index, metric] as const))(
+    'metric #%i: merge of any split equals the whole',
+    (_, metric) => {
+      const agg = aggregatorFor(metric);
+      const stateOf = (events: MeteredEvent[]) => agg.addAll(agg.init(), events);
+      fc.assert(
+        fc.property(eventsArb, fc.nat(), fc.nat(), (events, i, j) => {
+          const [x, y] = [i % (events.length + 1), j % (events.length + 1)].sort((p, q) => p - q);
+          const a = stateOf(events.slice(0, x));
+          const b = stateOf(events.slice(x, y));
+          const c = stateOf(events.slice(y));
+          const whole = stateOf(events);
+          expect(agg.merge(agg.merge(a, b), c)).toEqual(whole); // homomorphism
+          expect(agg.merge(a, agg.merge(b, c))).toEqual(agg.merge(agg.merge(a, b), c)); // associative
+          expect(agg.merge(a, b)).toEqual(agg.merge(b, a)); // commutative
+          expect(agg.merge(agg.init(), a)).toEqual(a); // identity
+          expect(agg.merge(a, agg.init())).toEqual(a);
+          expect(stateOf([...events].reverse())).toEqual(whole); // arrival order does not matter
+          expect(events.reduce((state, event) => agg.add(state, event), agg.init())).toEqual(whole);
+          if (law.idempotent) expect(agg.merge(a, a)).toEqual(a);
+        }),
+      );
+    },
+  );
 
   it(`is${law.idempotent ? '' : ' not'} idempotent, as AGGREGATION_LAWS says`, () => {
     const agg = aggregatorFor(metricOf(aggregation));

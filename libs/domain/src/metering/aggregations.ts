@@ -31,15 +31,57 @@ export interface AggregationLaw {
 }
 
 export const AGGREGATION_LAWS: Readonly<Record<Aggregation, AggregationLaw>> = {
-  sum: { partial_state: 'constant', merge: 'a.sum + b.sum', idempotent: false, pre_aggregatable: true, empty_result: '0' },
-  count: { partial_state: 'constant', merge: 'a.count + b.count', idempotent: false, pre_aggregatable: true, empty_result: '0' },
+  sum: {
+    partial_state: 'constant',
+    merge: 'a.sum + b.sum',
+    idempotent: false,
+    pre_aggregatable: true,
+    empty_result: '0',
+  },
+  count: {
+    partial_state: 'constant',
+    merge: 'a.count + b.count',
+    idempotent: false,
+    pre_aggregatable: true,
+    empty_result: '0',
+  },
   min: { partial_state: 'constant', merge: 'min(a, b)', idempotent: true, pre_aggregatable: true, empty_result: null },
   max: { partial_state: 'constant', merge: 'max(a, b)', idempotent: true, pre_aggregatable: true, empty_result: null },
-  avg: { partial_state: 'constant', merge: '(a.sum + b.sum, a.count + b.count); result = sum / count', idempotent: false, pre_aggregatable: true, empty_result: null },
-  first: { partial_state: 'constant', merge: 'earliest by (timestamp, id)', idempotent: true, pre_aggregatable: true, empty_result: null },
-  last: { partial_state: 'constant', merge: 'latest by (timestamp, id)', idempotent: true, pre_aggregatable: true, empty_result: null },
-  unique_count: { partial_state: 'distinct_set', merge: 'a.values ∪ b.values', idempotent: true, pre_aggregatable: false, empty_result: '0' },
-  percentile: { partial_state: 'raw_values', merge: 'a.values ⊎ b.values (multiset union)', idempotent: false, pre_aggregatable: false, empty_result: null },
+  avg: {
+    partial_state: 'constant',
+    merge: '(a.sum + b.sum, a.count + b.count); result = sum / count',
+    idempotent: false,
+    pre_aggregatable: true,
+    empty_result: null,
+  },
+  first: {
+    partial_state: 'constant',
+    merge: 'earliest by (timestamp, id)',
+    idempotent: true,
+    pre_aggregatable: true,
+    empty_result: null,
+  },
+  last: {
+    partial_state: 'constant',
+    merge: 'latest by (timestamp, id)',
+    idempotent: true,
+    pre_aggregatable: true,
+    empty_result: null,
+  },
+  unique_count: {
+    partial_state: 'distinct_set',
+    merge: 'a.values ∪ b.values',
+    idempotent: true,
+    pre_aggregatable: false,
+    empty_result: '0',
+  },
+  percentile: {
+    partial_state: 'raw_values',
+    merge: 'a.values ⊎ b.values (multiset union)',
+    idempotent: false,
+    pre_aggregatable: false,
+    empty_result: null,
+  },
 };
 
 /** Decimals of an `avg` result: DECIMAL(20,10), rounded half away from zero like PostgreSQL round(). */
@@ -100,9 +142,14 @@ function avgAggregator(metric: MetricDefinition): Aggregator<AvgState> {
       }
       return { sum: toDecimalString(sum), count: count.toString() };
     },
-    merge: (a, b) => ({ sum: toDecimalString(new Dec(a.sum).plus(b.sum)), count: (BigInt(a.count) + BigInt(b.count)).toString() }),
+    merge: (a, b) => ({
+      sum: toDecimalString(new Dec(a.sum).plus(b.sum)),
+      count: (BigInt(a.count) + BigInt(b.count)).toString(),
+    }),
     result: (state) =>
-      state.count === '0' ? null : toDecimalString(new Dec(state.sum).dividedBy(state.count).toDecimalPlaces(AVG_SCALE, Dec.ROUND_HALF_UP)),
+      state.count === '0'
+        ? null
+        : toDecimalString(new Dec(state.sum).dividedBy(state.count).toDecimalPlaces(AVG_SCALE, Dec.ROUND_HALF_UP)),
   });
 }
 
@@ -125,7 +172,9 @@ function pickAggregator(metric: MetricDefinition, aggregation: 'first' | 'last')
       }
       return { pick };
     },
-    merge: (a, b) => ({ pick: a.pick === null ? b.pick : b.pick === null ? a.pick : wins(b.pick, a.pick) ? b.pick : a.pick }),
+    merge: (a, b) => ({
+      pick: a.pick === null ? b.pick : b.pick === null ? a.pick : wins(b.pick, a.pick) ? b.pick : a.pick,
+    }),
     result: (state) => state.pick?.value ?? null,
   });
 }
@@ -159,15 +208,24 @@ export function aggregatorFor(metric: MetricDefinition): Aggregator<AggregationS
 
 function aggregatorOf(metric: MetricDefinition): unknown {
   switch (metric.aggregation) {
-    case 'sum': return sumAggregator(metric);
-    case 'count': return countAggregator(metric);
-    case 'min': return extremumAggregator(metric, 'min');
-    case 'max': return extremumAggregator(metric, 'max');
-    case 'avg': return avgAggregator(metric);
-    case 'first': return pickAggregator(metric, 'first');
-    case 'last': return pickAggregator(metric, 'last');
-    case 'unique_count': return uniqueCountAggregator(metric);
-    case 'percentile': return percentileAggregator(metric);
+    case 'sum':
+      return sumAggregator(metric);
+    case 'count':
+      return countAggregator(metric);
+    case 'min':
+      return extremumAggregator(metric, 'min');
+    case 'max':
+      return extremumAggregator(metric, 'max');
+    case 'avg':
+      return avgAggregator(metric);
+    case 'first':
+      return pickAggregator(metric, 'first');
+    case 'last':
+      return pickAggregator(metric, 'last');
+    case 'unique_count':
+      return uniqueCountAggregator(metric);
+    case 'percentile':
+      return percentileAggregator(metric);
     default: {
       const unknown: never = metric.aggregation;
       throw new MeteringError('METERING.INVALID_METRIC', `unknown aggregation "${String(unknown)}"`, 'aggregation');

@@ -12,13 +12,26 @@ import type { Aggregation, MeteredEvent, MetricDefinition } from './metric';
  * The laws are property-tested in aggregations.spec.ts; AGGREGATION_LAWS is their summary.
  */
 
-export interface SumState { sum: DecimalString }
-export interface CountState { count: DecimalString }
-export interface ExtremumState { value: DecimalString | null }
-export interface AvgState { sum: DecimalString; count: DecimalString }
-export interface PickState { pick: { value: DecimalString; timestamp: string; id: string } | null }
+export interface SumState {
+  sum: DecimalString;
+}
+export interface CountState {
+  count: DecimalString;
+}
+export interface ExtremumState {
+  value: DecimalString | null;
+}
+export interface AvgState {
+  sum: DecimalString;
+  count: DecimalString;
+}
+export interface PickState {
+  pick: { value: DecimalString; timestamp: string; id: string } | null;
+}
 /** unique_count: sorted distinct typed keys (see scalarKey). percentile: values sorted ascending. */
-export interface ValuesState { values: string[] }
+export interface ValuesState {
+  values: string[];
+}
 
 export interface AggregationStates {
   sum: SumState;
@@ -46,7 +59,10 @@ export interface Aggregator<S> {
 }
 
 /** The numeric values an aggregation reads from events it accepts, in input order. */
-export function* acceptedValues(metric: MetricDefinition, events: Iterable<MeteredEvent>): Generator<{ event: MeteredEvent; value: Dec }> {
+export function* acceptedValues(
+  metric: MetricDefinition,
+  events: Iterable<MeteredEvent>,
+): Generator<{ event: MeteredEvent; value: Dec }> {
   for (const event of events) {
     if (!matchesFilters(metric, event.properties)) continue;
     const value = numericValue(resolveField(metric, event));
@@ -56,8 +72,12 @@ export function* acceptedValues(metric: MetricDefinition, events: Iterable<Meter
 
 export function build<S>(
   aggregation: Aggregation,
-  spec: { init(): S; addAll(state: S, events: Iterable<MeteredEvent>): S; merge(a: S, b: S): S; result(state: S): DecimalString | null },
+  spec: {
+    init(): S;
+    addAll(state: S, events: Iterable<MeteredEvent>): S;
+    merge(a: S, b: S): S;
+    result(state: S): DecimalString | null;
+  },
 ): Aggregator<S> {
   return { aggregation, ...spec, add: (state, event) => spec.addAll(state, [event]) };
 }
-

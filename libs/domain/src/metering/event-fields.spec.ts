@@ -87,13 +87,15 @@ describe('groups', () => {
 
   it('groupValues gives strings in group_by order, null when absent', () => {
     expect(groupValues(metric, { instance: 'gpu', region: 'eu', other: 1 })).toEqual({ region: 'eu', instance: 'gpu' });
-    expect(groupValues(metric, { region: 2.50, instance: true })).toEqual({ region: '2.5', instance: 'true' });
+    expect(groupValues(metric, { region: 2.5, instance: true })).toEqual({ region: '2.5', instance: 'true' });
     expect(groupValues(metric, {})).toEqual({ region: null, instance: null });
     expect(groupValues({}, { region: 'eu' })).toEqual({});
   });
 
   it('groupKey is deterministic and keeps types apart', () => {
-    expect(groupKey(metric, { instance: 'gpu', region: 'eu' })).toBe(groupKey(metric, { region: 'eu', instance: 'gpu' }));
+    expect(groupKey(metric, { instance: 'gpu', region: 'eu' })).toBe(
+      groupKey(metric, { region: 'eu', instance: 'gpu' }),
+    );
     expect(groupKey(metric, { region: '1' })).not.toBe(groupKey(metric, { region: 1 }));
     expect(groupKey(metric, { region: 1 })).toBe(groupKey(metric, { region: 1.0 }));
     expect(groupKey(metric, { region: 'a","b' })).not.toBe(groupKey(metric, { region: 'a', instance: 'b' }));

@@ -30,7 +30,8 @@ function propertyOf(properties: MeteredEvent['properties'], name: string): Field
 export function resolveField(metric: Pick<MetricDefinition, 'field'>, event: MeteredEvent): FieldValue | undefined {
   const field = metric.field ?? DEFAULT_FIELD;
   if (field === DEFAULT_FIELD) return asScalar(event.value);
-  if (field.startsWith(PROPERTY_FIELD_PREFIX)) return propertyOf(event.properties, field.slice(PROPERTY_FIELD_PREFIX.length));
+  if (field.startsWith(PROPERTY_FIELD_PREFIX))
+    return propertyOf(event.properties, field.slice(PROPERTY_FIELD_PREFIX.length));
   throw new MeteringError('METERING.INVALID_METRIC', `unsupported field "${field}"`, 'field');
 }
 
@@ -64,13 +65,18 @@ function matchesFilter(value: FieldValue | undefined, filter: PropertyFilter): b
   // neq / not_in match events WITHOUT the property too: "region is not eu" includes events with
   // no region. (SQL: NOT (properties @> '{"region":"eu"}'), not properties->>'region' <> 'eu'.)
   if ('neq' in filter) return key !== scalarKey(filter.neq);
-  if ('in' in filter) return key !== undefined && filter.in.some((candidate: FilterScalar) => scalarKey(candidate) === key);
-  if ('not_in' in filter) return key === undefined || !filter.not_in.some((candidate: FilterScalar) => scalarKey(candidate) === key);
+  if ('in' in filter)
+    return key !== undefined && filter.in.some((candidate: FilterScalar) => scalarKey(candidate) === key);
+  if ('not_in' in filter)
+    return key === undefined || !filter.not_in.some((candidate: FilterScalar) => scalarKey(candidate) === key);
   throw new MeteringError('METERING.INVALID_METRIC', 'unknown filter operator', 'filters');
 }
 
 /** True when the event's properties pass every filter of the metric (no filters: always true). */
-export function matchesFilters(metric: Pick<MetricDefinition, 'filters'>, properties: MeteredEvent['properties']): boolean {
+export function matchesFilters(
+  metric: Pick<MetricDefinition, 'filters'>,
+  properties: MeteredEvent['properties'],
+): boolean {
   const filters = metric.filters;
   if (!filters) return true;
   for (const name of Object.keys(filters)) {
@@ -89,7 +95,10 @@ export function groupValueOf(value: FieldValue | undefined): string | null {
 }
 
 /** The `group_by` values of an event, in `group_by` order. */
-export function groupValues(metric: Pick<MetricDefinition, 'group_by'>, properties: MeteredEvent['properties']): GroupValues {
+export function groupValues(
+  metric: Pick<MetricDefinition, 'group_by'>,
+  properties: MeteredEvent['properties'],
+): GroupValues {
   const values: GroupValues = {};
   for (const name of metric.group_by ?? []) values[name] = groupValueOf(propertyOf(properties, name));
   return values;
@@ -118,14 +127,23 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,
  */
 export function instantKey(timestamp: string): string {
   const match = RFC3339.exec(timestamp);
-  if (!match) throw new MeteringError('METERING.INVALID_TIMESTAMP', `"${timestamp}" is not an RFC 3339 timestamp`, 'timestamp');
+  if (!match)
+    throw new MeteringError('METERING.INVALID_TIMESTAMP', `"${timestamp}" is not an RFC 3339 timestamp`, 'timestamp');
   const [, year, month, day, hour, minute, second, fraction = '', offset] = match;
   const offsetMinutes =
-    offset.toUpperCase() === 'Z' ? 0 : (offset[0] === '-' ? -1 : 1) * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6)));
+    offset.toUpperCase() === 'Z'
+      ? 0
+      : (offset[0] === '-' ? -1 : 1) * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6)));
   // setUTCFullYear, not Date.UTC(year…): Date.UTC maps years 0-99 to 1900-1999.
   const date = new Date(Date.UTC(2000, Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second)));
   date.setUTCFullYear(Number(year));
-  if (date.getUTCMonth() !== Number(month) - 1 || date.getUTCDate() !== Number(day) || Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59) {
+  if (
+    date.getUTCMonth() !== Number(month) - 1 ||
+    date.getUTCDate() !== Number(day) ||
+    Number(hour) > 23 ||
+    Number(minute) > 59 ||
+    Number(second) > 59
+  ) {
     // Date rolls Feb 30 over to Mar 1 silently; an impossible wall-clock value is an error.
     throw new MeteringError('METERING.INVALID_TIMESTAMP', `"${timestamp}" is not a valid instant`, 'timestamp');
   }
@@ -134,7 +152,10 @@ export function instantKey(timestamp: string): string {
 }
 
 /** Orders events by (timestamp, id): the total order behind `first` and `last`. */
-export function compareByTimeThenId(a: { timestamp: string; id: string }, b: { timestamp: string; id: string }): number {
+export function compareByTimeThenId(
+  a: { timestamp: string; id: string },
+  b: { timestamp: string; id: string },
+): number {
   const ka = instantKey(a.timestamp);
   const kb = instantKey(b.timestamp);
   if (ka !== kb) return ka < kb ? -1 : 1;

@@ -1,6 +1,16 @@
 import type { DecimalString, FieldError } from '../decimal';
 
-export const AGGREGATIONS = ['sum', 'count', 'max', 'min', 'last', 'first', 'avg', 'unique_count', 'percentile'] as const;
+export const AGGREGATIONS = [
+  'sum',
+  'count',
+  'max',
+  'min',
+  'last',
+  'first',
+  'avg',
+  'unique_count',
+  'percentile',
+] as const;
 export type Aggregation = (typeof AGGREGATIONS)[number];
 
 /** A JSON scalar a filter compares with. Numbers compare as decimals (1 = 1.0), never with strings ("1" != 1). */

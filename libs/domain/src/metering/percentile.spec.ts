@@ -48,7 +48,9 @@ describe('percentile (nearest rank)', () => {
   });
 
   it('accepts a JSON number percentile as well as a string', () => {
-    expect(aggregate({ key: 'm', aggregation: 'percentile', percentile: 50 as unknown as string }, events(['1', '2', '3']))).toBe('2');
+    expect(
+      aggregate({ key: 'm', aggregation: 'percentile', percentile: 50 as unknown as string }, events(['1', '2', '3'])),
+    ).toBe('2');
   });
 });
 
@@ -60,23 +62,29 @@ describe('agreement with PostgreSQL', () => {
   afterAll(() => db.close());
 
   const valuesArb = fc.array(
-    fc.tuple(fc.bigInt({ min: -(10n ** 12n), max: 10n ** 12n }), fc.integer({ min: 0, max: 10 })).map(([units, scale]) => {
-      const text = (units < 0n ? -units : units).toString().padStart(scale + 1, '0');
-      const plain = scale === 0 ? text : `${text.slice(0, -scale)}.${text.slice(-scale)}`;
-      return `${units < 0n ? '-' : ''}${plain}`;
-    }),
+    fc
+      .tuple(fc.bigInt({ min: -(10n ** 12n), max: 10n ** 12n }), fc.integer({ min: 0, max: 10 }))
+      .map(([units, scale]) => {
+        const text = (units < 0n ? -units : units).toString().padStart(scale + 1, '0');
+        const plain = scale === 0 ? text : `${text.slice(0, -scale)}.${text.slice(-scale)}`;
+        return `${units < 0n ? '-' : ''}${plain}`;
+      }),
     { minLength: 1, maxLength: 40 },
   );
 
   it('the nearest-rank SQL gives the domain percentile (property, real PostgreSQL)', async () => {
     await fc.assert(
-      fc.asyncProperty(valuesArb, fc.constantFrom('0', '1', '7', '25', '50', '90', '95', '99', '99.9', '100'), async (values, p) => {
-        const { rows } = await db.pool.query<{ result: string }>(NEAREST_RANK_SQL, [values, p]);
-        const domain = aggregate({ key: 'm', aggregation: 'percentile', percentile: p }, events(values));
-        expect(domain).not.toBeNull();
-        expect(rows[0].result).toMatch(/^-?\d/);
-        expect(canonical(rows[0].result)).toBe(domain);
-      }),
+      fc.asyncProperty(
+        valuesArb,
+        fc.constantFrom('0', '1', '7', '25', '50', '90', '95', '99', '99.9', '100'),
+        async (values, p) => {
+          const { rows } = await db.pool.query<{ result: string }>(NEAREST_RANK_SQL, [values, p]);
+          const domain = aggregate({ key: 'm', aggregation: 'percentile', percentile: p }, events(values));
+          expect(domain).not.toBeNull();
+          expect(rows[0].result).toMatch(/^-?\d/);
+          expect(canonical(rows[0].result)).toBe(domain);
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -85,7 +93,10 @@ describe('agreement with PostgreSQL', () => {
     const { rows } = await db.pool.query<{ disc: string }>(
       'SELECT percentile_disc(0.07) WITHIN GROUP (ORDER BY v)::text AS disc FROM generate_series(1, 100) AS v',
     );
-    const domain = aggregate({ key: 'm', aggregation: 'percentile', percentile: '7' }, events(Array.from({ length: 100 }, (_, i) => String(i + 1))));
+    const domain = aggregate(
+      { key: 'm', aggregation: 'percentile', percentile: '7' },
+      events(Array.from({ length: 100 }, (_, i) => String(i + 1))),
+    );
     expect(domain).toBe('7');
     expect(rows[0].disc).toBe('8');
   });
@@ -103,10 +114,7 @@ describe('agreement with PostgreSQL', () => {
   it('avg equals round(round(sum, 20) / count, 10) in numeric (property, real PostgreSQL)', async () => {
     await fc.assert(
       fc.asyncProperty(valuesArb, async (values) => {
-        const { rows } = await db.pool.query<{ result: string }>(
-          AVG_SQL,
-          [values],
-        );
+        const { rows } = await db.pool.query<{ result: string }>(AVG_SQL, [values]);
         const domain = aggregate({ key: 'm', aggregation: 'avg' }, events(values));
         expect(canonical(rows[0].result)).toBe(domain);
       }),

@@ -25,7 +25,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function isFilterScalar(value: unknown): value is FilterScalar {
-  return typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
+  return (
+    typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))
+  );
 }
 
 function validateFilter(raw: unknown, path: string): FieldError[] {
@@ -45,7 +47,9 @@ function validateFilter(raw: unknown, path: string): FieldError[] {
         return [{ field: at, message: `must be a list of 1 to ${MAX_FILTER_VALUES} values` }];
       }
       return operand.flatMap((value, index) =>
-        isFilterScalar(value) ? [] : [{ field: fieldPath(at, `[${index}]`), message: 'must be a string, number or boolean' }],
+        isFilterScalar(value)
+          ? []
+          : [{ field: fieldPath(at, `[${index}]`), message: 'must be a string, number or boolean' }],
       );
     case 'exists':
       return typeof operand === 'boolean' ? [] : [{ field: at, message: 'must be true or false' }];
@@ -56,7 +60,12 @@ function validateFilter(raw: unknown, path: string): FieldError[] {
 
 function validateField(raw: unknown, path: string): FieldError[] {
   if (raw === undefined || raw === DEFAULT_FIELD) return [];
-  if (typeof raw === 'string' && raw.startsWith(PROPERTY_FIELD_PREFIX) && raw.length > PROPERTY_FIELD_PREFIX.length && raw.length <= 200) {
+  if (
+    typeof raw === 'string' &&
+    raw.startsWith(PROPERTY_FIELD_PREFIX) &&
+    raw.length > PROPERTY_FIELD_PREFIX.length &&
+    raw.length <= 200
+  ) {
     return [];
   }
   return [{ field: path, message: 'must be "value" or "properties.<name>"' }];
@@ -64,11 +73,13 @@ function validateField(raw: unknown, path: string): FieldError[] {
 
 function validateGroupBy(raw: unknown, path: string): FieldError[] {
   if (raw === undefined) return [];
-  if (!Array.isArray(raw) || raw.length > MAX_GROUP_BY) return [{ field: path, message: `must be a list of at most ${MAX_GROUP_BY} property names` }];
+  if (!Array.isArray(raw) || raw.length > MAX_GROUP_BY)
+    return [{ field: path, message: `must be a list of at most ${MAX_GROUP_BY} property names` }];
   const seen = new Set<string>();
   return raw.flatMap((name, index) => {
     const at = fieldPath(path, `[${index}]`);
-    if (typeof name !== 'string' || name.length === 0 || name.length > 100) return [{ field: at, message: 'must be a property name' }];
+    if (typeof name !== 'string' || name.length === 0 || name.length > 100)
+      return [{ field: at, message: 'must be a property name' }];
     if (seen.has(name)) return [{ field: at, message: `"${name}" is listed twice` }];
     seen.add(name);
     return [];
@@ -81,7 +92,10 @@ export function validateMetric(input: unknown, options: ValidateMetricOptions = 
   if (!isRecord(input)) return [{ field: options.prefix || 'metric', message: 'must be an object' }];
   const errors: FieldError[] = [];
   if (typeof input.key !== 'string' || !KEY_PATTERN.test(input.key)) {
-    errors.push({ field: at('key'), message: 'must be 1-100 characters of letters, digits, "_", "." or "-", starting with a letter or digit' });
+    errors.push({
+      field: at('key'),
+      message: 'must be 1-100 characters of letters, digits, "_", "." or "-", starting with a letter or digit',
+    });
   }
   const aggregation = input.aggregation;
   if (!AGGREGATIONS.includes(aggregation as Aggregation)) {
@@ -91,13 +105,17 @@ export function validateMetric(input: unknown, options: ValidateMetricOptions = 
   if (aggregation === 'percentile') {
     const checked = checkDecimal(input.percentile, { field: at('percentile'), maxIntegerDigits: 3 });
     if (!checked.ok) errors.push(checked.error);
-    else if (new Dec(checked.value).greaterThan(100)) errors.push({ field: at('percentile'), message: 'must be from 0 to 100' });
+    else if (new Dec(checked.value).greaterThan(100))
+      errors.push({ field: at('percentile'), message: 'must be from 0 to 100' });
   } else if (input.percentile !== undefined) {
     errors.push({ field: at('percentile'), message: 'is only allowed with the percentile aggregation' });
   }
   if (input.filters !== undefined) {
-    if (!isRecord(input.filters)) errors.push({ field: at('filters'), message: 'must be an object of property filters' });
-    else for (const [name, filter] of Object.entries(input.filters)) errors.push(...validateFilter(filter, at(`filters.${name}`)));
+    if (!isRecord(input.filters))
+      errors.push({ field: at('filters'), message: 'must be an object of property filters' });
+    else
+      for (const [name, filter] of Object.entries(input.filters))
+        errors.push(...validateFilter(filter, at(`filters.${name}`)));
   }
   errors.push(...validateGroupBy(input.group_by, at('group_by')));
   return errors;
@@ -110,7 +128,12 @@ export function validateMetric(input: unknown, options: ValidateMetricOptions = 
 export function normalizeMetric(input: unknown, options: ValidateMetricOptions = {}): MetricDefinition {
   const errors = validateMetric(input, options);
   if (errors.length > 0) {
-    throw new MeteringError('METERING.INVALID_METRIC', errors.map((e) => `${e.field}: ${e.message}`).join('; '), undefined, errors);
+    throw new MeteringError(
+      'METERING.INVALID_METRIC',
+      errors.map((e) => `${e.field}: ${e.message}`).join('; '),
+      undefined,
+      errors,
+    );
   }
   const raw = input as Record<string, unknown>;
   const metric: MetricDefinition = { key: raw.key as string, aggregation: raw.aggregation as Aggregation };

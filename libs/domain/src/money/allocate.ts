@@ -17,7 +17,11 @@ import { fromMinorUnits, toMinorUnits } from './money';
  * Ratios are non-negative decimal strings with at least one positive; zero ratios always get zero.
  * A negative amount is split like its absolute value, then negated (a credit splits like a charge).
  */
-export function allocate(amount: DecimalString, ratios: readonly DecimalString[], currency: CurrencyInput): DecimalString[] {
+export function allocate(
+  amount: DecimalString,
+  ratios: readonly DecimalString[],
+  currency: CurrencyInput,
+): DecimalString[] {
   const resolved = resolveCurrency(currency);
   const whole = toMinorUnits(amount, resolved);
   const weights = ratioUnits(ratios);
@@ -36,7 +40,10 @@ function ratioUnits(ratios: readonly DecimalString[]): bigint[] {
       throw new MoneyError('MONEY.INVALID_RATIOS', `ratio ${index} ("${String(ratio)}") is not a decimal`);
     }
     if (!value.isFinite() || value.isNegative()) {
-      throw new MoneyError('MONEY.INVALID_RATIOS', `ratio ${index} ("${String(ratio)}") must be a non-negative decimal`);
+      throw new MoneyError(
+        'MONEY.INVALID_RATIOS',
+        `ratio ${index} ("${String(ratio)}") must be a non-negative decimal`,
+      );
     }
     return value;
   });

@@ -10,7 +10,8 @@ export type Currency = DineroCurrency<bigint>;
 /** A currency code ("EUR") or an already resolved currency. */
 export type CurrencyInput = string | Currency;
 
-export type MoneyErrorCode = 'MONEY.UNKNOWN_CURRENCY' | 'MONEY.NOT_MINOR_UNITS' | 'MONEY.INVALID_RATIOS' | 'MONEY.INVALID_AMOUNT';
+export type MoneyErrorCode =
+  'MONEY.UNKNOWN_CURRENCY' | 'MONEY.NOT_MINOR_UNITS' | 'MONEY.INVALID_RATIOS' | 'MONEY.INVALID_AMOUNT';
 
 export class MoneyError extends Error {
   constructor(
@@ -50,7 +51,10 @@ function isCurrency(value: unknown): value is Currency {
 export function currencyFor(code: string, field?: string): Currency {
   const currency = typeof code === 'string' ? CURRENCIES.get(code) : undefined;
   if (!currency) {
-    const hint = typeof code === 'string' && CURRENCIES.has(code.toUpperCase()) ? ` (codes are upper case: "${code.toUpperCase()}")` : '';
+    const hint =
+      typeof code === 'string' && CURRENCIES.has(code.toUpperCase())
+        ? ` (codes are upper case: "${code.toUpperCase()}")`
+        : '';
     throw new MoneyError('MONEY.UNKNOWN_CURRENCY', `"${String(code)}" is not an ISO 4217 currency code${hint}`, field);
   }
   return currency;

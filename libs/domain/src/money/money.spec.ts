@@ -113,7 +113,9 @@ describe('allocate', () => {
         fc.integer({ min: 0, max: 6 }),
         (minor, ratioUnits, ratioScale) => {
           fc.pre(ratioUnits.some((unit) => unit > 0n));
-          const ratios = ratioUnits.map((unit) => new Dec(unit.toString()).dividedBy(new Dec(10).pow(ratioScale)).toString());
+          const ratios = ratioUnits.map((unit) =>
+            new Dec(unit.toString()).dividedBy(new Dec(10).pow(ratioScale)).toString(),
+          );
           const amount = fromMinorUnits(minor, 'USD');
           const parts = allocate(amount, ratios, 'USD');
           expect(sumMoney(parts, 'USD')).toBe(amount);

@@ -87,7 +87,10 @@ export function sumMoney(amounts: Iterable<DecimalString>, currency: CurrencyInp
   const resolved: Currency = resolveCurrency(currency);
   let total = dinero({ amount: 0n, currency: resolved, scale: resolved.exponent });
   for (const amount of amounts) {
-    total = add(total, dinero({ amount: toMinorUnits(amount, resolved), currency: resolved, scale: resolved.exponent }));
+    total = add(
+      total,
+      dinero({ amount: toMinorUnits(amount, resolved), currency: resolved, scale: resolved.exponent }),
+    );
   }
   return decimalOf(total);
 }

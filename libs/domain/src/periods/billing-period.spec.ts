@@ -6,8 +6,10 @@ import { PeriodError, validateTimezone } from './time';
 const NY = 'America/New_York';
 const BERLIN = 'Europe/Berlin';
 
-const hours = (period: { start: string; end_exclusive: string }) => (Date.parse(period.end_exclusive) - Date.parse(period.start)) / 3_600_000;
-const localStart = (period: { start: string }, zone: string) => DateTime.fromISO(period.start, { zone }).toFormat("yyyy-MM-dd'T'HH:mm");
+const hours = (period: { start: string; end_exclusive: string }) =>
+  (Date.parse(period.end_exclusive) - Date.parse(period.start)) / 3_600_000;
+const localStart = (period: { start: string }, zone: string) =>
+  DateTime.fromISO(period.start, { zone }).toFormat("yyyy-MM-dd'T'HH:mm");
 
 function periodError(run: () => unknown): PeriodError {
   try {
@@ -45,7 +47,10 @@ describe('calendar periods', () => {
 
   it('years are calendar years, leap years included', () => {
     const cycle: BillingCycle = { interval: 'year', anchor: calendarAnchor('year', 'UTC'), timezone: 'UTC' };
-    expect(periodContaining(cycle, '2024-07-01T00:00:00Z')).toEqual({ start: '2024-01-01T00:00:00.000Z', end_exclusive: '2025-01-01T00:00:00.000Z' });
+    expect(periodContaining(cycle, '2024-07-01T00:00:00Z')).toEqual({
+      start: '2024-01-01T00:00:00.000Z',
+      end_exclusive: '2025-01-01T00:00:00.000Z',
+    });
     expect(hours(periodContaining(cycle, '2024-07-01T00:00:00Z'))).toBe(366 * 24);
   });
 });
@@ -100,7 +105,10 @@ describe('anniversary periods', () => {
 
   it('a Jan 31 anchor gives Feb 28 in a common year, then Mar 31', () => {
     const cycle: BillingCycle = { interval: 'month', anchor: '2023-01-31T00:00:00Z', timezone: 'UTC' };
-    expect(periodContaining(cycle, '2023-03-01T00:00:00Z')).toEqual({ start: '2023-02-28T00:00:00.000Z', end_exclusive: '2023-03-31T00:00:00.000Z' });
+    expect(periodContaining(cycle, '2023-03-01T00:00:00Z')).toEqual({
+      start: '2023-02-28T00:00:00.000Z',
+      end_exclusive: '2023-03-31T00:00:00.000Z',
+    });
   });
 
   it('a Feb 29 yearly anchor gives Feb 28 in common years and Feb 29 again in leap years', () => {
@@ -119,22 +127,35 @@ describe('anniversary periods', () => {
 
   it('instants before the anchor fall in earlier periods of the same cycle', () => {
     const cycle: BillingCycle = { interval: 'month', anchor: '2024-03-31T00:00:00Z', timezone: 'UTC' };
-    expect(periodContaining(cycle, '2024-03-01T00:00:00Z')).toEqual({ start: '2024-02-29T00:00:00.000Z', end_exclusive: '2024-03-31T00:00:00.000Z' });
+    expect(periodContaining(cycle, '2024-03-01T00:00:00Z')).toEqual({
+      start: '2024-02-29T00:00:00.000Z',
+      end_exclusive: '2024-03-31T00:00:00.000Z',
+    });
   });
 
   it('every instant is in exactly one period; next and previous are inverse (property)', () => {
     const zones = fc.constantFrom(NY, BERLIN, 'UTC', 'Australia/Lord_Howe', 'Asia/Kolkata');
-    const instant = fc.integer({ min: Date.UTC(1990, 0, 1), max: Date.UTC(2060, 0, 1) }).map((ms) => new Date(ms).toISOString());
+    const instant = fc
+      .integer({ min: Date.UTC(1990, 0, 1), max: Date.UTC(2060, 0, 1) })
+      .map((ms) => new Date(ms).toISOString());
     fc.assert(
-      fc.property(fc.constantFrom('day', 'week', 'month', 'year' as const), zones, instant, instant, (interval, timezone, anchor, at) => {
-        const cycle: BillingCycle = { interval, anchor, timezone };
-        const period = periodContaining(cycle, at);
-        expect(Date.parse(period.start) <= Date.parse(at) && Date.parse(at) < Date.parse(period.end_exclusive)).toBe(true);
-        const next = nextPeriod(cycle, period);
-        expect(next.start).toBe(period.end_exclusive);
-        expect(previousPeriod(cycle, next)).toEqual(period);
-        expect(periodContaining(cycle, period.start)).toEqual(period);
-      }),
+      fc.property(
+        fc.constantFrom('day', 'week', 'month', 'year' as const),
+        zones,
+        instant,
+        instant,
+        (interval, timezone, anchor, at) => {
+          const cycle: BillingCycle = { interval, anchor, timezone };
+          const period = periodContaining(cycle, at);
+          expect(Date.parse(period.start) <= Date.parse(at) && Date.parse(at) < Date.parse(period.end_exclusive)).toBe(
+            true,
+          );
+          const next = nextPeriod(cycle, period);
+          expect(next.start).toBe(period.end_exclusive);
+          expect(previousPeriod(cycle, next)).toEqual(period);
+          expect(periodContaining(cycle, period.start)).toEqual(period);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -142,7 +163,12 @@ describe('anniversary periods', () => {
 
 describe('validation', () => {
   it.each(['Fantasia/Castle', '', '+05:00', 'Z', 42])('rejects the time zone %p', (timezone) => {
-    const error = periodError(() => periodContaining({ interval: 'month', anchor: '2024-01-01T00:00:00Z', timezone: timezone as string }, '2024-01-01T00:00:00Z'));
+    const error = periodError(() =>
+      periodContaining(
+        { interval: 'month', anchor: '2024-01-01T00:00:00Z', timezone: timezone as string },
+        '2024-01-01T00:00:00Z',
+      ),
+    );
     expect(error.code).toBe('PERIOD.INVALID_TIMEZONE');
     expect(error.field).toBe('timezone');
   });
@@ -153,7 +179,10 @@ describe('validation', () => {
   });
 
   it.each(['2024-01-01T00:00:00', '2024-01-01', 'tomorrow', '2024-02-30T00:00:00Z'])('rejects the instant %p', (at) => {
-    expect(periodError(() => periodContaining({ interval: 'day', anchor: '2024-01-01T00:00:00Z', timezone: 'UTC' }, at)).code).toBe('PERIOD.INVALID_INSTANT');
+    expect(
+      periodError(() => periodContaining({ interval: 'day', anchor: '2024-01-01T00:00:00Z', timezone: 'UTC' }, at))
+        .code,
+    ).toBe('PERIOD.INVALID_INSTANT');
   });
 
   it('rejects an unknown interval', () => {

@@ -33,7 +33,11 @@ interface Cycle {
 
 function readCycle(cycle: BillingCycle): Cycle {
   if (!BILLING_INTERVALS.includes(cycle.interval)) {
-    throw new PeriodError('PERIOD.INVALID_INTERVAL', `interval must be one of ${BILLING_INTERVALS.join(', ')}`, 'interval');
+    throw new PeriodError(
+      'PERIOD.INVALID_INTERVAL',
+      `interval must be one of ${BILLING_INTERVALS.join(', ')}`,
+      'interval',
+    );
   }
   const zone = validateTimezone(cycle.timezone);
   return { unit: UNIT[cycle.interval], anchor: parseInstant(cycle.anchor, zone, 'anchor'), zone };

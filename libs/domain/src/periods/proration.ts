@@ -34,7 +34,8 @@ export function prorationFactor(
   const zone = validateTimezone(timezone);
   const start = parseInstant(period.start, zone, 'period.start');
   const end = parseInstant(period.end_exclusive, zone, 'period.end_exclusive');
-  if (end.toMillis() <= start.toMillis()) throw new PeriodError('PERIOD.INVALID_RANGE', 'the period ends before it starts', 'period');
+  if (end.toMillis() <= start.toMillis())
+    throw new PeriodError('PERIOD.INVALID_RANGE', 'the period ends before it starts', 'period');
   const from = parseInstant(activeFrom, zone, 'active_from');
   const to = activeToExclusive === null ? end : parseInstant(activeToExclusive, zone, 'active_to_exclusive');
   const clampedFrom = from.toMillis() < start.toMillis() ? start : from;

@@ -1,6 +1,7 @@
 import { DateTime, IANAZone } from 'luxon';
 
-export type PeriodErrorCode = 'PERIOD.INVALID_TIMEZONE' | 'PERIOD.INVALID_INSTANT' | 'PERIOD.INVALID_INTERVAL' | 'PERIOD.INVALID_RANGE';
+export type PeriodErrorCode =
+  'PERIOD.INVALID_TIMEZONE' | 'PERIOD.INVALID_INSTANT' | 'PERIOD.INVALID_INTERVAL' | 'PERIOD.INVALID_RANGE';
 
 export class PeriodError extends Error {
   constructor(
@@ -20,7 +21,11 @@ export class PeriodError extends Error {
  */
 export function validateTimezone(name: unknown, field = 'timezone'): string {
   if (typeof name !== 'string' || name.length === 0 || name.length > 64 || !IANAZone.isValidZone(name)) {
-    throw new PeriodError('PERIOD.INVALID_TIMEZONE', `"${String(name)}" is not an IANA time zone name (e.g. "Europe/Berlin")`, field);
+    throw new PeriodError(
+      'PERIOD.INVALID_TIMEZONE',
+      `"${String(name)}" is not an IANA time zone name (e.g. "Europe/Berlin")`,
+      field,
+    );
   }
   return name;
 }
@@ -31,7 +36,11 @@ const RFC3339_INSTANT = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+
 /** An RFC 3339 instant ("2024-01-31T00:00:00Z", "…+01:00") as a luxon DateTime in `zone`. */
 export function parseInstant(value: unknown, zone: string, field: string): DateTime {
   if (typeof value !== 'string' || !RFC3339_INSTANT.test(value)) {
-    throw new PeriodError('PERIOD.INVALID_INSTANT', `"${String(value)}" is not an RFC 3339 instant with an offset`, field);
+    throw new PeriodError(
+      'PERIOD.INVALID_INSTANT',
+      `"${String(value)}" is not an RFC 3339 instant with an offset`,
+      field,
+    );
   }
   const parsed = DateTime.fromISO(value, { setZone: true });
   if (!parsed.isValid) throw new PeriodError('PERIOD.INVALID_INSTANT', `"${value}" is not a valid instant`, field);

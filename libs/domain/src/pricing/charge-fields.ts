@@ -35,7 +35,12 @@ export interface DecimalRule {
 }
 
 /** A non-negative DECIMAL(20,10) price or quantity field; JSON numbers are accepted and canonicalised. */
-export function readDecimal(errors: FieldErrors, raw: unknown, path: string, rule: DecimalRule = {}): DecimalString | null | undefined {
+export function readDecimal(
+  errors: FieldErrors,
+  raw: unknown,
+  path: string,
+  rule: DecimalRule = {},
+): DecimalString | null | undefined {
   if (raw === undefined || (raw === null && !rule.nullable)) {
     if (rule.required || raw === null) errors.add(path, rule.nullable ? 'is required (null for none)' : 'is required');
     return undefined;
@@ -81,7 +86,12 @@ export function readTiers(errors: FieldErrors, raw: unknown, path: string): Tier
     const upTo = readDecimal(errors, tier.up_to, `${at}.up_to`, { nullable: true, required: true, positive: true });
     const isLast = index === raw.length - 1;
     if (upTo === null && !isLast) {
-      errors.add(`${at}.up_to`, openEnded > 1 ? 'more than one open-ended tier: only the last tier may have up_to null' : 'only the last tier may be open-ended (up_to null)');
+      errors.add(
+        `${at}.up_to`,
+        openEnded > 1
+          ? 'more than one open-ended tier: only the last tier may have up_to null'
+          : 'only the last tier may be open-ended (up_to null)',
+      );
     }
     if (upTo !== null && upTo !== undefined) {
       if (previous !== null && !new Dec(upTo).greaterThan(previous)) {
@@ -110,7 +120,8 @@ export function readDimensions(errors: FieldErrors, raw: unknown, path: string):
   const seen = new Set<string>();
   const before = errors.list.length;
   raw.forEach((name, index) => {
-    if (typeof name !== 'string' || name.length === 0 || name.length > 100) errors.add(`${path}[${index}]`, 'must be a property name');
+    if (typeof name !== 'string' || name.length === 0 || name.length > 100)
+      errors.add(`${path}[${index}]`, 'must be a property name');
     else if (seen.has(name)) errors.add(`${path}[${index}]`, `"${name}" is listed twice`);
     else seen.add(name);
   });
@@ -118,7 +129,12 @@ export function readDimensions(errors: FieldErrors, raw: unknown, path: string):
 }
 
 /** Matrix prices: each `match` names every dimension exactly once; no two prices match the same group. */
-export function readMatrixPrices(errors: FieldErrors, raw: unknown, path: string, dimensions: string[] | undefined): MatrixPrice[] | undefined {
+export function readMatrixPrices(
+  errors: FieldErrors,
+  raw: unknown,
+  path: string,
+  dimensions: string[] | undefined,
+): MatrixPrice[] | undefined {
   if (!Array.isArray(raw) || raw.length > MAX_PRICES) {
     errors.add(path, `must be a list of at most ${MAX_PRICES} prices`);
     return undefined;
@@ -145,7 +161,12 @@ export function readMatrixPrices(errors: FieldErrors, raw: unknown, path: string
   return errors.list.length === before ? prices : undefined;
 }
 
-function readMatch(errors: FieldErrors, raw: unknown, path: string, dimensions: string[] | undefined): Record<string, string> | undefined {
+function readMatch(
+  errors: FieldErrors,
+  raw: unknown,
+  path: string,
+  dimensions: string[] | undefined,
+): Record<string, string> | undefined {
   if (!isRecord(raw)) {
     errors.add(path, 'must be an object with one value per dimension');
     return undefined;
@@ -155,7 +176,11 @@ function readMatch(errors: FieldErrors, raw: unknown, path: string, dimensions: 
   const before = errors.list.length;
   for (const dimension of dimensions) {
     const value = raw[dimension];
-    if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) {
+    if (
+      typeof value === 'string' ||
+      typeof value === 'boolean' ||
+      (typeof value === 'number' && Number.isFinite(value))
+    ) {
       // Same spelling as metering's group values: 2.50 matches the group "2.5".
       match[dimension] = groupValueOf(value) as string;
     } else {

@@ -33,11 +33,25 @@ const row = (fields: Partial<ExactRow> & Pick<ExactRow, 'kind' | 'quantity' | 'e
 });
 
 export function flatFeeRows(charge: FlatFeeCharge, prorationFactor: Dec): ExactRow[] {
-  return [row({ kind: 'flat_fee', quantity: toDecimalString(prorationFactor), unit_price: charge.amount, exact: prorationFactor.times(charge.amount) })];
+  return [
+    row({
+      kind: 'flat_fee',
+      quantity: toDecimalString(prorationFactor),
+      unit_price: charge.amount,
+      exact: prorationFactor.times(charge.amount),
+    }),
+  ];
 }
 
 export function perUnitRows(charge: PerUnitCharge, usage: Dec): ExactRow[] {
-  return [row({ kind: 'unit', quantity: toDecimalString(usage), unit_price: charge.unit_price, exact: usage.times(charge.unit_price) })];
+  return [
+    row({
+      kind: 'unit',
+      quantity: toDecimalString(usage),
+      unit_price: charge.unit_price,
+      exact: usage.times(charge.unit_price),
+    }),
+  ];
 }
 
 function tierRow(tiers: readonly Tier[], index: number, quantity: Dec): ExactRow {
@@ -101,14 +115,23 @@ export function packageRows(charge: PackageCharge, usage: Dec): ExactRow[] {
   // Integer division and remainder are exact on decimals, so the ceil never misreads a multiple.
   const whole = billable.dividedToIntegerBy(size);
   const packages = billable.modulo(size).isZero() ? whole : whole.plus(1);
-  return [row({ kind: 'package', quantity: toDecimalString(packages), unit_price: charge.package_price, exact: packages.times(charge.package_price) })];
+  return [
+    row({
+      kind: 'package',
+      quantity: toDecimalString(packages),
+      unit_price: charge.package_price,
+      exact: packages.times(charge.package_price),
+    }),
+  ];
 }
 
 /** Matrix: each usage group priced by the price whose match equals its dimension values, or the default. */
 export function matrixRows(charge: MatrixCharge, usage: GroupedUsage): ExactRow[] {
   return usage.map(({ group, quantity }) => {
     const values = Object.fromEntries(charge.dimensions.map((dimension) => [dimension, group[dimension] ?? null]));
-    const price = charge.prices.find((candidate) => charge.dimensions.every((dimension) => candidate.match[dimension] === values[dimension]));
+    const price = charge.prices.find((candidate) =>
+      charge.dimensions.every((dimension) => candidate.match[dimension] === values[dimension]),
+    );
     const unitPrice = price?.unit_price ?? charge.default_unit_price ?? null;
     if (unitPrice === null) {
       throw new PricingError(
@@ -117,7 +140,13 @@ export function matrixRows(charge: MatrixCharge, usage: GroupedUsage): ExactRow[
       );
     }
     const units = new Dec(quantity);
-    return row({ kind: 'group', group: values, quantity: toDecimalString(units), unit_price: unitPrice, exact: units.times(unitPrice) });
+    return row({
+      kind: 'group',
+      group: values,
+      quantity: toDecimalString(units),
+      unit_price: unitPrice,
+      exact: units.times(unitPrice),
+    });
   });
 }
 

@@ -1,7 +1,15 @@
 import type { DecimalString, FieldError } from '../decimal';
 import type { GroupValues } from '../metering';
 
-export const CHARGE_MODELS = ['flat_fee', 'per_unit', 'tiered', 'volume', 'package', 'matrix', 'custom_formula'] as const;
+export const CHARGE_MODELS = [
+  'flat_fee',
+  'per_unit',
+  'tiered',
+  'volume',
+  'package',
+  'matrix',
+  'custom_formula',
+] as const;
 export type ChargeModel = (typeof CHARGE_MODELS)[number];
 
 /** A price tier. Tiers are ascending; a tier covers (previous up_to, up_to]; the last is open-ended (null). */
@@ -75,7 +83,8 @@ export interface CustomFormulaCharge extends ChargeBase {
   formula: string;
 }
 
-export type Charge = FlatFeeCharge | PerUnitCharge | TieredCharge | VolumeCharge | PackageCharge | MatrixCharge | CustomFormulaCharge;
+export type Charge =
+  FlatFeeCharge | PerUnitCharge | TieredCharge | VolumeCharge | PackageCharge | MatrixCharge | CustomFormulaCharge;
 export type UsageCharge = Exclude<Charge, FlatFeeCharge>;
 
 /** Usage of a matrix charge: one quantity per group of dimension values (see metering aggregateGrouped). */

@@ -26,10 +26,18 @@ export function applyMinimumCommitment(
   const resolved = resolveCurrency(currency);
   const factorText = options.proration_factor ?? '1';
   if (!PLAIN_NON_NEGATIVE.test(commitment)) {
-    throw new PricingError('PRICING.INVALID_COMMITMENT', `minimum_commitment must be a non-negative decimal, got "${commitment}"`, 'minimum_commitment');
+    throw new PricingError(
+      'PRICING.INVALID_COMMITMENT',
+      `minimum_commitment must be a non-negative decimal, got "${commitment}"`,
+      'minimum_commitment',
+    );
   }
   if (!PLAIN_NON_NEGATIVE.test(factorText) || new Dec(factorText).greaterThan(1)) {
-    throw new PricingError('PRICING.INVALID_PRORATION', `proration_factor must be a decimal from 0 to 1, got "${factorText}"`, 'proration_factor');
+    throw new PricingError(
+      'PRICING.INVALID_PRORATION',
+      `proration_factor must be a decimal from 0 to 1, got "${factorText}"`,
+      'proration_factor',
+    );
   }
   const factor = new Dec(factorText);
   const target = roundToMinor(factor.times(commitment), resolved);
@@ -48,7 +56,17 @@ export function applyMinimumCommitment(
       quantity: '1',
       amount,
       breakdown: [
-        { kind: 'commitment_true_up', tier: null, from: null, up_to: null, group: null, quantity: '1', unit_price: target, flat_fee: null, amount },
+        {
+          kind: 'commitment_true_up',
+          tier: null,
+          from: null,
+          up_to: null,
+          group: null,
+          quantity: '1',
+          unit_price: target,
+          flat_fee: null,
+          amount,
+        },
       ],
     },
   ];

@@ -56,7 +56,8 @@ function compileNode(node: MathNode, budget: { nodes: number }): Evaluate {
   const n = node as MathNode & Record<string, unknown>;
   switch (node.type) {
     case 'ConstantNode': {
-      const value = n.value as { isBigNumber?: boolean; isFinite?: () => boolean; toString(): string } | string | boolean | null;
+      const value = n.value as
+        { isBigNumber?: boolean; isFinite?: () => boolean; toString(): string } | string | boolean | null;
       if (typeof value !== 'object' || value === null || !value.isBigNumber || !value.isFinite?.()) {
         throw invalid('may only contain numbers, "usage", + - * / ( ) and min, max, ceil, floor, round, abs');
       }
@@ -119,7 +120,9 @@ function compileFunction(n: MathNode & Record<string, unknown>, budget: { nodes:
     const args = rawArgs.map((arg) => compileNode(arg, budget));
     return (usage) => {
       const values = args.map((arg) => arg(usage));
-      return values.reduce((best, value) => (name === 'min' ? (value.lessThan(best) ? value : best) : value.greaterThan(best) ? value : best));
+      return values.reduce((best, value) =>
+        name === 'min' ? (value.lessThan(best) ? value : best) : value.greaterThan(best) ? value : best,
+      );
     };
   }
   if (name === 'round') return compileRound(rawArgs, budget);
@@ -133,13 +136,19 @@ function compileFunction(n: MathNode & Record<string, unknown>, budget: { nodes:
 }
 
 function compileRound(rawArgs: MathNode[], budget: { nodes: number }): Evaluate {
-  if (rawArgs.length < 1 || rawArgs.length > 2) throw invalid('round() takes a value and optionally a number of decimals');
+  if (rawArgs.length < 1 || rawArgs.length > 2)
+    throw invalid('round() takes a value and optionally a number of decimals');
   const operand = compileNode(rawArgs[0], budget);
   let decimals = 0;
   if (rawArgs.length === 2) {
     // The decimals must be a literal, so the rounding is known when the plan is published.
     const places = compileNode(rawArgs[1], budget)(new Dec(0));
-    if (rawArgs[1].type !== 'ConstantNode' || !places.isInteger() || places.isNegative() || places.greaterThan(MAX_ROUND_DECIMALS)) {
+    if (
+      rawArgs[1].type !== 'ConstantNode' ||
+      !places.isInteger() ||
+      places.isNegative() ||
+      places.greaterThan(MAX_ROUND_DECIMALS)
+    ) {
       throw invalid(`round(x, n) needs n to be a whole number from 0 to ${MAX_ROUND_DECIMALS}`);
     }
     decimals = places.toNumber();
@@ -156,7 +165,8 @@ export function compileFormula(formula: string): CompiledFormula {
   if (typeof formula !== 'string' || formula.trim().length === 0) throw invalid('must be a non-empty expression');
   if (formula.length > MAX_LENGTH) throw invalid(`must be at most ${MAX_LENGTH} characters`);
   // mathjs reads 0x10, 0b1 and 0o7 as numbers; a price formula has no use for them.
-  if (/(^|[^0-9A-Za-z_.])0[xXbBoO]/.test(formula)) throw invalid('hexadecimal, binary and octal literals are not allowed');
+  if (/(^|[^0-9A-Za-z_.])0[xXbBoO]/.test(formula))
+    throw invalid('hexadecimal, binary and octal literals are not allowed');
   let tree: MathNode;
   try {
     tree = math.parse(formula);

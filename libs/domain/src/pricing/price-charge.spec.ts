@@ -7,11 +7,17 @@ import { priceCharge } from './price-charge';
 /** Every example: amounts computed by hand in the comments; breakdown always sums to the line. */
 function price(charge: Charge, usage: Parameters<typeof priceCharge>[1], currency = 'USD', options = {}): PricedLine {
   const line = priceCharge(charge, usage, currency, options);
-  expect(sumMoney(line.breakdown.map((row) => row.amount), currency)).toBe(line.amount);
+  expect(
+    sumMoney(
+      line.breakdown.map((row) => row.amount),
+      currency,
+    ),
+  ).toBe(line.amount);
   return line;
 }
 
-const rows = (line: PricedLine) => line.breakdown.map((row) => [row.kind, row.tier ?? row.group, row.quantity, row.amount]);
+const rows = (line: PricedLine) =>
+  line.breakdown.map((row) => [row.kind, row.tier ?? row.group, row.quantity, row.amount]);
 
 function pricingError(run: () => unknown): PricingError {
   try {
@@ -33,7 +39,19 @@ describe('per_unit', () => {
       model: 'per_unit',
       quantity: '12345',
       amount: '24.69',
-      breakdown: [{ kind: 'unit', tier: null, from: null, up_to: null, group: null, quantity: '12345', unit_price: '0.002', flat_fee: null, amount: '24.69' }],
+      breakdown: [
+        {
+          kind: 'unit',
+          tier: null,
+          from: null,
+          up_to: null,
+          group: null,
+          quantity: '12345',
+          unit_price: '0.002',
+          flat_fee: null,
+          amount: '24.69',
+        },
+      ],
     });
   });
 
@@ -118,7 +136,14 @@ describe('volume', () => {
 });
 
 describe('package', () => {
-  const charge: Charge = { key: 'sms', model: 'package', metric_key: 'sms', package_size: '100', package_price: '5', free_units: '50' };
+  const charge: Charge = {
+    key: 'sms',
+    model: 'package',
+    metric_key: 'sms',
+    package_size: '100',
+    package_price: '5',
+    free_units: '50',
+  };
 
   it.each([
     ['0', '0', '0.00'],
@@ -146,7 +171,9 @@ describe('flat_fee', () => {
   });
 
   it('rejects a factor outside 0-1', () => {
-    expect(pricingError(() => priceCharge(charge, '0', 'USD', { proration_factor: '1.5' })).code).toBe('PRICING.INVALID_PRORATION');
+    expect(pricingError(() => priceCharge(charge, '0', 'USD', { proration_factor: '1.5' })).code).toBe(
+      'PRICING.INVALID_PRORATION',
+    );
   });
 });
 
@@ -185,7 +212,9 @@ describe('matrix', () => {
 
   it('refuses a group with no price and no default', () => {
     const strict = { ...charge, default_unit_price: null };
-    const error = pricingError(() => priceCharge(strict, [{ group: { region: 'ap', instance: 'gpu' }, quantity: '1' }], 'USD'));
+    const error = pricingError(() =>
+      priceCharge(strict, [{ group: { region: 'ap', instance: 'gpu' }, quantity: '1' }], 'USD'),
+    );
     expect(error.code).toBe('PRICING.UNPRICED_GROUP');
     expect(error.message).toContain('"ap"');
   });
@@ -214,12 +243,21 @@ describe('custom_formula', () => {
   });
 
   it('reports division by zero at pricing time as a typed error', () => {
-    expect(pricingError(() => priceCharge(charge('100 / (usage - 5)'), '5', 'USD')).code).toBe('PRICING.FORMULA_EVALUATION');
+    expect(pricingError(() => priceCharge(charge('100 / (usage - 5)'), '5', 'USD')).code).toBe(
+      'PRICING.FORMULA_EVALUATION',
+    );
   });
 });
 
 describe('min_amount / max_amount', () => {
-  const charge: Charge = { key: 'c', model: 'per_unit', metric_key: 'm', unit_price: '0.01', min_amount: '5', max_amount: '20' };
+  const charge: Charge = {
+    key: 'c',
+    model: 'per_unit',
+    metric_key: 'm',
+    unit_price: '0.01',
+    min_amount: '5',
+    max_amount: '20',
+  };
 
   it('raises a small line to the minimum, with an adjustment row', () => {
     expect(rows(price(charge, '100'))).toEqual([
@@ -269,8 +307,15 @@ describe('applyMinimumCommitment', () => {
     const result = applyMinimumCommitment(lines, '100', 'USD');
     expect(result.slice(0, 2)).toEqual(lines);
     expect(result[2]).toMatchObject({ charge_key: 'minimum_commitment', model: 'minimum_commitment', amount: '54.50' });
-    expect(result[2].breakdown).toEqual([expect.objectContaining({ kind: 'commitment_true_up', unit_price: '100.00', amount: '54.50' })]);
-    expect(sumMoney(result.map((line) => line.amount), 'USD')).toBe('100.00');
+    expect(result[2].breakdown).toEqual([
+      expect.objectContaining({ kind: 'commitment_true_up', unit_price: '100.00', amount: '54.50' }),
+    ]);
+    expect(
+      sumMoney(
+        result.map((line) => line.amount),
+        'USD',
+      ),
+    ).toBe('100.00');
   });
 
   it('prorates the commitment and adds nothing once it is met', () => {

@@ -1,7 +1,16 @@
 import { Dec, decSum, ONE, toDecimalString, ZERO, type DecimalString } from '../decimal';
 import { allocate, formatMoney, resolveCurrency, roundToMinor, type Currency, type CurrencyInput } from '../money';
 import { PricingError, type BreakdownRow, type Charge, type GroupedUsage, type PricedLine } from './charge';
-import { flatFeeRows, formulaRows, graduatedRows, matrixRows, packageRows, perUnitRows, volumeRows, type ExactRow } from './charge-models';
+import {
+  flatFeeRows,
+  formulaRows,
+  graduatedRows,
+  matrixRows,
+  packageRows,
+  perUnitRows,
+  volumeRows,
+  type ExactRow,
+} from './charge-models';
 import { parseCharge } from './validate-charge';
 
 export interface PriceChargeOptions {
@@ -13,7 +22,10 @@ const PLAIN_DECIMAL = /^-?\d+(\.\d+)?$/;
 
 function usageQuantity(charge: Charge, usage: DecimalString | GroupedUsage): Dec {
   if (typeof usage !== 'string' || !PLAIN_DECIMAL.test(usage)) {
-    throw new PricingError('PRICING.INVALID_USAGE', `charge ${charge.key} (${charge.model}) needs usage as a decimal string`);
+    throw new PricingError(
+      'PRICING.INVALID_USAGE',
+      `charge ${charge.key} (${charge.model}) needs usage as a decimal string`,
+    );
   }
   const quantity = new Dec(usage);
   if (quantity.isNegative() && !quantity.isZero()) {
@@ -24,7 +36,10 @@ function usageQuantity(charge: Charge, usage: DecimalString | GroupedUsage): Dec
 
 function groupedUsage(charge: Charge, usage: DecimalString | GroupedUsage): GroupedUsage {
   if (!Array.isArray(usage)) {
-    throw new PricingError('PRICING.INVALID_USAGE', `charge ${charge.key} (matrix) needs usage grouped by its dimensions`);
+    throw new PricingError(
+      'PRICING.INVALID_USAGE',
+      `charge ${charge.key} (matrix) needs usage grouped by its dimensions`,
+    );
   }
   for (const entry of usage) usageQuantity(charge, entry.quantity);
   return usage;
@@ -35,12 +50,20 @@ function prorationOf(options: PriceChargeOptions): Dec {
   if (raw === undefined) return ONE;
   const factor = PLAIN_DECIMAL.test(raw) ? new Dec(raw) : null;
   if (factor === null || factor.isNegative() || factor.greaterThan(1)) {
-    throw new PricingError('PRICING.INVALID_PRORATION', `proration_factor must be a decimal from 0 to 1, got "${raw}"`, 'proration_factor');
+    throw new PricingError(
+      'PRICING.INVALID_PRORATION',
+      `proration_factor must be a decimal from 0 to 1, got "${raw}"`,
+      'proration_factor',
+    );
   }
   return factor;
 }
 
-function exactRows(charge: Charge, usage: DecimalString | GroupedUsage, options: PriceChargeOptions): { quantity: Dec; rows: ExactRow[] } {
+function exactRows(
+  charge: Charge,
+  usage: DecimalString | GroupedUsage,
+  options: PriceChargeOptions,
+): { quantity: Dec; rows: ExactRow[] } {
   switch (charge.model) {
     case 'flat_fee': {
       const factor = prorationOf(options);
@@ -53,7 +76,10 @@ function exactRows(charge: Charge, usage: DecimalString | GroupedUsage, options:
     case 'tiered':
     case 'volume': {
       const quantity = usageQuantity(charge, usage);
-      return { quantity, rows: charge.model === 'tiered' ? graduatedRows(charge.tiers, quantity) : volumeRows(charge.tiers, quantity) };
+      return {
+        quantity,
+        rows: charge.model === 'tiered' ? graduatedRows(charge.tiers, quantity) : volumeRows(charge.tiers, quantity),
+      };
     }
     case 'package': {
       const quantity = usageQuantity(charge, usage);
@@ -77,12 +103,24 @@ function exactRows(charge: Charge, usage: DecimalString | GroupedUsage, options:
 /** The rows' amounts: the rounded subtotal split over the rows in proportion to their exact amounts. */
 function allocateRows(rows: ExactRow[], subtotal: DecimalString, currency: Currency): BreakdownRow[] {
   const ratios = rows.map((r) => toDecimalString(r.exact));
-  const parts = ratios.every((ratio) => ratio === '0') ? rows.map(() => roundToMinor(ZERO, currency)) : allocate(subtotal, ratios, currency);
+  const parts = ratios.every((ratio) => ratio === '0')
+    ? rows.map(() => roundToMinor(ZERO, currency))
+    : allocate(subtotal, ratios, currency);
   return rows.map(({ exact: _exact, ...fields }, index) => ({ ...fields, amount: parts[index] }));
 }
 
 function adjustmentRow(kind: 'minimum_adjustment' | 'maximum_adjustment', amount: DecimalString): BreakdownRow {
-  return { kind, tier: null, from: null, up_to: null, group: null, quantity: '1', unit_price: null, flat_fee: null, amount };
+  return {
+    kind,
+    tier: null,
+    from: null,
+    up_to: null,
+    group: null,
+    quantity: '1',
+    unit_price: null,
+    flat_fee: null,
+    amount,
+  };
 }
 
 /**
@@ -104,13 +142,20 @@ export function priceCharge(
   const resolved = resolveCurrency(currency);
   const { errors } = parseCharge(charge);
   if (errors.length > 0) {
-    throw new PricingError('PRICING.INVALID_CHARGE', errors.map((e) => `${e.field}: ${e.message}`).join('; '), undefined, errors);
+    throw new PricingError(
+      'PRICING.INVALID_CHARGE',
+      errors.map((e) => `${e.field}: ${e.message}`).join('; '),
+      undefined,
+      errors,
+    );
   }
   const { quantity, rows } = exactRows(charge, usage, options);
   const exactSubtotal = decSum(rows.map((r) => r.exact));
   let exactLine = exactSubtotal;
-  if (charge.min_amount != null && exactLine.lessThan(charge.min_amount)) exactLine = new Dec(charge.min_amount);
-  if (charge.max_amount != null && exactLine.greaterThan(charge.max_amount)) exactLine = new Dec(charge.max_amount);
+  const min = charge.min_amount ?? null;
+  const max = charge.max_amount ?? null;
+  if (min !== null && exactLine.lessThan(min)) exactLine = new Dec(min);
+  if (max !== null && exactLine.greaterThan(max)) exactLine = new Dec(max);
   const subtotal = roundToMinor(exactSubtotal, resolved);
   const amount = roundToMinor(exactLine, resolved);
   const breakdown = allocateRows(rows, subtotal, resolved);

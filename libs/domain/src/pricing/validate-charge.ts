@@ -1,7 +1,16 @@
 import { Dec, type FieldError } from '../decimal';
 import { KEY_PATTERN } from '../metering';
 import { CHARGE_MODELS, PricingError, type Charge, type ChargeModel } from './charge';
-import { FieldErrors, isRecord, readDecimal, readDimensions, readMatrixPrices, readTiers, rejectUnknown, type Raw } from './charge-fields';
+import {
+  FieldErrors,
+  isRecord,
+  readDecimal,
+  readDimensions,
+  readMatrixPrices,
+  readTiers,
+  rejectUnknown,
+  type Raw,
+} from './charge-fields';
 import { cachedFormula } from './formula';
 
 export interface ValidateChargeOptions {
@@ -45,7 +54,9 @@ function readModel(model: ChargeModel, raw: Raw, errors: FieldErrors, out: Raw):
       const dimensions = readDimensions(errors, raw.dimensions, at('dimensions'));
       out.dimensions = dimensions;
       out.prices = readMatrixPrices(errors, raw.prices, at('prices'), dimensions);
-      out.default_unit_price = readDecimal(errors, raw.default_unit_price, at('default_unit_price'), { nullable: true });
+      out.default_unit_price = readDecimal(errors, raw.default_unit_price, at('default_unit_price'), {
+        nullable: true,
+      });
       if (Array.isArray(raw.prices) && raw.prices.length === 0 && (out.default_unit_price ?? null) === null) {
         errors.add(at('prices'), 'needs at least one price, or a default_unit_price');
       }
@@ -71,11 +82,15 @@ function readModel(model: ChargeModel, raw: Raw, errors: FieldErrors, out: Raw):
 function readCommon(raw: Raw, errors: FieldErrors, out: Raw, options: ValidateChargeOptions, model: ChargeModel): Raw {
   const at = (member: string) => errors.at(member);
   if (typeof raw.key !== 'string' || !KEY_PATTERN.test(raw.key)) {
-    errors.add(at('key'), 'must be 1-100 characters of letters, digits, "_", "." or "-", starting with a letter or digit');
+    errors.add(
+      at('key'),
+      'must be 1-100 characters of letters, digits, "_", "." or "-", starting with a letter or digit',
+    );
   } else out.key = raw.key;
   if (model !== 'flat_fee') {
     const known = options.knownMetricKeys ? new Set(options.knownMetricKeys) : undefined;
-    if (typeof raw.metric_key !== 'string' || !KEY_PATTERN.test(raw.metric_key)) errors.add(at('metric_key'), 'is required: the key of a metric');
+    if (typeof raw.metric_key !== 'string' || !KEY_PATTERN.test(raw.metric_key))
+      errors.add(at('metric_key'), 'is required: the key of a metric');
     else if (known && !known.has(raw.metric_key)) errors.add(at('metric_key'), `unknown metric "${raw.metric_key}"`);
     else out.metric_key = raw.metric_key;
   }
@@ -88,7 +103,10 @@ function readCommon(raw: Raw, errors: FieldErrors, out: Raw, options: ValidateCh
 }
 
 /** Reads a charge from a request: every problem, and the canonical charge when there are none. */
-export function parseCharge(input: unknown, options: ValidateChargeOptions = {}): { charge: Charge | null; errors: FieldError[] } {
+export function parseCharge(
+  input: unknown,
+  options: ValidateChargeOptions = {},
+): { charge: Charge | null; errors: FieldError[] } {
   const errors = new FieldErrors(options.prefix);
   if (!isRecord(input)) {
     errors.add(options.prefix || 'charge', 'must be an object');
@@ -124,7 +142,12 @@ export function validateCharge(input: unknown, options: ValidateChargeOptions = 
 export function normalizeCharge(input: unknown, options: ValidateChargeOptions = {}): Charge {
   const { charge, errors } = parseCharge(input, options);
   if (!charge) {
-    throw new PricingError('PRICING.INVALID_CHARGE', errors.map((e) => `${e.field}: ${e.message}`).join('; '), undefined, errors);
+    throw new PricingError(
+      'PRICING.INVALID_CHARGE',
+      errors.map((e) => `${e.field}: ${e.message}`).join('; '),
+      undefined,
+      errors,
+    );
   }
   return charge;
 }
