@@ -1,7 +1,8 @@
-import { mkdtempSync, readdirSync, rmSync, statSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { runInThisContext } from 'node:vm';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Logger } from 'pino';
@@ -15,39 +16,58 @@ import { createTestDatabase, type TestDatabase } from './database';
 /**
  * HTTP tests run the real API over real HTTP, from the BUILD (dist/), loaded with Node's own
  * require: NestJS 12 is ESM-only, which Jest's module system cannot load on Node 20, while Node's
- * require(esm) can. `npm test` builds first; when running one spec, `npm run build` before `npx jest`.
- * Everything the API touches (Nest, pg, the event store) lives in that native module graph; the
- * test talks to it over HTTP and through the returned `store`/`api`.
+ * require(esm) can. Everything the API touches (Nest, pg, the event store) lives in that native
+ * module graph; the test talks to it over HTTP and through the returned `store` and `modules`.
+ *
+ * So that a spec never tests yesterday's build, each Jest worker runs the (incremental, ~1 s) build
+ * once before loading it, serialised with other workers by a lock directory. Set
+ * ABAXUS_TEST_SKIP_BUILD=1 to use dist/ as it is.
  */
 export const repoRoot = join(__dirname, '..', '..');
+// The outer (non-Jest) realm: its require is Node's, its globals outlive one test file.
+const outerRealm = runInThisContext('globalThis') as { __abaxusTestBuildDone?: boolean };
 const nativeRequire = (
   runInThisContext('process.getBuiltinModule("node:module").createRequire') as (path: string) => NodeRequire
 )(__filename);
 
-const SOURCE_DIRS = ['apps/api/src', 'libs/domain/src', 'libs/ledger/src', 'libs/platform/src'];
-const NOT_BUILT = /(\.spec\.ts|\.test\.ts|\.d\.ts)$|(^|\/)testing(\/|$)/;
+const LOCK_DIR = join(repoRoot, 'dist', '.test-build.lock');
+const LOCK_STALE_MS = 120_000;
 
-function sourcesIn(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return entry.name === 'testing' ? [] : sourcesIn(path);
-    return entry.name.endsWith('.ts') && !NOT_BUILT.test(entry.name) ? [path] : [];
-  });
+function withBuildLock<T>(work: () => T): T {
+  mkdirSync(join(repoRoot, 'dist'), { recursive: true });
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      mkdirSync(LOCK_DIR);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // A worker killed mid-build leaves its lock behind.
+      const lock = statSync(LOCK_DIR, { throwIfNoEntry: false });
+      if (lock && Date.now() - lock.mtimeMs > LOCK_STALE_MS) {
+        rmSync(LOCK_DIR, { recursive: true, force: true });
+      }
+      Atomics.wait(pause, 0, 0, 50);
+    }
+  }
+  try {
+    return work();
+  } finally {
+    rmSync(LOCK_DIR, { recursive: true, force: true });
+  }
 }
 
-/** Fails loudly instead of testing yesterday's build. */
-export function assertBuildIsFresh(): void {
-  const stale = SOURCE_DIRS.flatMap((dir) => sourcesIn(join(repoRoot, dir))).filter((source) => {
-    const built = join(repoRoot, 'dist', relative(repoRoot, source)).replace(/\.ts$/, '.js');
-    return !existsSync(built) || statSync(built).mtimeMs < statSync(source).mtimeMs;
+function buildOnce(): void {
+  if (outerRealm.__abaxusTestBuildDone || process.env.ABAXUS_TEST_SKIP_BUILD === '1') return;
+  withBuildLock(() => {
+    const tsc = join(repoRoot, 'node_modules', 'typescript7', 'bin', 'tsc');
+    const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: repoRoot, encoding: 'utf8' });
+    // Type errors elsewhere in the tree still emit JavaScript; only a missing entry point is fatal.
+    if (!existsSync(join(repoRoot, 'dist', 'apps', 'api', 'src', 'index.js'))) {
+      throw new Error(`npm run build produced no API:\n${result.stdout}${result.stderr}`);
+    }
   });
-  if (stale.length > 0) {
-    const list = stale.slice(0, 5).map((s) => relative(repoRoot, s));
-    throw new Error(
-      `dist/ is older than ${list.join(', ')}${stale.length > 5 ? ', …' : ''}: run \`npm run build\` first`,
-    );
-  }
+  outerRealm.__abaxusTestBuildDone = true;
 }
 
 export interface NativeModules {
@@ -61,7 +81,7 @@ let modules: NativeModules | undefined;
 /** The built API, ledger and platform libs, loaded natively (one instance per Jest worker). */
 export function loadBuiltModules(): NativeModules {
   if (modules) return modules;
-  assertBuildIsFresh();
+  buildOnce();
   const load = <T>(path: string) => nativeRequire(join(repoRoot, 'dist', path)) as T;
   modules = {
     api: load<typeof ApiModule>('apps/api/src/index.js'),
@@ -69,6 +89,20 @@ export function loadBuiltModules(): NativeModules {
     platform: load<typeof PlatformModule>('libs/platform/src/index.js'),
   };
   return modules;
+}
+
+/** The built Postgres event store on `url` (for calling built functions such as the bootstrap directly). */
+export function openBuiltStore(url: string): { store: EventStore; close(): Promise<void> } {
+  const { platform, ledger } = loadBuiltModules();
+  const pool = platform.createPool(url, { max: 5, applicationName: 'abaxus-test-store' });
+  const store = new ledger.PostgresEventStore(pool);
+  return {
+    store,
+    close: async () => {
+      await store.close();
+      await pool.end();
+    },
+  };
 }
 
 /** A fixed admin key, so tests can also start a second replica with the same operator. */

@@ -8,17 +8,20 @@ import { setupDocs } from './common/observability/docs';
 import { apiLogger } from './common/observability/logging';
 import { REQUEST_ID_HEADER, requestIdFor } from './common/observability/request-id';
 import type { ApiDeps } from './common/tokens';
+import { RequestLogController } from './common/observability/request-log';
+import type { Logger } from 'pino';
 
 export type { ApiDeps } from './common/tokens';
 
-function createAdapter(deps: ApiDeps): FastifyAdapter {
+function createAdapter(deps: ApiDeps, logger: Logger): FastifyAdapter {
   const adapter = new FastifyAdapter({
     bodyLimit: deps.config.bodyLimitBytes,
     // Behind a proxy, configure it explicitly; never trust X-Forwarded-* by default.
     trustProxy: false,
     genReqId: requestIdFor,
     requestIdHeader: false,
-    logger: false,
+    loggerInstance: logger,
+    logController: new RequestLogController(),
   });
   const fastify = adapter.getInstance();
   // JSON only: anything else (text/plain, forms) is 415.
@@ -41,7 +44,7 @@ export async function createApiApp(deps: ApiDeps): Promise<NestFastifyApplicatio
   const logger = apiLogger(deps.config, deps.logger);
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot({ ...deps, logger }),
-    createAdapter(deps),
+    createAdapter(deps, logger),
     {
       bufferLogs: true,
       // Our own JSON parser above; Nest's would add urlencoded.

@@ -1,4 +1,4 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
@@ -15,14 +15,13 @@ export class AppModule {
       module: AppModule,
       imports: [
         LoggerModule.forRoot({
-          pinoHttp: {
-            logger: deps.logger,
-            // Fastify's genReqId (requestIdFor) already put the id on the raw request.
-            genReqId: (request) => (request as { id?: string }).id ?? '',
-            customLogLevel: (_request, response, error) =>
-              error || response.statusCode >= 500 ? 'error' : response.statusCode >= 400 ? 'warn' : 'info',
-            autoLogging: { ignore: (request) => ['/healthz', '/readyz', '/metrics'].includes(request.url ?? '') },
-          },
+          // Fastify logs each request (see request-log.ts); nestjs-pino binds that per-request
+          // logger (with its reqId) to Nest's Logger and PinoLogger inside request handling.
+          useExisting: true,
+          // nestjs-pino's default route pattern ('{/*splat}') matches nothing under Nest 12's
+          // Fastify adapter, so its middleware would never run; this one matches every path.
+          forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
+          pinoHttp: { logger: deps.logger },
         }),
         CqrsModule.forRoot(),
         CommonModule.forRoot(deps),

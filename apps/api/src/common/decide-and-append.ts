@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  EventIdConflictError,
   StreamNotFoundError,
   WrongExpectedRevisionError,
   type Checkpoint,
@@ -61,7 +62,7 @@ export async function loadState<Event extends DomainEvent, State>(
 
 /**
  * The whole body of a command handler: load the stream, decide, append with the expected revision,
- * and on a version conflict (only) start over from a fresh read.
+ * and on a conflict with another writer (only) start over from a fresh read.
  */
 export async function decideAndAppend<Command, Event extends DomainEvent, State>(
   options: DecideAndAppendOptions<Command, Event, State>,
@@ -81,7 +82,9 @@ export async function decideAndAppend<Command, Event extends DomainEvent, State>
       );
       return { events, state: events.reduce(decider.evolve, state), position: result.position };
     } catch (error) {
-      if (!(error instanceof WrongExpectedRevisionError) || attempt >= maxAttempts) throw error;
+      // Another writer got there first: with the same event id (a deterministic id) or just first.
+      const conflict = error instanceof WrongExpectedRevisionError || error instanceof EventIdConflictError;
+      if (!conflict || attempt >= maxAttempts) throw error;
     }
   }
 }

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, link, mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { DEFAULT_TENANT_ID, apiKeys, tenantRegistry, type ApiKeyIssued } from '#domain';
-import { TENANTS_STREAM, WrongExpectedRevisionError, type EventStore } from '#ledger';
+import { DEFAULT_TENANT_ID, apiKeys, tenantRegistry, type ApiKeyIssued, type IssueApiKey } from '#domain';
+import { EventIdConflictError, TENANTS_STREAM, WrongExpectedRevisionError, type EventStore } from '#ledger';
 import { ADMIN_KEY_PATTERN, type AbaxusConfig } from '#platform';
 import { generateApiKey, keyPrefix, sha256Hex } from '../common/auth/api-key-material';
 import { decideAndAppend, loadState } from '../common/decide-and-append';
@@ -69,26 +69,29 @@ async function chooseAdminKey(
   return { key: existing, fromEnv: false, wrote: false };
 }
 
-/** Appends the admin key only if the tenant has no key yet; false if another starter won the race. */
+/**
+ * Appends the admin key only if the tenant has no key yet. True only for the starter whose event
+ * landed: a concurrent starter with the same key re-appends the same event id (a no-op), so the
+ * event's request id, unique to this run, tells who wrote it.
+ */
 async function registerAdminKey(store: EventStore, key: string, at: Date): Promise<boolean> {
   const stream = apiKeysStream(DEFAULT_TENANT_ID);
   const keySha256 = sha256Hex(key);
   // Derived from the key: two starters with the same key append the same event.
   const keyId = `key_${sha256Hex(`bootstrap:${keySha256}`).slice(0, 24)}`;
-  const [event] = apiKeys.decide(
-    {
-      type: 'IssueApiKey',
-      tenant_id: DEFAULT_TENANT_ID,
-      key_id: keyId,
-      name: 'operator',
-      role: 'admin',
-      kind: 'secret',
-      prefix: keyPrefix(key),
-      key_sha256: keySha256,
-      at,
-    },
-    apiKeys.initialState(),
-  ) as [ApiKeyIssued];
+  const command: IssueApiKey = {
+    type: 'IssueApiKey',
+    tenant_id: DEFAULT_TENANT_ID,
+    key_id: keyId,
+    name: 'operator',
+    role: 'admin',
+    kind: 'secret',
+    prefix: keyPrefix(key),
+    key_sha256: keySha256,
+    at,
+  };
+  const [event] = apiKeys.decide(command, apiKeys.initialState()) as [ApiKeyIssued];
+  const runId = `bootstrap-${randomUUID()}`;
   try {
     await store.append(
       stream,
@@ -97,16 +100,17 @@ async function registerAdminKey(store: EventStore, key: string, at: Date): Promi
           id: deterministicUuid(`${stream}/ApiKeyIssued/${keyId}`),
           type: event.type,
           data: event.data,
-          metadata: { tenant_id: DEFAULT_TENANT_ID, actor: ACTOR },
+          metadata: { tenant_id: DEFAULT_TENANT_ID, actor: ACTOR, request_id: runId },
         },
       ],
       { expectedRevision: 'no_stream' },
     );
-    return true;
   } catch (error) {
-    if (error instanceof WrongExpectedRevisionError) return false;
+    if (error instanceof WrongExpectedRevisionError || error instanceof EventIdConflictError) return false;
     throw error;
   }
+  const [first] = await store.readStream(stream, { maxCount: 1 });
+  return first?.metadata.request_id === runId;
 }
 
 /**

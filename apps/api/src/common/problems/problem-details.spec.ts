@@ -22,7 +22,7 @@ describe('problem+json errors over HTTP', () => {
   beforeAll(async () => {
     api = await startTestApi({ config: { bodyLimitBytes: 4096 } });
   });
-  afterAll(() => api.close());
+  afterAll(() => api?.close());
 
   it('400 names an unknown field and rejects the request', async () => {
     const response = await api.request('POST', '/v1/api-keys', {

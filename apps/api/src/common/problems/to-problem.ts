@@ -13,6 +13,8 @@ export interface ProblemResponse {
 
 const DOMAIN_CODE = /^[A-Z][A-Z0-9_]*\.[A-Z][A-Z0-9_]*$/;
 export const RETRY_AFTER_SECONDS = '5';
+/** Still conflicting after the command's retries: the client may retry the request. */
+const WRITE_CONFLICTS = new Set(['EVENT_STORE.WRONG_EXPECTED_REVISION', 'EVENT_STORE.EVENT_ID_CONFLICT']);
 
 // Fastify's own request errors (content-type parsing, body size) reach the filter wrapped in an
 // HttpException whose `cause` is the FastifyError.
@@ -79,7 +81,7 @@ export function toProblem(exception: unknown, requestId: string): ProblemRespons
   } else {
     const code = (exception as { code?: unknown } | null)?.code;
     if (typeof code === 'string' && DOMAIN_CODE.test(code)) {
-      const mapped = code === 'EVENT_STORE.WRONG_EXPECTED_REVISION' ? 'CONCURRENCY.CONFLICT' : code;
+      const mapped = WRITE_CONFLICTS.has(code) ? 'CONCURRENCY.CONFLICT' : code;
       if (problemType(mapped)) return response(mapped, (exception as Error).message);
     }
   }

@@ -1,0 +1,54 @@
+import { startTestApi, type TestApi } from '../../../../test/support/api';
+
+/**
+ * A key of tenant A gets 404 (never 403, never 200) for every resource of tenant B. Each area adds
+ * its tenant-B resources to `fixtures` and its routes to `routes` below.
+ */
+interface TenantBResources {
+  apiKeyId: string;
+}
+
+type Route = [method: string, path: (b: TenantBResources) => string, body?: unknown];
+
+const routes: Route[] = [
+  ['GET', (b) => `/v1/api-keys/${b.apiKeyId}`],
+  ['DELETE', (b) => `/v1/api-keys/${b.apiKeyId}`],
+];
+
+describe('tenant isolation', () => {
+  let api: TestApi;
+  let keyA: string;
+  let keyB: string;
+  let resourcesB: TenantBResources;
+
+  beforeAll(async () => {
+    api = await startTestApi();
+    keyA = (await api.request('POST', '/v1/tenants', { body: { name: 'Tenant A' } })).body.admin_key;
+    keyB = (await api.request('POST', '/v1/tenants', { body: { name: 'Tenant B' } })).body.admin_key;
+    const fixtures = async (): Promise<TenantBResources> => ({
+      apiKeyId: (await api.request('POST', '/v1/api-keys', { key: keyB, body: { role: 'finance', kind: 'secret' } }))
+        .body.id,
+    });
+    resourcesB = await fixtures();
+  });
+  afterAll(() => api?.close());
+
+  it.each(routes.map((route) => [`${route[0]} ${route[1]({ apiKeyId: ':id' })}`, route] as const))(
+    '%s of tenant B is 404 for tenant A',
+    async (_label, [method, path, body]) => {
+      const response = await api.request(method, path(resourcesB), { key: keyA, body });
+      expect(response.status).toBe(404);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      // Tenant B's resource is untouched and still visible to B.
+      expect((await api.request('GET', `/v1/api-keys/${resourcesB.apiKeyId}`, { key: keyB })).body.status).toBe(
+        'active',
+      );
+    },
+  );
+
+  it("lists never show another tenant's resources", async () => {
+    const listA = await api.request('GET', '/v1/api-keys?limit=100', { key: keyA });
+    expect(listA.body.data.map((k: { id: string }) => k.id)).not.toContain(resourcesB.apiKeyId);
+    expect(listA.body.data).toHaveLength(1);
+  });
+});
