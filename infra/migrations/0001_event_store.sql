@@ -21,8 +21,10 @@ CREATE TABLE events (
 CREATE INDEX events_tx_position ON events (tx_id, position);
 CREATE INDEX events_type_tx_position ON events (type, tx_id, position);
 
--- One row per stream: its current revision. Appends lock this row, which serialises writers of
--- one stream (optimistic concurrency is checked against it).
+-- One row per stream: its tenant and current revision (a cheap list of streams). Writers of one
+-- stream are serialised by a transaction-scoped advisory lock taken before anything else, not by a
+-- lock on this row: a row lock assigns the transaction id before waiting, and the global order
+-- (tx_id, position) would then put a later revision before an earlier one.
 CREATE TABLE streams (
   stream     text   PRIMARY KEY,
   tenant_id  text   NOT NULL,

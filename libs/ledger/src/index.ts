@@ -37,7 +37,7 @@ export {
   PostgresEventStore,
   type PostgresEventStoreOptions,
 } from './postgres/postgres-event-store';
-export { InvalidEventError } from './postgres/postgres-append';
+export { AppendOrderConflictError, InvalidEventError } from './postgres/postgres-append';
 export { createEventStore, type CreateEventStoreOptions } from './event-store.factory';
 export { KurrentEventStore, type KurrentEventStoreOptions } from './kurrent/kurrent-event-store';
 export {

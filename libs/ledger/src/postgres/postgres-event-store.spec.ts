@@ -1,0 +1,550 @@
+import { randomUUID } from 'node:crypto';
+import { Client, type Pool, type PoolClient } from 'pg';
+import { createPool } from '#platform';
+import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
+import {
+  EventIdConflictError,
+  WrongExpectedRevisionError,
+  type Checkpoint,
+  type NewEvent,
+  type RecordedEvent,
+} from '../event-store';
+import { describeEventStoreContract } from '../testing/event-store.contract';
+import { AppendOrderConflictError, InvalidEventError } from './postgres-append';
+import { InvalidCheckpointError, decodeCheckpoint } from './postgres-checkpoint';
+import { PostgresEventStore } from './postgres-event-store';
+
+let db: TestDatabase | undefined;
+async function database(): Promise<TestDatabase> {
+  db ??= await createTestDatabase();
+  return db;
+}
+afterAll(async () => {
+  await db?.close();
+});
+
+describeEventStoreContract('postgres', async () => {
+  const store = new PostgresEventStore((await database()).pool);
+  return { store, cleanup: () => store.close() };
+});
+
+const TENANT = 'pg_spec';
+let streamCounter = 0;
+const newStream = (): string => `${TENANT}:pg-${++streamCounter}-${randomUUID().slice(0, 8)}`;
+const newEvent = (type = 'PgThingHappened', data: unknown = { value: '1' }): NewEvent => ({
+  id: randomUUID(),
+  type,
+  data,
+  metadata: { tenant_id: TENANT, actor: 'system:pg-spec' },
+});
+const ids = (events: readonly { id: string }[]): string[] => events.map((e) => e.id);
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+/** Reads the log from `from` until `done` holds for the events of `streams`, at the head. */
+async function readUntil(
+  store: PostgresEventStore,
+  from: Checkpoint | null,
+  streams: readonly string[],
+  done: (events: RecordedEvent[]) => boolean,
+): Promise<{ events: RecordedEvent[]; checkpoint: Checkpoint | null }> {
+  const result = { events: [] as RecordedEvent[], checkpoint: from };
+  await waitFor('events in readAll', async () => {
+    for (;;) {
+      const page = await store.readAll(result.checkpoint, { maxCount: 100 });
+      result.events.push(...page.events.filter((e) => streams.includes(e.stream)));
+      result.checkpoint = page.checkpoint;
+      if (page.atHead) return done(result.events);
+    }
+  });
+  return result;
+}
+
+async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+describe('PostgresEventStore (Postgres only)', () => {
+  let pool: Pool;
+  let store: PostgresEventStore;
+  beforeAll(async () => {
+    pool = (await database()).pool;
+    store = new PostgresEventStore(pool);
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+
+  describe('the sequence-gap problem', () => {
+    it('a reader does not pass an open transaction that holds an earlier position (gap test)', async () => {
+      const head = await store.headCheckpoint();
+      const [streamA, streamB] = [newStream(), newStream()];
+      const [first, second] = [newEvent(), newEvent()];
+      const tx1 = await pool.connect();
+      try {
+        await tx1.query('BEGIN');
+        const appended1 = await store.appendWithin(tx1, streamA, [first]);
+        const appended2 = await store.append(streamB, [second]);
+        // Transaction 2 committed the later position while transaction 1 is still open.
+        expect(decodeCheckpoint(appended2.position).position).toBeGreaterThan(decodeCheckpoint(appended1.position).position);
+
+        const during = await store.readAll(head);
+        expect(ids(during.events)).not.toContain(second.id);
+        expect(ids(during.events)).not.toContain(first.id);
+        expect(during.atHead).toBe(true);
+        // Resuming from this checkpoint cannot skip transaction 1's event.
+        expect(store.compareCheckpoints(during.checkpoint, appended1.position)).toBeLessThan(0);
+        expect(store.compareCheckpoints(await store.headCheckpoint(), appended1.position)).toBeLessThan(0);
+        expect(await store.countAfter(appended1.position, 10)).toBe(0);
+
+        await tx1.query('COMMIT');
+        const after = await readUntil(store, during.checkpoint, [streamA, streamB], (events) => events.length >= 2);
+        expect(ids(after.events)).toEqual([first.id, second.id]);
+      } finally {
+        tx1.release();
+      }
+    });
+
+    it('an older transaction with a later position is read first, and the open one is not skipped', async () => {
+      const head = await store.headCheckpoint();
+      const [streamA, streamB] = [newStream(), newStream()];
+      const [first, second] = [newEvent(), newEvent()];
+      const [tx1, tx2] = [await pool.connect(), await pool.connect()];
+      try {
+        // Transaction 2 takes its id first, then writes after transaction 1: older id, later position.
+        await tx2.query('BEGIN');
+        await tx2.query('SELECT pg_current_xact_id()');
+        await tx1.query('BEGIN');
+        const appended1 = await store.appendWithin(tx1, streamA, [first]);
+        const appended2 = await store.appendWithin(tx2, streamB, [second]);
+        await tx2.query('COMMIT');
+        expect(decodeCheckpoint(appended2.position).position).toBeGreaterThan(decodeCheckpoint(appended1.position).position);
+        expect(store.compareCheckpoints(appended2.position, appended1.position)).toBeLessThan(0);
+
+        // Transaction 2's event becomes visible while transaction 1 is open; the checkpoint stays before it.
+        const during = await readUntil(store, head, [streamA, streamB], (events) => events.length >= 1);
+        expect(ids(during.events)).toEqual([second.id]);
+        expect(store.compareCheckpoints(during.checkpoint, appended1.position)).toBeLessThan(0);
+
+        await tx1.query('COMMIT');
+        const after = await readUntil(store, during.checkpoint, [streamA, streamB], (events) => events.length >= 1);
+        expect(ids([...during.events, ...after.events])).toEqual([second.id, first.id]);
+      } finally {
+        tx1.release();
+        tx2.release();
+      }
+    });
+
+    it('keeps each stream in revision order in the global log while writers contend for it', async () => {
+      const head = await store.headCheckpoint();
+      const stream = newStream();
+      // Writers that keep arriving while others wait and race for the stream after each commit.
+      const writer = async (): Promise<void> => {
+        for (let i = 0; i < 10; i += 1) await store.append(stream, [newEvent()]);
+      };
+      await Promise.all(Array.from({ length: 8 }, writer));
+      const log = await readUntil(store, head, [stream], (events) => events.length >= 80);
+      expect(log.events.map((e) => e.revision)).toEqual(Array.from({ length: 80 }, (_, i) => i));
+    });
+
+    it('refuses to append from a transaction older than the stream\'s last writer (it would sort before it)', async () => {
+      const stream = newStream();
+      const old = await pool.connect();
+      try {
+        await old.query('BEGIN');
+        await old.query('SELECT pg_current_xact_id()');
+        await store.append(stream, [newEvent()]);
+        await expect(store.appendWithin(old, stream, [newEvent()])).rejects.toBeInstanceOf(AppendOrderConflictError);
+        await old.query('ROLLBACK');
+        // A fresh transaction is younger: the retry succeeds.
+        await expect(inTransaction(pool, (client) => store.appendWithin(client, stream, [newEvent()]))).resolves.toMatchObject({
+          nextRevision: 1,
+        });
+      } finally {
+        old.release();
+      }
+    });
+
+    it('concurrent writers (some slow, some rolled back) and a looping reader: every committed event exactly once', async () => {
+      await randomizedWritersAndReader(pool, store, Number(process.env.EVENT_STORE_SEED ?? Date.now() % 1_000_000));
+    });
+  });
+
+  describe('append', () => {
+    it('keeps the event log append-only', async () => {
+      const stream = newStream();
+      await store.append(stream, [newEvent()]);
+      await expect(pool.query("UPDATE events SET type = 'Changed' WHERE stream = $1", [stream])).rejects.toThrow(/append-only/);
+      await expect(pool.query('DELETE FROM events WHERE stream = $1', [stream])).rejects.toThrow(/append-only/);
+      await expect(pool.query('TRUNCATE events')).rejects.toThrow(/append-only/);
+      expect((await store.readStream(stream)).length).toBe(1);
+    });
+
+    it('rejects an event without metadata.tenant_id, a bad id or a bad occurred_at, writing nothing', async () => {
+      const stream = newStream();
+      const noTenant = { ...newEvent(), metadata: { actor: 'system:pg-spec' } } as unknown as NewEvent;
+      await expect(store.append(stream, [newEvent(), noTenant])).rejects.toBeInstanceOf(InvalidEventError);
+      await expect(store.append(stream, [{ ...newEvent(), id: 'not-a-uuid' }])).rejects.toThrow(/uuid/);
+      await expect(store.append(stream, [{ ...newEvent(), occurred_at: new Date('nope') }])).rejects.toThrow(/occurred_at/);
+      const rows = await pool.query('SELECT 1 FROM events WHERE stream = $1 UNION ALL SELECT 1 FROM streams WHERE stream = $1', [stream]);
+      expect(rows.rowCount).toBe(0);
+    });
+
+    it('stores tenant_id from the metadata and defaults occurred_at to the append time', async () => {
+      const stream = newStream();
+      const event = { ...newEvent(), metadata: { tenant_id: 'other_tenant', actor: 'key_1' } };
+      await store.append(stream, [event]);
+      const row = await pool.query('SELECT tenant_id, occurred_at <= recorded_at AS ordered FROM events WHERE id = $1', [event.id]);
+      expect(row.rows).toEqual([{ tenant_id: 'other_tenant', ordered: true }]);
+      const streamRow = await pool.query('SELECT tenant_id, revision::int AS revision FROM streams WHERE stream = $1', [stream]);
+      expect(streamRow.rows).toEqual([{ tenant_id: 'other_tenant', revision: 0 }]);
+    });
+
+    it('writes a batch of 500 in one transaction, revisions and positions in order', async () => {
+      const stream = newStream();
+      await store.append(stream, [newEvent()]);
+      const batch = Array.from({ length: 500 }, (_, i) => newEvent('PgBulk', { i, value: `${i}.25` }));
+      const result = await store.append(stream, batch, { expectedRevision: 0 });
+      expect(result.nextRevision).toBe(500);
+      const rows = await pool.query<{ revision: string; position: string; tx_id: string }>(
+        'SELECT e.revision::text, e.position::text, e.tx_id::text FROM events e WHERE e.stream = $1 AND e.revision > 0 ORDER BY e.revision',
+        [stream],
+      );
+      expect(rows.rows.map((r) => Number(r.revision))).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+      expect(new Set(rows.rows.map((r) => r.tx_id)).size).toBe(1);
+      const positions = rows.rows.map((r) => BigInt(r.position));
+      expect(positions.every((p, i) => i === 0 || p > positions[i - 1])).toBe(true);
+      const read = await store.readStream(stream, { fromRevision: 1 });
+      expect(ids(read)).toEqual(ids(batch));
+      expect(read[499].data).toEqual({ i: 499, value: '499.25' });
+      expect(store.compareCheckpoints(result.position, read[499].position)).toBe(0);
+    });
+
+    it('a partly present batch skips the present events and appends the rest, checked against the current revision', async () => {
+      const stream = newStream();
+      const [a, b, c, d] = [newEvent(), newEvent(), newEvent(), newEvent()];
+      await store.append(stream, [a, b]);
+      // b is present: c and d are appended after it, in the batch's order.
+      await expect(store.append(stream, [c, b, d], { expectedRevision: 1 })).resolves.toMatchObject({ nextRevision: 3 });
+      expect(ids(await store.readStream(stream))).toEqual([a.id, b.id, c.id, d.id]);
+      // The expectation is checked as usual when something is left to append.
+      const e = newEvent();
+      await expect(store.append(stream, [d, e], { expectedRevision: 1 })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+      // A conflicting present event fails the whole batch.
+      await expect(store.append(stream, [e, { ...a, data: { value: 'changed' } }])).rejects.toBeInstanceOf(EventIdConflictError);
+      expect((await store.readStream(stream)).length).toBe(4);
+    });
+
+    it('collapses a repeated id inside one batch, and rejects one with different content', async () => {
+      const stream = newStream();
+      const a = newEvent('PgRepeated', { x: 1, y: 2 });
+      const reordered = { ...a, data: { y: 2, x: 1 } };
+      await expect(store.append(stream, [a, reordered, newEvent()])).resolves.toMatchObject({ nextRevision: 1 });
+      const other = newEvent();
+      await expect(store.append(stream, [other, { ...other, data: { value: 'other' } }])).rejects.toBeInstanceOf(EventIdConflictError);
+      expect((await store.readStream(stream)).length).toBe(2);
+    });
+
+    it('an empty batch only checks the expected revision', async () => {
+      const stream = newStream();
+      await expect(store.append(stream, [], { expectedRevision: 'no_stream' })).resolves.toMatchObject({ nextRevision: -1 });
+      await expect(store.append(stream, [], { expectedRevision: 'exists' })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+      const appended = await store.append(stream, [newEvent()]);
+      const checked = await store.append(stream, [], { expectedRevision: 0 });
+      expect(checked.nextRevision).toBe(0);
+      expect(store.compareCheckpoints(checked.position, appended.position)).toBe(0);
+      expect((await store.readStream(stream)).length).toBe(1);
+    });
+
+    it('notifies the channel in the appending transaction, so listeners wake at commit', async () => {
+      const listener = new Client({ connectionString: (await database()).url });
+      await listener.connect();
+      const received: string[] = [];
+      listener.on('notification', (message) => received.push(message.channel));
+      const custom = new PostgresEventStore(pool, { notifyChannel: 'abaxus_spec_channel' });
+      try {
+        await listener.query('LISTEN abaxus_events');
+        await listener.query('LISTEN abaxus_spec_channel');
+        const tx = await pool.connect();
+        try {
+          await tx.query('BEGIN');
+          await store.appendWithin(tx, newStream(), [newEvent()]);
+          await listener.query('SELECT 1');
+          expect(received).toEqual([]);
+          await tx.query('COMMIT');
+        } finally {
+          tx.release();
+        }
+        await waitFor('the notification', () => received.includes('abaxus_events'));
+        await custom.append(newStream(), [newEvent()]);
+        await waitFor('the custom channel', () => received.includes('abaxus_spec_channel'));
+      } finally {
+        await custom.close();
+        await listener.end();
+      }
+    });
+  });
+
+  describe('reads', () => {
+    it('rejects a malformed checkpoint', async () => {
+      await expect(store.readAll('12:34')).rejects.toBeInstanceOf(InvalidCheckpointError);
+      expect(() => store.compareCheckpoints('x', null)).toThrow(InvalidCheckpointError);
+    });
+
+    it('readAll from null on an empty log returns the start checkpoint, equal to null', async () => {
+      const empty = await createTestDatabase();
+      const emptyStore = new PostgresEventStore(empty.pool);
+      try {
+        const page = await emptyStore.readAll(null);
+        expect(page).toMatchObject({ events: [], atHead: true });
+        expect(emptyStore.compareCheckpoints(page.checkpoint, null)).toBe(0);
+        expect(await emptyStore.headCheckpoint()).toBeNull();
+        expect(await emptyStore.countAfter(null, 10)).toBe(0);
+      } finally {
+        await emptyStore.close();
+        await empty.close();
+      }
+    });
+
+    it('a types filter moves the checkpoint past a long stretch of other events', async () => {
+      const head = await store.headCheckpoint();
+      const stream = newStream();
+      const batch = Array.from({ length: 30 }, (_, i) => newEvent(i === 29 ? 'PgRareType' : 'PgCommonType', { i }));
+      const appended = await store.append(stream, batch);
+      let checkpoint = head;
+      const found: RecordedEvent[] = [];
+      await waitFor('the filtered read', async () => {
+        const page = await store.readAll(checkpoint, { types: ['PgRareType'], maxCount: 5 });
+        found.push(...page.events);
+        checkpoint = page.checkpoint;
+        return page.atHead && found.length > 0;
+      });
+      expect(ids(found)).toEqual([batch[29].id]);
+      expect(store.compareCheckpoints(checkpoint, appended.position)).toBe(0);
+      // Nothing matching: the checkpoint still reaches the head.
+      const none = await store.readAll(head, { types: [] });
+      expect(none.events).toEqual([]);
+      expect(store.compareCheckpoints(none.checkpoint, appended.position)).toBeGreaterThanOrEqual(0);
+    });
+  });
+
+  describe('subscriptions', () => {
+    it('reports an onBatch failure to onError and delivers the same batch again', async () => {
+      const head = await store.headCheckpoint();
+      const stream = newStream();
+      const event = newEvent();
+      await store.append(stream, [event]);
+      const errors: Error[] = [];
+      const attempts: string[][] = [];
+      const subscription = store.subscribeToAll(head, {
+        onBatch: async (events) => {
+          const ours = ids(events.filter((e) => e.stream === stream));
+          if (ours.length === 0) return;
+          attempts.push(ours);
+          if (attempts.length === 1) throw new Error('projection failed');
+        },
+        onError: (error) => errors.push(error),
+      });
+      try {
+        await waitFor('the retry', () => attempts.length >= 2);
+      } finally {
+        await subscription.stop();
+      }
+      expect(attempts.slice(0, 2)).toEqual([[event.id], [event.id]]);
+      expect(errors.map((e) => e.message)).toEqual(['projection failed']);
+    });
+
+    it('stop() called from inside onBatch returns without waiting for itself', async () => {
+      const head = await store.headCheckpoint();
+      const stream = newStream();
+      await store.append(stream, [newEvent()]);
+      let stoppedInside = false;
+      const subscription = store.subscribeToAll(head, {
+        onBatch: async (events) => {
+          if (!events.some((e) => e.stream === stream)) return;
+          await subscription.stop();
+          stoppedInside = true;
+        },
+      });
+      await waitFor('the batch', () => stoppedInside);
+      await subscription.stop();
+    });
+
+    it('survives its connections being killed, reports it, and keeps delivering live events', async () => {
+      const applicationName = `abaxus-kill-${randomUUID().slice(0, 8)}`;
+      const ownPool = createPool((await database()).url, { max: 3, applicationName });
+      // Without notifications, nothing would arrive within the test: this proves LISTEN comes back.
+      const ownStore = new PostgresEventStore(ownPool, { pollIntervalMs: 3_600_000 });
+      const stream = newStream();
+      const received: string[] = [];
+      const errors: Error[] = [];
+      const subscription = ownStore.subscribeToAll(await store.headCheckpoint(), {
+        onBatch: async (events) => {
+          received.push(...ids(events.filter((e) => e.stream === stream)));
+        },
+        onError: (error) => errors.push(error),
+      });
+      const listening = async (): Promise<boolean> =>
+        (
+          await pool.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'", [
+            `${applicationName}:listen`,
+          ])
+        ).rowCount === 1;
+      try {
+        await waitFor('LISTEN', listening);
+        const first = newEvent();
+        await store.append(stream, [first]);
+        await waitFor('the first event', () => received.includes(first.id));
+        await pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE $1', [
+          `${applicationName}%`,
+        ]);
+        await waitFor('the loss to be reported', () => errors.length > 0);
+        const second = newEvent();
+        await store.append(stream, [second]);
+        await waitFor('the event after the kill', () => received.includes(second.id));
+        await waitFor('LISTEN again', listening);
+        const third = newEvent();
+        await store.append(stream, [third]);
+        await waitFor('the event after reconnecting', () => received.includes(third.id));
+        expect(received).toEqual([first.id, second.id, third.id]);
+      } finally {
+        await subscription.stop();
+        await ownStore.close();
+        await ownPool.end();
+      }
+    });
+
+    it('close() stops subscriptions and leaves the pool to its owner', async () => {
+      const own = new PostgresEventStore(pool);
+      let batches = 0;
+      const subscription = own.subscribeToAll(null, {
+        onBatch: async () => {
+          batches += 1;
+        },
+      });
+      await waitFor('a first batch', () => batches > 0);
+      await own.close();
+      await subscription.stop();
+      const stoppedAt = batches;
+      await store.append(newStream(), [newEvent()]);
+      await expect(pool.query('SELECT 1')).resolves.toBeDefined();
+      await expect(own.append(newStream(), [newEvent()])).rejects.toThrow(/closed/);
+      expect(() => own.subscribeToAll(null, { onBatch: async () => undefined })).toThrow(/closed/);
+      expect(batches).toBe(stoppedAt);
+    });
+  });
+});
+
+/** A small deterministic PRNG, so a failing run can be repeated with EVENT_STORE_SEED. */
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function randomizedWritersAndReader(pool: Pool, store: PostgresEventStore, seed: number): Promise<void> {
+  const random = prng(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
+  const shared = [newStream(), newStream(), newStream()];
+  const committed = new Set<string>();
+  const rolledBack = new Set<string>();
+  const head = await store.headCheckpoint();
+  let writing = true;
+
+  const writer = async (): Promise<void> => {
+    const own = newStream();
+    for (let op = 0; op < 12; op += 1) {
+      const stream = pick([...shared, own]);
+      const batch = Array.from({ length: 1 + Math.floor(random() * 4) }, () => newEvent('PgRandom', { op }));
+      const mode = pick(['append', 'append', 'slow', 'rollback'] as const);
+      const holdMs = Math.floor(random() * 15);
+      if (mode === 'append') {
+        await store.append(stream, batch);
+        for (const event of batch) committed.add(event.id);
+        continue;
+      }
+      // Hold the transaction open after inserting, so later positions commit first.
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await store.appendWithin(client, stream, batch);
+        await sleep(holdMs);
+        await client.query(mode === 'slow' ? 'COMMIT' : 'ROLLBACK');
+        for (const event of batch) (mode === 'slow' ? committed : rolledBack).add(event.id);
+      } finally {
+        client.release();
+      }
+    }
+  };
+
+  const seen: RecordedEvent[] = [];
+  const reader = async (): Promise<void> => {
+    let checkpoint = head;
+    for (;;) {
+      const page = await store.readAll(checkpoint, { maxCount: 1 + Math.floor(random() * 20) });
+      expect(store.compareCheckpoints(page.checkpoint, checkpoint)).toBeGreaterThanOrEqual(0);
+      seen.push(...page.events.filter((e) => e.type === 'PgRandom'));
+      checkpoint = page.checkpoint;
+      if (page.atHead) {
+        if (!writing && [...committed].every((id) => seen.some((e) => e.id === id))) return;
+        await sleep(1);
+      }
+    }
+  };
+
+  const readerDone = reader();
+  await Promise.all(Array.from({ length: 6 }, writer)).finally(() => {
+    writing = false;
+  });
+  let stall: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    stall = setTimeout(() => reject(new Error(`reader stalled (seed ${seed})`)), 30_000);
+  });
+  await Promise.race([readerDone, stalled]).finally(() => clearTimeout(stall));
+
+  try {
+    const seenIds = ids(seen);
+    expect(new Set(seenIds).size).toBe(seenIds.length);
+    expect(new Set(seenIds)).toEqual(committed);
+    expect(seenIds.filter((id) => rolledBack.has(id))).toEqual([]);
+    // Within each stream the reader saw revisions 0, 1, 2… in order.
+    const byStream = new Map<string, number[]>();
+    for (const event of seen) byStream.set(event.stream, [...(byStream.get(event.stream) ?? []), event.revision]);
+    for (const revisions of byStream.values()) expect(revisions).toEqual(revisions.map((_, i) => i));
+    // One uninterrupted read from the same start returns the same sequence.
+    const replay: RecordedEvent[] = [];
+    let checkpoint = head;
+    for (;;) {
+      const page = await store.readAll(checkpoint, { maxCount: 1000 });
+      replay.push(...page.events.filter((e) => e.type === 'PgRandom'));
+      checkpoint = page.checkpoint;
+      if (page.atHead) break;
+    }
+    expect(ids(replay)).toEqual(seenIds);
+  } catch (error) {
+    throw new Error(`randomized gap test failed with EVENT_STORE_SEED=${seed}: ${(error as Error).message}`);
+  }
+}

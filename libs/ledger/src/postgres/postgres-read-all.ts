@@ -1,0 +1,137 @@
+import type { Pool } from 'pg';
+import type { Checkpoint, ReadAllOptions, ReadAllResult } from '../event-store';
+import { START_CHECKPOINT, decodeCheckpoint, encodeCheckpoint } from './postgres-checkpoint';
+import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './postgres-event-row';
+
+/**
+ * The visibility rule, used by every read of the global log: an event is readable once its
+ * transaction id is below the horizon, `pg_snapshot_xmin(pg_current_snapshot())`, the oldest
+ * transaction still running. Every transaction below it has finished, and every transaction still
+ * to commit has an id at or above it, so once a reader passes `(tx_id, position)` nothing can later
+ * appear behind it. Reading by `position` alone would skip an event whose transaction commits after
+ * one holding a greater position.
+ */
+const HORIZON = 'pg_snapshot_xmin(pg_current_snapshot())';
+
+export interface LogPage extends ReadAllResult {
+  /** Committed events exist at or above the horizon: they become visible when older transactions end. */
+  pending: boolean;
+}
+
+/** With a types filter, how many events of the log one read may scan past. */
+const MIN_FILTER_WINDOW = 10_000;
+
+/** Committed events at or above the horizon; ordered with a limit so it walks the index from the horizon. */
+const PENDING = '(SELECT p.tx_id FROM events p WHERE p.tx_id >= (SELECT horizon FROM h) ORDER BY p.tx_id LIMIT 1) IS NOT NULL';
+
+/**
+ * Without a filter: the next maxCount visible events. The outer LEFT JOIN returns one row even
+ * when the page is empty, to carry `pending`.
+ */
+const READ_PAGE = `
+WITH h AS MATERIALIZED (SELECT ${HORIZON} AS horizon)
+SELECT ${PENDING} AS pending, page.*
+  FROM (SELECT 1) one
+  LEFT JOIN (
+    SELECT ${EVENT_COLUMNS}, e.tx_id AS sort_tx_id, e.position AS sort_position FROM events e
+     WHERE (e.tx_id, e.position) > ($1::xid8, $2::bigint) AND e.tx_id < (SELECT horizon FROM h)
+     ORDER BY e.tx_id, e.position LIMIT $3
+  ) page ON true
+ ORDER BY page.sort_tx_id, page.sort_position`;
+
+/**
+ * With a filter: one statement, so the horizon, the window and the events come from one snapshot
+ * (an event committed while it runs cannot be counted as skipped without having been seen).
+ * `w` is the window of the log scanned, `m` the matching events in it.
+ */
+const READ_FILTERED_PAGE = `
+WITH h AS MATERIALIZED (SELECT ${HORIZON} AS horizon),
+w AS MATERIALIZED (
+  SELECT e.tx_id, e.position, e.type FROM events e
+   WHERE (e.tx_id, e.position) > ($1::xid8, $2::bigint) AND e.tx_id < (SELECT horizon FROM h)
+   ORDER BY e.tx_id, e.position LIMIT $3
+),
+m AS (
+  SELECT w.position FROM w WHERE w.type = ANY($5::text[]) ORDER BY w.tx_id, w.position LIMIT $4
+),
+s AS (
+  SELECT c.scanned, l.tx_id::text AS end_tx_id, l.position::text AS end_position, ${PENDING} AS pending
+    FROM (SELECT count(*) AS scanned FROM w) c
+    LEFT JOIN (SELECT w.tx_id, w.position FROM w ORDER BY w.tx_id DESC, w.position DESC LIMIT 1) l ON true
+)
+SELECT s.scanned::text AS scanned, s.end_tx_id, s.end_position, s.pending, ${EVENT_COLUMNS}
+  FROM s LEFT JOIN (m JOIN events e ON e.position = m.position) ON true
+ ORDER BY e.tx_id, e.position`;
+
+interface PageRow extends EventRow {
+  pending: boolean;
+  /** Filtered reads only: the window scanned. */
+  scanned?: string;
+  end_tx_id?: string | null;
+  end_position?: string | null;
+}
+
+export function assertCount(name: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`${name} must be a positive integer, got ${String(value)}`);
+  }
+}
+
+export async function readLogPage(pool: Pool, from: Checkpoint | null, options: ReadAllOptions = {}): Promise<LogPage> {
+  const start = decodeCheckpoint(from);
+  const maxCount = options.maxCount ?? 1000;
+  assertCount('maxCount', maxCount);
+  const types = options.types === undefined ? null : [...options.types];
+  const window = types === null ? maxCount : Math.max(maxCount, MIN_FILTER_WINDOW);
+  const result = await pool.query<PageRow>(types === null ? READ_PAGE : READ_FILTERED_PAGE, [
+    start.txId.toString(),
+    start.position.toString(),
+    window,
+    ...(types === null ? [] : [maxCount, types]),
+  ]);
+  const summary = result.rows[0];
+  const events = result.rows.filter((row) => row.id !== null).map(toRecordedEvent);
+  const scanned = types === null ? events.length : Number(summary.scanned);
+  const windowEnd =
+    types === null
+      ? (events.at(-1)?.position ?? null)
+      : summary.end_tx_id
+        ? encodeCheckpoint(summary.end_tx_id, summary.end_position!)
+        : null;
+  const windowFull = scanned === window;
+  let checkpoint: Checkpoint;
+  let atHead: boolean;
+  if (events.length === maxCount) {
+    // Stop at the last event returned: the rest of a filtered window is scanned again next time.
+    checkpoint = events[events.length - 1].position;
+    atHead = !windowFull && checkpoint === windowEnd;
+  } else {
+    // Every event of the window was looked at: move past the ones the filter skipped.
+    checkpoint = windowEnd ?? from ?? START_CHECKPOINT;
+    atHead = !windowFull;
+  }
+  return { events, checkpoint, atHead, pending: summary.pending };
+}
+
+export async function countVisibleAfter(pool: Pool, from: Checkpoint | null, limit: number): Promise<number> {
+  const start = decodeCheckpoint(from);
+  if (!Number.isSafeInteger(limit) || limit < 0) throw new RangeError(`limit must be an integer >= 0, got ${String(limit)}`);
+  if (limit === 0) return 0;
+  const result = await pool.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM (
+       SELECT 1 FROM events e
+        WHERE (e.tx_id, e.position) > ($1::xid8, $2::bigint) AND e.tx_id < (SELECT ${HORIZON})
+        LIMIT $3) visible`,
+    [start.txId.toString(), start.position.toString(), limit],
+  );
+  return Number(result.rows[0].n);
+}
+
+export async function visibleHead(pool: Pool): Promise<Checkpoint | null> {
+  const result = await pool.query<{ tx_id: string; position: string }>(
+    `SELECT e.tx_id::text AS tx_id, e.position::text AS position FROM events e
+      WHERE e.tx_id < (SELECT ${HORIZON}) ORDER BY e.tx_id DESC, e.position DESC LIMIT 1`,
+  );
+  const row = result.rows[0];
+  return row === undefined ? null : encodeCheckpoint(row.tx_id, row.position);
+}
