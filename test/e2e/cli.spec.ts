@@ -9,7 +9,9 @@ describe('abaxus CLI', () => {
   });
   afterAll(() => db.close());
 
-  async function abaxus(...args: string[]): Promise<{ code: number | string; stdout: string; json: () => any }> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- CLI JSON output, asserted field by field
+  type Json = any;
+  async function abaxus(...args: string[]): Promise<{ code: number | string; stdout: string; json: () => Json }> {
     const proc = runCli(['--json', ...args], { DATABASE_URL: db.url, EVENT_STORE_URL: '', LOG_LEVEL: 'silent' });
     const code = await proc.exited;
     const stdout = proc.output();
