@@ -34,7 +34,8 @@ function parseSeconds(argv: string[]): number {
   const index = argv.indexOf('--seconds');
   if (index < 0) return 5;
   const seconds = Number(argv[index + 1]);
-  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 600) throw new Error('--seconds expects a number in (0, 600]');
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 600)
+    throw new Error('--seconds expects a number in (0, 600]');
   return seconds;
 }
 
@@ -60,7 +61,11 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Runs `work` in `workers` loops until the duration is over; `work` returns the events it wrote. */
-async function measure(seconds: number, workers: number, work: (worker: number, i: number) => Promise<number>): Promise<Scenario> {
+async function measure(
+  seconds: number,
+  workers: number,
+  work: (worker: number, i: number) => Promise<number>,
+): Promise<Scenario> {
   const latencies: number[] = [];
   let events = 0;
   const started = performance.now();
@@ -97,9 +102,14 @@ async function storeScenarios(store: PostgresEventStore, seconds: number): Promi
   };
   return {
     batch_1_sequential: await measure(seconds, 1, (_, i) => appendTo(`${TENANT}:bench-seq`, [usageEvent(i)])),
-    batch_1_concurrent_16: await measure(seconds, 16, (worker, i) => appendTo(`${TENANT}:bench-w${worker}`, [usageEvent(i)])),
+    batch_1_concurrent_16: await measure(seconds, 16, (worker, i) =>
+      appendTo(`${TENANT}:bench-w${worker}`, [usageEvent(i)]),
+    ),
     batch_500_sequential: await measure(seconds, 1, (_, i) =>
-      appendTo(`${TENANT}:bench-bulk`, Array.from({ length: 500 }, (__, j) => usageEvent(i * 500 + j))),
+      appendTo(
+        `${TENANT}:bench-bulk`,
+        Array.from({ length: 500 }, (__, j) => usageEvent(i * 500 + j)),
+      ),
     ),
   };
 }
@@ -116,14 +126,23 @@ async function rawScenarios(pool: Pool, seconds: number): Promise<Record<string,
       `INSERT INTO ${RAW_TABLE} (id, stream, revision, type, tenant_id, data, metadata, occurred_at)
        SELECT id, 'raw', $5::bigint + ord - 1, type, $6, data, metadata, now()
          FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::jsonb[]) WITH ORDINALITY AS b(id, type, data, metadata, ord)`,
-      [batch.map((e) => e.id), batch.map((e) => e.type), batch.map((e) => JSON.stringify(e.data)), batch.map((e) => JSON.stringify(e.metadata)), start, TENANT],
+      [
+        batch.map((e) => e.id),
+        batch.map((e) => e.type),
+        batch.map((e) => JSON.stringify(e.data)),
+        batch.map((e) => JSON.stringify(e.metadata)),
+        start,
+        TENANT,
+      ],
     );
     return batch.length;
   };
   try {
     return {
       raw_sql_batch_1_sequential: await measure(seconds, 1, (_, i) => insert([usageEvent(i)])),
-      raw_sql_batch_500_sequential: await measure(seconds, 1, (_, i) => insert(Array.from({ length: 500 }, (__, j) => usageEvent(i * 500 + j)))),
+      raw_sql_batch_500_sequential: await measure(seconds, 1, (_, i) =>
+        insert(Array.from({ length: 500 }, (__, j) => usageEvent(i * 500 + j))),
+      ),
     };
   } finally {
     await pool.query(`DROP TABLE IF EXISTS ${RAW_TABLE}`);

@@ -73,14 +73,20 @@ export interface ReadAllOptions {
 
 export interface ReadAllResult {
   events: RecordedEvent[];
-  /** Resume from here; equals `from` when nothing new was visible. */
+  /**
+   * Resume from here; compares equal to `from` when nothing new was visible (from null, the
+   * adapter's start checkpoint, which compares equal to null).
+   */
   checkpoint: Checkpoint;
   /** True when the reader reached the current head (nothing more visible right now). */
   atHead: boolean;
 }
 
 export interface SubscribeOptions extends ReadAllOptions {
-  /** Called with each batch, in log order; the next batch waits for the promise. */
+  /**
+   * Called with each batch, in log order; the next batch waits for the promise. With `types`, a batch
+   * may be empty: the filter skipped events, and the checkpoint moved past them (persist it).
+   */
   onBatch(events: RecordedEvent[], checkpoint: Checkpoint): Promise<void>;
   onError?(error: Error): void;
 }

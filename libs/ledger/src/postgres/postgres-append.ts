@@ -42,13 +42,15 @@ interface ExistingEvent {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function prepareEvent(stream: string, event: NewEvent): PreparedEvent {
-  if (typeof event !== 'object' || event === null) throw new InvalidEventError(stream, undefined, 'an event must be an object');
+  if (typeof event !== 'object' || event === null)
+    throw new InvalidEventError(stream, undefined, 'an event must be an object');
   const rawId: unknown = event.id;
   const id = typeof rawId === 'string' ? rawId.toLowerCase() : '';
   if (!UUID.test(id)) throw new InvalidEventError(stream, String(rawId), 'id must be a uuid');
   if (typeof event.type !== 'string' || event.type === '') throw new InvalidEventError(stream, id, 'type is required');
   const metadata: unknown = event.metadata;
-  const tenantId = typeof metadata === 'object' && metadata !== null ? (metadata as { tenant_id?: unknown }).tenant_id : undefined;
+  const tenantId =
+    typeof metadata === 'object' && metadata !== null ? (metadata as { tenant_id?: unknown }).tenant_id : undefined;
   if (typeof tenantId !== 'string' || tenantId === '') {
     throw new InvalidEventError(stream, id, 'metadata.tenant_id is required');
   }
@@ -66,7 +68,8 @@ function prepareEvent(stream: string, event: NewEvent): PreparedEvent {
  * is one event (a retry merged into a batch), with different content a conflict.
  */
 export function prepareBatch(stream: string, events: readonly NewEvent[]): PreparedEvent[] {
-  if (typeof stream !== 'string' || stream === '') throw new InvalidEventError(String(stream), undefined, 'stream name is required');
+  if (typeof stream !== 'string' || stream === '')
+    throw new InvalidEventError(String(stream), undefined, 'stream name is required');
   if (!Array.isArray(events)) throw new InvalidEventError(stream, undefined, 'events must be an array');
   const byId = new Map<string, PreparedEvent>();
   for (const event of events) {
@@ -74,7 +77,10 @@ export function prepareBatch(stream: string, events: readonly NewEvent[]): Prepa
     const previous = byId.get(prepared.id);
     if (previous === undefined) {
       byId.set(prepared.id, prepared);
-    } else if (previous.type !== prepared.type || !isDeepStrictEqual(JSON.parse(previous.data), JSON.parse(prepared.data))) {
+    } else if (
+      previous.type !== prepared.type ||
+      !isDeepStrictEqual(JSON.parse(previous.data), JSON.parse(prepared.data))
+    ) {
       throw new EventIdConflictError(stream, prepared.id);
     }
   }
@@ -84,7 +90,9 @@ export function prepareBatch(stream: string, events: readonly NewEvent[]): Prepa
 export function assertExpectedRevision(expected: unknown): asserts expected is ExpectedRevision {
   if (expected === 'any' || expected === 'no_stream' || expected === 'exists') return;
   if (typeof expected === 'number' && Number.isSafeInteger(expected) && expected >= -1) return;
-  throw new TypeError(`expectedRevision must be 'any', 'no_stream', 'exists' or an integer >= -1, got ${String(expected)}`);
+  throw new TypeError(
+    `expectedRevision must be 'any', 'no_stream', 'exists' or an integer >= -1, got ${String(expected)}`,
+  );
 }
 
 /** `current` is the revision of the stream's last event, -1 when it has none. */
@@ -119,7 +127,11 @@ export const STREAM_LOCK_NAMESPACE = 4_242_100;
  * commit may then hold an older id than the one that committed before it.)
  */
 async function lockStream(client: ClientBase, stream: string): Promise<void> {
-  await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [STREAM_LOCK_NAMESPACE, stream]);
+  await client.query({
+    name: 'abaxus_stream_lock',
+    text: 'SELECT pg_advisory_xact_lock($1, hashtext($2))',
+    values: [STREAM_LOCK_NAMESPACE, stream],
+  });
 }
 
 interface StreamState {
@@ -133,16 +145,22 @@ interface StreamState {
  * its start, so this one sees everything the writer we may have waited for committed.
  */
 async function readState(client: ClientBase, stream: string, batch: PreparedEvent[]): Promise<StreamState> {
-  const state = await client.query<{ revision: string | null; tx_id: string | null; own_tx_id: string | null; existing: ExistingEvent[] }>(
-    `SELECT last.revision::text AS revision, last.tx_id::text AS tx_id,
+  const state = await client.query<{
+    revision: string | null;
+    tx_id: string | null;
+    own_tx_id: string | null;
+    existing: ExistingEvent[];
+  }>({
+    name: 'abaxus_stream_state',
+    text: `SELECT last.revision::text AS revision, last.tx_id::text AS tx_id,
             pg_current_xact_id_if_assigned()::text AS own_tx_id,
             (SELECT coalesce(json_agg(json_build_object('id', e.id::text, 'revision', e.revision::text,
                                       'tx_id', e.tx_id::text, 'position', e.position::text)), '[]')
                FROM events e WHERE e.stream = $1 AND e.id = ANY($2::uuid[])) AS existing
        FROM (SELECT 1) one
        LEFT JOIN (SELECT e.revision, e.tx_id FROM events e WHERE e.stream = $1 ORDER BY e.revision DESC LIMIT 1) last ON true`,
-    [stream, batch.map((event) => event.id)],
-  );
+    values: [stream, batch.map((event) => event.id)],
+  });
   const row = state.rows[0];
   if (row.own_tx_id !== null && row.tx_id !== null && BigInt(row.own_tx_id) < BigInt(row.tx_id)) {
     throw new AppendOrderConflictError(stream);
@@ -191,18 +209,23 @@ async function insertEvents(
   channel: string,
 ): Promise<AppendResult> {
   const nextRevision = current + fresh.length;
-  const inserted = await client.query<{ tx_id: string; position: string }>(INSERT_EVENTS, [
-    stream,
-    fresh.map((e) => e.id),
-    fresh.map((e) => e.type),
-    fresh.map((e) => e.data),
-    fresh.map((e) => e.metadata),
-    fresh.map((e) => e.occurredAt),
-    current,
-    nextRevision,
-    channel,
-    fresh[0].tenantId,
-  ]);
+  // Named: the hot statements are parsed and planned once per connection.
+  const inserted = await client.query<{ tx_id: string; position: string }>({
+    name: 'abaxus_append_events',
+    text: INSERT_EVENTS,
+    values: [
+      stream,
+      fresh.map((e) => e.id),
+      fresh.map((e) => e.type),
+      fresh.map((e) => e.data),
+      fresh.map((e) => e.metadata),
+      fresh.map((e) => e.occurredAt),
+      current,
+      nextRevision,
+      channel,
+      fresh[0].tenantId,
+    ],
+  });
   const last = inserted.rows[0];
   return { nextRevision, position: encodeCheckpoint(last.tx_id, last.position) };
 }
@@ -244,12 +267,22 @@ export async function appendToStream(
   const { current, existing } = await readState(client, stream, batch);
   if (existing.length > 0) {
     const present = new Set(existing.map((row) => row.id));
-    await ensureSameContent(client, stream, batch.filter((e) => present.has(e.id)));
+    await ensureSameContent(
+      client,
+      stream,
+      batch.filter((e) => present.has(e.id)),
+    );
     if (existing.length === batch.length) {
       return resultOf(existing.reduce((a, b) => (BigInt(a.revision) > BigInt(b.revision) ? a : b)));
     }
   }
   ensureExpected(stream, expected, current);
   const present = new Set(existing.map((row) => row.id));
-  return insertEvents(client, stream, present.size === 0 ? batch : batch.filter((e) => !present.has(e.id)), current, channel);
+  return insertEvents(
+    client,
+    stream,
+    present.size === 0 ? batch : batch.filter((e) => !present.has(e.id)),
+    current,
+    channel,
+  );
 }

@@ -104,7 +104,9 @@ describe('PostgresEventStore (Postgres only)', () => {
         const appended1 = await store.appendWithin(tx1, streamA, [first]);
         const appended2 = await store.append(streamB, [second]);
         // Transaction 2 committed the later position while transaction 1 is still open.
-        expect(decodeCheckpoint(appended2.position).position).toBeGreaterThan(decodeCheckpoint(appended1.position).position);
+        expect(decodeCheckpoint(appended2.position).position).toBeGreaterThan(
+          decodeCheckpoint(appended1.position).position,
+        );
 
         const during = await store.readAll(head);
         expect(ids(during.events)).not.toContain(second.id);
@@ -136,7 +138,9 @@ describe('PostgresEventStore (Postgres only)', () => {
         const appended1 = await store.appendWithin(tx1, streamA, [first]);
         const appended2 = await store.appendWithin(tx2, streamB, [second]);
         await tx2.query('COMMIT');
-        expect(decodeCheckpoint(appended2.position).position).toBeGreaterThan(decodeCheckpoint(appended1.position).position);
+        expect(decodeCheckpoint(appended2.position).position).toBeGreaterThan(
+          decodeCheckpoint(appended1.position).position,
+        );
         expect(store.compareCheckpoints(appended2.position, appended1.position)).toBeLessThan(0);
 
         // Transaction 2's event becomes visible while transaction 1 is open; the checkpoint stays before it.
@@ -165,7 +169,7 @@ describe('PostgresEventStore (Postgres only)', () => {
       expect(log.events.map((e) => e.revision)).toEqual(Array.from({ length: 80 }, (_, i) => i));
     });
 
-    it('refuses to append from a transaction older than the stream\'s last writer (it would sort before it)', async () => {
+    it("refuses to append from a transaction older than the stream's last writer (it would sort before it)", async () => {
       const stream = newStream();
       const old = await pool.connect();
       try {
@@ -175,7 +179,9 @@ describe('PostgresEventStore (Postgres only)', () => {
         await expect(store.appendWithin(old, stream, [newEvent()])).rejects.toBeInstanceOf(AppendOrderConflictError);
         await old.query('ROLLBACK');
         // A fresh transaction is younger: the retry succeeds.
-        await expect(inTransaction(pool, (client) => store.appendWithin(client, stream, [newEvent()]))).resolves.toMatchObject({
+        await expect(
+          inTransaction(pool, (client) => store.appendWithin(client, stream, [newEvent()])),
+        ).resolves.toMatchObject({
           nextRevision: 1,
         });
       } finally {
@@ -192,7 +198,9 @@ describe('PostgresEventStore (Postgres only)', () => {
     it('keeps the event log append-only', async () => {
       const stream = newStream();
       await store.append(stream, [newEvent()]);
-      await expect(pool.query("UPDATE events SET type = 'Changed' WHERE stream = $1", [stream])).rejects.toThrow(/append-only/);
+      await expect(pool.query("UPDATE events SET type = 'Changed' WHERE stream = $1", [stream])).rejects.toThrow(
+        /append-only/,
+      );
       await expect(pool.query('DELETE FROM events WHERE stream = $1', [stream])).rejects.toThrow(/append-only/);
       await expect(pool.query('TRUNCATE events')).rejects.toThrow(/append-only/);
       expect((await store.readStream(stream)).length).toBe(1);
@@ -203,8 +211,13 @@ describe('PostgresEventStore (Postgres only)', () => {
       const noTenant = { ...newEvent(), metadata: { actor: 'system:pg-spec' } } as unknown as NewEvent;
       await expect(store.append(stream, [newEvent(), noTenant])).rejects.toBeInstanceOf(InvalidEventError);
       await expect(store.append(stream, [{ ...newEvent(), id: 'not-a-uuid' }])).rejects.toThrow(/uuid/);
-      await expect(store.append(stream, [{ ...newEvent(), occurred_at: new Date('nope') }])).rejects.toThrow(/occurred_at/);
-      const rows = await pool.query('SELECT 1 FROM events WHERE stream = $1 UNION ALL SELECT 1 FROM streams WHERE stream = $1', [stream]);
+      await expect(store.append(stream, [{ ...newEvent(), occurred_at: new Date('nope') }])).rejects.toThrow(
+        /occurred_at/,
+      );
+      const rows = await pool.query(
+        'SELECT 1 FROM events WHERE stream = $1 UNION ALL SELECT 1 FROM streams WHERE stream = $1',
+        [stream],
+      );
       expect(rows.rowCount).toBe(0);
     });
 
@@ -212,9 +225,14 @@ describe('PostgresEventStore (Postgres only)', () => {
       const stream = newStream();
       const event = { ...newEvent(), metadata: { tenant_id: 'other_tenant', actor: 'key_1' } };
       await store.append(stream, [event]);
-      const row = await pool.query('SELECT tenant_id, occurred_at <= recorded_at AS ordered FROM events WHERE id = $1', [event.id]);
+      const row = await pool.query(
+        'SELECT tenant_id, occurred_at <= recorded_at AS ordered FROM events WHERE id = $1',
+        [event.id],
+      );
       expect(row.rows).toEqual([{ tenant_id: 'other_tenant', ordered: true }]);
-      const streamRow = await pool.query('SELECT tenant_id, revision::int AS revision FROM streams WHERE stream = $1', [stream]);
+      const streamRow = await pool.query('SELECT tenant_id, revision::int AS revision FROM streams WHERE stream = $1', [
+        stream,
+      ]);
       expect(streamRow.rows).toEqual([{ tenant_id: 'other_tenant', revision: 0 }]);
     });
 
@@ -243,13 +261,19 @@ describe('PostgresEventStore (Postgres only)', () => {
       const [a, b, c, d] = [newEvent(), newEvent(), newEvent(), newEvent()];
       await store.append(stream, [a, b]);
       // b is present: c and d are appended after it, in the batch's order.
-      await expect(store.append(stream, [c, b, d], { expectedRevision: 1 })).resolves.toMatchObject({ nextRevision: 3 });
+      await expect(store.append(stream, [c, b, d], { expectedRevision: 1 })).resolves.toMatchObject({
+        nextRevision: 3,
+      });
       expect(ids(await store.readStream(stream))).toEqual([a.id, b.id, c.id, d.id]);
       // The expectation is checked as usual when something is left to append.
       const e = newEvent();
-      await expect(store.append(stream, [d, e], { expectedRevision: 1 })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+      await expect(store.append(stream, [d, e], { expectedRevision: 1 })).rejects.toBeInstanceOf(
+        WrongExpectedRevisionError,
+      );
       // A conflicting present event fails the whole batch.
-      await expect(store.append(stream, [e, { ...a, data: { value: 'changed' } }])).rejects.toBeInstanceOf(EventIdConflictError);
+      await expect(store.append(stream, [e, { ...a, data: { value: 'changed' } }])).rejects.toBeInstanceOf(
+        EventIdConflictError,
+      );
       expect((await store.readStream(stream)).length).toBe(4);
     });
 
@@ -259,14 +283,20 @@ describe('PostgresEventStore (Postgres only)', () => {
       const reordered = { ...a, data: { y: 2, x: 1 } };
       await expect(store.append(stream, [a, reordered, newEvent()])).resolves.toMatchObject({ nextRevision: 1 });
       const other = newEvent();
-      await expect(store.append(stream, [other, { ...other, data: { value: 'other' } }])).rejects.toBeInstanceOf(EventIdConflictError);
+      await expect(store.append(stream, [other, { ...other, data: { value: 'other' } }])).rejects.toBeInstanceOf(
+        EventIdConflictError,
+      );
       expect((await store.readStream(stream)).length).toBe(2);
     });
 
     it('an empty batch only checks the expected revision', async () => {
       const stream = newStream();
-      await expect(store.append(stream, [], { expectedRevision: 'no_stream' })).resolves.toMatchObject({ nextRevision: -1 });
-      await expect(store.append(stream, [], { expectedRevision: 'exists' })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+      await expect(store.append(stream, [], { expectedRevision: 'no_stream' })).resolves.toMatchObject({
+        nextRevision: -1,
+      });
+      await expect(store.append(stream, [], { expectedRevision: 'exists' })).rejects.toBeInstanceOf(
+        WrongExpectedRevisionError,
+      );
       const appended = await store.append(stream, [newEvent()]);
       const checked = await store.append(stream, [], { expectedRevision: 0 });
       expect(checked.nextRevision).toBe(0);
@@ -465,86 +495,112 @@ function prng(seed: number): () => number {
   };
 }
 
+interface RandomRun {
+  pool: Pool;
+  store: PostgresEventStore;
+  random: () => number;
+  shared: string[];
+  head: Checkpoint | null;
+  committed: Set<string>;
+  rolledBack: Set<string>;
+  seen: RecordedEvent[];
+  writing: boolean;
+}
+
+function pick<T>(run: RandomRun, items: readonly T[]): T {
+  return items[Math.floor(run.random() * items.length)];
+}
+
+/** Appends to shared streams and its own; some transactions stay open after inserting, some roll back. */
+async function randomWriter(run: RandomRun): Promise<void> {
+  const own = newStream();
+  for (let op = 0; op < 12; op += 1) {
+    const stream = pick(run, [...run.shared, own]);
+    const batch = Array.from({ length: 1 + Math.floor(run.random() * 4) }, () => newEvent('PgRandom', { op }));
+    const mode = pick(run, ['append', 'append', 'slow', 'rollback'] as const);
+    const holdMs = Math.floor(run.random() * 15);
+    if (mode === 'append') {
+      await run.store.append(stream, batch);
+      for (const event of batch) run.committed.add(event.id);
+      continue;
+    }
+    // Hold the transaction open after inserting, so later positions commit first.
+    const client = await run.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await run.store.appendWithin(client, stream, batch);
+      await sleep(holdMs);
+      await client.query(mode === 'slow' ? 'COMMIT' : 'ROLLBACK');
+      for (const event of batch) (mode === 'slow' ? run.committed : run.rolledBack).add(event.id);
+    } finally {
+      client.release();
+    }
+  }
+}
+
+/** Resumes from its own checkpoint with random page sizes until the writers are done and it saw every commit. */
+async function loopingReader(run: RandomRun): Promise<void> {
+  let checkpoint = run.head;
+  for (;;) {
+    const page = await run.store.readAll(checkpoint, { maxCount: 1 + Math.floor(run.random() * 20) });
+    expect(run.store.compareCheckpoints(page.checkpoint, checkpoint)).toBeGreaterThanOrEqual(0);
+    run.seen.push(...page.events.filter((e) => e.type === 'PgRandom'));
+    checkpoint = page.checkpoint;
+    if (page.atHead) {
+      const seenIds = new Set(ids(run.seen));
+      if (!run.writing && [...run.committed].every((id) => seenIds.has(id))) return;
+      await sleep(1);
+    }
+  }
+}
+
+async function expectEveryCommitOnce(run: RandomRun): Promise<void> {
+  const seenIds = ids(run.seen);
+  expect(new Set(seenIds).size).toBe(seenIds.length);
+  expect(new Set(seenIds)).toEqual(run.committed);
+  expect(seenIds.filter((id) => run.rolledBack.has(id))).toEqual([]);
+  // Within each stream the reader saw revisions 0, 1, 2… in order.
+  const byStream = new Map<string, number[]>();
+  for (const event of run.seen) byStream.set(event.stream, [...(byStream.get(event.stream) ?? []), event.revision]);
+  for (const revisions of byStream.values()) expect(revisions).toEqual(revisions.map((_, i) => i));
+  // One uninterrupted read from the same start returns the same sequence.
+  const replay: RecordedEvent[] = [];
+  let checkpoint = run.head;
+  for (;;) {
+    const page = await run.store.readAll(checkpoint, { maxCount: 1000 });
+    replay.push(...page.events.filter((e) => e.type === 'PgRandom'));
+    checkpoint = page.checkpoint;
+    if (page.atHead) break;
+  }
+  expect(ids(replay)).toEqual(seenIds);
+}
+
 async function randomizedWritersAndReader(pool: Pool, store: PostgresEventStore, seed: number): Promise<void> {
-  const random = prng(seed);
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
-  const shared = [newStream(), newStream(), newStream()];
-  const committed = new Set<string>();
-  const rolledBack = new Set<string>();
-  const head = await store.headCheckpoint();
-  let writing = true;
-
-  const writer = async (): Promise<void> => {
-    const own = newStream();
-    for (let op = 0; op < 12; op += 1) {
-      const stream = pick([...shared, own]);
-      const batch = Array.from({ length: 1 + Math.floor(random() * 4) }, () => newEvent('PgRandom', { op }));
-      const mode = pick(['append', 'append', 'slow', 'rollback'] as const);
-      const holdMs = Math.floor(random() * 15);
-      if (mode === 'append') {
-        await store.append(stream, batch);
-        for (const event of batch) committed.add(event.id);
-        continue;
-      }
-      // Hold the transaction open after inserting, so later positions commit first.
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        await store.appendWithin(client, stream, batch);
-        await sleep(holdMs);
-        await client.query(mode === 'slow' ? 'COMMIT' : 'ROLLBACK');
-        for (const event of batch) (mode === 'slow' ? committed : rolledBack).add(event.id);
-      } finally {
-        client.release();
-      }
-    }
+  const run: RandomRun = {
+    pool,
+    store,
+    random: prng(seed),
+    shared: [newStream(), newStream(), newStream()],
+    head: await store.headCheckpoint(),
+    committed: new Set(),
+    rolledBack: new Set(),
+    seen: [],
+    writing: true,
   };
-
-  const seen: RecordedEvent[] = [];
-  const reader = async (): Promise<void> => {
-    let checkpoint = head;
-    for (;;) {
-      const page = await store.readAll(checkpoint, { maxCount: 1 + Math.floor(random() * 20) });
-      expect(store.compareCheckpoints(page.checkpoint, checkpoint)).toBeGreaterThanOrEqual(0);
-      seen.push(...page.events.filter((e) => e.type === 'PgRandom'));
-      checkpoint = page.checkpoint;
-      if (page.atHead) {
-        if (!writing && [...committed].every((id) => seen.some((e) => e.id === id))) return;
-        await sleep(1);
-      }
-    }
-  };
-
-  const readerDone = reader();
-  await Promise.all(Array.from({ length: 6 }, writer)).finally(() => {
-    writing = false;
-  });
   let stall: NodeJS.Timeout | undefined;
-  const stalled = new Promise<never>((_, reject) => {
-    stall = setTimeout(() => reject(new Error(`reader stalled (seed ${seed})`)), 30_000);
-  });
-  await Promise.race([readerDone, stalled]).finally(() => clearTimeout(stall));
-
   try {
-    const seenIds = ids(seen);
-    expect(new Set(seenIds).size).toBe(seenIds.length);
-    expect(new Set(seenIds)).toEqual(committed);
-    expect(seenIds.filter((id) => rolledBack.has(id))).toEqual([]);
-    // Within each stream the reader saw revisions 0, 1, 2… in order.
-    const byStream = new Map<string, number[]>();
-    for (const event of seen) byStream.set(event.stream, [...(byStream.get(event.stream) ?? []), event.revision]);
-    for (const revisions of byStream.values()) expect(revisions).toEqual(revisions.map((_, i) => i));
-    // One uninterrupted read from the same start returns the same sequence.
-    const replay: RecordedEvent[] = [];
-    let checkpoint = head;
-    for (;;) {
-      const page = await store.readAll(checkpoint, { maxCount: 1000 });
-      replay.push(...page.events.filter((e) => e.type === 'PgRandom'));
-      checkpoint = page.checkpoint;
-      if (page.atHead) break;
-    }
-    expect(ids(replay)).toEqual(seenIds);
+    const readerDone = loopingReader(run);
+    await Promise.all(Array.from({ length: 6 }, () => randomWriter(run))).finally(() => {
+      run.writing = false;
+    });
+    const stalled = new Promise<never>((_, reject) => {
+      stall = setTimeout(() => reject(new Error('the reader stalled')), 30_000);
+    });
+    await Promise.race([readerDone, stalled]);
+    await expectEveryCommitOnce(run);
   } catch (error) {
     throw new Error(`randomized gap test failed with EVENT_STORE_SEED=${seed}: ${(error as Error).message}`);
+  } finally {
+    clearTimeout(stall);
   }
 }

@@ -22,7 +22,8 @@ export interface LogPage extends ReadAllResult {
 const MIN_FILTER_WINDOW = 10_000;
 
 /** Committed events at or above the horizon; ordered with a limit so it walks the index from the horizon. */
-const PENDING = '(SELECT p.tx_id FROM events p WHERE p.tx_id >= (SELECT horizon FROM h) ORDER BY p.tx_id LIMIT 1) IS NOT NULL';
+const PENDING =
+  '(SELECT p.tx_id FROM events p WHERE p.tx_id >= (SELECT horizon FROM h) ORDER BY p.tx_id LIMIT 1) IS NOT NULL';
 
 /**
  * Without a filter: the next maxCount visible events. The outer LEFT JOIN returns one row even
@@ -115,7 +116,8 @@ export async function readLogPage(pool: Pool, from: Checkpoint | null, options: 
 
 export async function countVisibleAfter(pool: Pool, from: Checkpoint | null, limit: number): Promise<number> {
   const start = decodeCheckpoint(from);
-  if (!Number.isSafeInteger(limit) || limit < 0) throw new RangeError(`limit must be an integer >= 0, got ${String(limit)}`);
+  if (!Number.isSafeInteger(limit) || limit < 0)
+    throw new RangeError(`limit must be an integer >= 0, got ${String(limit)}`);
   if (limit === 0) return 0;
   const result = await pool.query<{ n: string }>(
     `SELECT count(*)::text AS n FROM (

@@ -125,7 +125,11 @@ function describeAppendAndRead(store: () => EventStore): void {
     const from = await store().headCheckpoint();
     const stream = newStream();
     const occurredAt = new Date('2025-03-01T12:34:56.789Z');
-    const first = newEvent('ContractMeterRead', { value: '12.3400000001', nested: { tags: ['a', 'b'], n: 3 } }, occurredAt);
+    const first = newEvent(
+      'ContractMeterRead',
+      { value: '12.3400000001', nested: { tags: ['a', 'b'], n: 3 } },
+      occurredAt,
+    );
     first.metadata.correlation_id = 'corr_1';
     const second = newEvent('ContractMeterReset', { reason: 'manual' });
     const appendedAt = Date.now();
@@ -139,7 +143,12 @@ function describeAppendAndRead(store: () => EventStore): void {
     ]);
     expect(read[0].data).toEqual(first.data);
     expect(read[1].data).toEqual({ reason: 'manual' });
-    expect(read[0].metadata).toMatchObject({ tenant_id: TENANT, actor: 'system:contract-test', request_id: first.metadata.request_id, correlation_id: 'corr_1' });
+    expect(read[0].metadata).toMatchObject({
+      tenant_id: TENANT,
+      actor: 'system:contract-test',
+      request_id: first.metadata.request_id,
+      correlation_id: 'corr_1',
+    });
     expect(read[1].metadata).toMatchObject({ tenant_id: TENANT, actor: 'system:contract-test' });
     expect(read[0].occurred_at).toBeInstanceOf(Date);
     expect(read[0].occurred_at.getTime()).toBe(occurredAt.getTime());
@@ -167,8 +176,13 @@ function describeAppendAndRead(store: () => EventStore): void {
     expect(revisions(await store().readStream(stream, { fromRevision: 3 }))).toEqual([3, 4]);
     expect(revisions(await store().readStream(stream, { direction: 'backwards' }))).toEqual([4, 3, 2, 1, 0]);
     expect(revisions(await store().readStream(stream, { direction: 'backwards', maxCount: 2 }))).toEqual([4, 3]);
-    expect(revisions(await store().readStream(stream, { direction: 'backwards', fromRevision: 2, maxCount: 2 }))).toEqual([2, 1]);
-    expect((await store().readStream(stream, { direction: 'backwards', fromRevision: 1 })).map((e) => e.data)).toEqual([{ n: 1 }, { n: 0 }]);
+    expect(
+      revisions(await store().readStream(stream, { direction: 'backwards', fromRevision: 2, maxCount: 2 })),
+    ).toEqual([2, 1]);
+    expect((await store().readStream(stream, { direction: 'backwards', fromRevision: 1 })).map((e) => e.data)).toEqual([
+      { n: 1 },
+      { n: 0 },
+    ]);
   });
 
   it('throws StreamNotFoundError for a stream without events', async () => {
@@ -201,7 +215,9 @@ async function expectWrongRevision(
 function describeExpectedRevisions(store: () => EventStore): void {
   it('expectedRevision no_stream: creates a new stream, rejects an existing one', async () => {
     const stream = newStream();
-    await expect(store().append(stream, [newEvent()], { expectedRevision: 'no_stream' })).resolves.toMatchObject({ nextRevision: 0 });
+    await expect(store().append(stream, [newEvent()], { expectedRevision: 'no_stream' })).resolves.toMatchObject({
+      nextRevision: 0,
+    });
     await expectWrongRevision(store().append(stream, [newEvent()], { expectedRevision: 'no_stream' }), {
       stream,
       expected: 'no_stream',
@@ -218,7 +234,9 @@ function describeExpectedRevisions(store: () => EventStore): void {
     });
     await expect(store().readStream(stream)).rejects.toBeInstanceOf(StreamNotFoundError);
     await store().append(stream, [newEvent()]);
-    await expect(store().append(stream, [newEvent()], { expectedRevision: 'exists' })).resolves.toMatchObject({ nextRevision: 1 });
+    await expect(store().append(stream, [newEvent()], { expectedRevision: 'exists' })).resolves.toMatchObject({
+      nextRevision: 1,
+    });
   });
 
   it('expectedRevision number: accepts the last revision, rejects a stale, future or missing one', async () => {
@@ -229,15 +247,27 @@ function describeExpectedRevisions(store: () => EventStore): void {
       actual: 'no_stream',
     });
     await store().append(stream, [newEvent(), newEvent()], { expectedRevision: 'no_stream' });
-    await expect(store().append(stream, [newEvent()], { expectedRevision: 1 })).resolves.toMatchObject({ nextRevision: 2 });
-    await expectWrongRevision(store().append(stream, [newEvent()], { expectedRevision: 1 }), { stream, expected: 1, actual: 2 });
-    await expectWrongRevision(store().append(stream, [newEvent()], { expectedRevision: 7 }), { stream, expected: 7, actual: 2 });
+    await expect(store().append(stream, [newEvent()], { expectedRevision: 1 })).resolves.toMatchObject({
+      nextRevision: 2,
+    });
+    await expectWrongRevision(store().append(stream, [newEvent()], { expectedRevision: 1 }), {
+      stream,
+      expected: 1,
+      actual: 2,
+    });
+    await expectWrongRevision(store().append(stream, [newEvent()], { expectedRevision: 7 }), {
+      stream,
+      expected: 7,
+      actual: 2,
+    });
     expect((await store().readStream(stream)).length).toBe(3);
   });
 
   it('expectedRevision any (the default): appends whatever the stream holds', async () => {
     const stream = newStream();
-    await expect(store().append(stream, [newEvent()], { expectedRevision: 'any' })).resolves.toMatchObject({ nextRevision: 0 });
+    await expect(store().append(stream, [newEvent()], { expectedRevision: 'any' })).resolves.toMatchObject({
+      nextRevision: 0,
+    });
     await expect(store().append(stream, [newEvent(), newEvent()])).resolves.toMatchObject({ nextRevision: 2 });
   });
 
@@ -246,7 +276,9 @@ function describeExpectedRevisions(store: () => EventStore): void {
     const kept = newEvent();
     await store().append(stream, [kept]);
     const rejected = [newEvent(), newEvent()];
-    await expect(store().append(stream, rejected, { expectedRevision: 5 })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+    await expect(store().append(stream, rejected, { expectedRevision: 5 })).rejects.toBeInstanceOf(
+      WrongExpectedRevisionError,
+    );
     expect(ids(await store().readStream(stream))).toEqual([kept.id]);
     // The rejected ids are not "already appended": appending them for real works.
     await expect(store().append(stream, rejected, { expectedRevision: 0 })).resolves.toMatchObject({ nextRevision: 2 });
@@ -256,7 +288,9 @@ function describeExpectedRevisions(store: () => EventStore): void {
     const stream = newStream();
     await store().append(stream, [newEvent()], { expectedRevision: 'no_stream' });
     const batches = Array.from({ length: 8 }, () => [newEvent(), newEvent()]);
-    const outcomes = await Promise.allSettled(batches.map((batch) => store().append(stream, batch, { expectedRevision: 0 })));
+    const outcomes = await Promise.allSettled(
+      batches.map((batch) => store().append(stream, batch, { expectedRevision: 0 })),
+    );
     const winners = outcomes.flatMap((outcome, i) => (outcome.status === 'fulfilled' ? [i] : []));
     expect(winners).toHaveLength(1);
     for (const outcome of outcomes) {
@@ -270,10 +304,14 @@ function describeExpectedRevisions(store: () => EventStore): void {
   it('concurrent creators of one stream with no_stream: exactly one wins', async () => {
     const stream = newStream();
     const batches = Array.from({ length: 8 }, () => [newEvent()]);
-    const outcomes = await Promise.allSettled(batches.map((batch) => store().append(stream, batch, { expectedRevision: 'no_stream' })));
+    const outcomes = await Promise.allSettled(
+      batches.map((batch) => store().append(stream, batch, { expectedRevision: 'no_stream' })),
+    );
     const winners = outcomes.flatMap((outcome, i) => (outcome.status === 'fulfilled' ? [i] : []));
     expect(winners).toHaveLength(1);
-    expect(outcomes.filter((o) => o.status === 'rejected' && o.reason instanceof WrongExpectedRevisionError)).toHaveLength(7);
+    expect(
+      outcomes.filter((o) => o.status === 'rejected' && o.reason instanceof WrongExpectedRevisionError),
+    ).toHaveLength(7);
     expect(ids(await store().readStream(stream))).toEqual(ids(batches[winners[0]]));
   });
 }
@@ -309,7 +347,9 @@ function describeIdempotency(store: () => EventStore): void {
     const error = await rejection(store().append(stream, [otherData]));
     expect(error).toBeInstanceOf(EventIdConflictError);
     expect(error).toMatchObject({ stream, eventId: original.id, code: 'EVENT_STORE.EVENT_ID_CONFLICT' });
-    await expect(store().append(stream, [{ ...original, type: 'ContractRefunded' }])).rejects.toBeInstanceOf(EventIdConflictError);
+    await expect(store().append(stream, [{ ...original, type: 'ContractRefunded' }])).rejects.toBeInstanceOf(
+      EventIdConflictError,
+    );
     const read = await store().readStream(stream);
     expect(read.map((e) => [e.id, e.type, e.data])).toEqual([[original.id, 'ContractPaid', { amount: '10.00' }]]);
   });
@@ -353,7 +393,9 @@ function describeGlobalLog(store: () => EventStore): void {
     }
     // An event's position is a checkpoint: reading from the 5th resumes with the 6th.
     const fifth = paged.events[4];
-    const resumed = await readAllUntil(store(), fifth.position, (events) => events.length >= expected.length - 5, { maxCount: 4 });
+    const resumed = await readAllUntil(store(), fifth.position, (events) => events.length >= expected.length - 5, {
+      maxCount: 4,
+    });
     expect(ids(resumed.events)).toEqual(expected.slice(5));
     // At the head, the checkpoint stays where it is and nothing of ours comes back.
     const atHead = await store().readAll(paged.checkpoint);
@@ -365,7 +407,12 @@ function describeGlobalLog(store: () => EventStore): void {
     const from = await store().headCheckpoint();
     const stream = newStream();
     const [wanted, other] = [ownType('Wanted'), ownType('Other')];
-    const batch = [newEvent(wanted, { n: 0 }), newEvent(other, { n: 1 }), newEvent(wanted, { n: 2 }), newEvent(other, { n: 3 })];
+    const batch = [
+      newEvent(wanted, { n: 0 }),
+      newEvent(other, { n: 1 }),
+      newEvent(wanted, { n: 2 }),
+      newEvent(other, { n: 3 }),
+    ];
     const last = await store().append(stream, batch);
     const filtered = await readAllUntil(
       store(),
