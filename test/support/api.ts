@@ -91,6 +91,17 @@ export function loadBuiltModules(): NativeModules {
   return modules;
 }
 
+/** A package as the built API sees it (`@nestjs/core`), loaded natively. */
+export function requireNative<T>(id: string): T {
+  return nativeRequire(id) as T;
+}
+
+/** Any built module by its source path (`apps/api/src/common/auth/auth.guard`), loaded natively. */
+export function loadBuiltFile<T>(sourcePath: string): T {
+  loadBuiltModules();
+  return nativeRequire(join(repoRoot, 'dist', `${sourcePath.replace(/\.ts$/, '')}.js`)) as T;
+}
+
 /** The built Postgres event store on `url` (for calling built functions such as the bootstrap directly). */
 export function openBuiltStore(url: string): { store: EventStore; close(): Promise<void> } {
   const { platform, ledger } = loadBuiltModules();
@@ -145,6 +156,9 @@ export interface TestApi {
   modules: NativeModules;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests index into bodies freely
   request<T = any>(method: string, path: string, options?: RequestOptions): Promise<TestResponse<T>>;
+  /** Stops the API only (startApi's close: drains requests in flight); the database stays. */
+  stopApi(): Promise<void>;
+  /** Stops everything this call started; the database too unless it was given. */
   close(): Promise<void>;
 }
 
@@ -215,6 +229,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
       app: running.app,
       config,
       modules: native,
+      stopApi: () => running.close(),
       request: (method, path, requestOptions = {}) =>
         sendRequest(running.url, method, path, {
           ...requestOptions,

@@ -13,6 +13,9 @@ import type { Logger } from 'pino';
 
 export type { ApiDeps } from './common/tokens';
 
+/** Fastify instances whose app is closing. */
+const draining = new WeakSet<object>();
+
 function createAdapter(deps: ApiDeps, logger: Logger): FastifyAdapter {
   const adapter = new FastifyAdapter({
     bodyLimit: deps.config.bodyLimitBytes,
@@ -34,6 +37,12 @@ function createAdapter(deps: ApiDeps, logger: Logger): FastifyAdapter {
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
     done();
+  });
+  // Keep-alive connections outlive their request by Fastify's keepAliveTimeout (72 s): while
+  // draining, every response closes its connection, so close() ends when the last one is sent.
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    if (draining.has(fastify)) reply.header('connection', 'close');
+    done(null, payload);
   });
   registerHttpMetrics(fastify);
   return adapter;
@@ -74,6 +83,10 @@ export async function startApi(deps: ApiDeps): Promise<RunningApi> {
   return {
     app,
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    close: () => (closing ??= app.close()),
+    close: () => {
+      draining.add(app.getHttpAdapter().getInstance());
+      // Fastify stops accepting, closes idle connections and waits for the requests in flight.
+      return (closing ??= app.close());
+    },
   };
 }
