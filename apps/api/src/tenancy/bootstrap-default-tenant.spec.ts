@@ -53,6 +53,8 @@ describe('bootstrapDefaultTenant', () => {
       data: { role: 'admin', kind: 'secret', prefix: ENV_KEY.slice(0, 10) },
       metadata: { actor: 'system:bootstrap' },
     });
+    expect(keys[0].metadata.request_id).toMatch(/^bootstrap-/);
+    expect(tenant.metadata.request_id).toBe(keys[0].metadata.request_id);
 
     const http = await startTestApi({ db, adminKey: ENV_KEY });
     try {

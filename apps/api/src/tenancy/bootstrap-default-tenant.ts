@@ -74,7 +74,7 @@ async function chooseAdminKey(
  * landed: a concurrent starter with the same key re-appends the same event id (a no-op), so the
  * event's request id, unique to this run, tells who wrote it.
  */
-async function registerAdminKey(store: EventStore, key: string, at: Date): Promise<boolean> {
+async function registerAdminKey(store: EventStore, key: string, at: Date, runId: string): Promise<boolean> {
   const stream = apiKeysStream(DEFAULT_TENANT_ID);
   const keySha256 = sha256Hex(key);
   // Derived from the key: two starters with the same key append the same event.
@@ -91,7 +91,6 @@ async function registerAdminKey(store: EventStore, key: string, at: Date): Promi
     at,
   };
   const [event] = apiKeys.decide(command, apiKeys.initialState()) as [ApiKeyIssued];
-  const runId = `bootstrap-${randomUUID()}`;
   try {
     await store.append(
       stream,
@@ -120,6 +119,8 @@ async function registerAdminKey(store: EventStore, key: string, at: Date): Promi
 export async function bootstrapDefaultTenant(deps: BootstrapDeps): Promise<BootstrapResult> {
   const { store, config } = deps;
   const at = (deps.now ?? (() => new Date()))();
+  // Recorded as request_id on this run's events; also tells this run's key event from a concurrent one.
+  const runId = `bootstrap-${randomUUID()}`;
   const keyFile = join(config.dataDir, ADMIN_KEY_FILE);
   const fileIfAny = () => (existsSync(keyFile) ? keyFile : undefined);
   const registry = await loadState(store, TENANTS_STREAM, tenantRegistry);
@@ -132,13 +133,13 @@ export async function bootstrapDefaultTenant(deps: BootstrapDeps): Promise<Boots
     stream: TENANTS_STREAM,
     decider: tenantRegistry,
     command: { type: 'CreateTenant', tenant_id: DEFAULT_TENANT_ID, name: DEFAULT_TENANT_NAME, at },
-    metadata: { tenant_id: DEFAULT_TENANT_ID, actor: ACTOR },
+    metadata: { tenant_id: DEFAULT_TENANT_ID, actor: ACTOR, request_id: runId },
     eventId: (event) => deterministicUuid(`${TENANTS_STREAM}/${event.type}/${event.data.tenant_id}`),
   });
   if (keys.state.keys.size > 0) return { created: tenant.events.length > 0, keyFile: fileIfAny() };
 
   const chosen = await chooseAdminKey(config, keyFile);
-  const registered = await registerAdminKey(store, chosen.key, at);
+  const registered = await registerAdminKey(store, chosen.key, at, runId);
   if (!registered) {
     // Another replica registered a different key first: ours never worked, do not leave it lying around.
     const winner = await loadState(store, apiKeysStream(DEFAULT_TENANT_ID), apiKeys);

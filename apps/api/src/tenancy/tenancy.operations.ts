@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import {
   TenancyError,
   apiKeys,
@@ -50,10 +50,13 @@ export interface CreatedTenant {
 
 export const apiKeysStream = (tenantId: string) => streamName(tenantId, 'apikeys');
 
-function metadata(ctx: CommandContext, tenantId: string): EventMetadata {
-  const meta: EventMetadata = { tenant_id: tenantId, actor: ctx.actor };
-  if (ctx.requestId !== undefined) meta.request_id = ctx.requestId;
-  return meta;
+/** Outside HTTP (the CLI) a command still gets a request id: every event can be traced to one call. */
+function withRequestId<T extends CommandContext>(ctx: T): T & { requestId: string } {
+  return { ...ctx, requestId: ctx.requestId ?? `cmd-${randomUUID()}` };
+}
+
+function metadata(ctx: CommandContext & { requestId: string }, tenantId: string): EventMetadata {
+  return { tenant_id: tenantId, actor: ctx.actor, request_id: ctx.requestId };
 }
 
 // Each tenancy event is about one entity: its id makes the event id, so a retry re-appends nothing.
@@ -69,8 +72,9 @@ export async function assertTenantExists(store: EventStore, tenantId: string): P
 }
 
 export async function issueApiKeyCommand(
-  input: IssueApiKeyInput,
+  command: IssueApiKeyInput,
 ): Promise<{ key: IssuedApiKey; position: Checkpoint | null }> {
+  const input = withRequestId(command);
   if (input.verifyTenant ?? true) await assertTenantExists(input.store, input.tenantId);
   const key = input.presetKey ?? generateApiKey(input.kind);
   const stream = apiKeysStream(input.tenantId);
@@ -108,8 +112,9 @@ export interface RevokeApiKeyInput extends CommandContext {
 
 /** Idempotent: revoking a revoked key returns it unchanged. Another tenant's key is API_KEY.NOT_FOUND. */
 export async function revokeApiKeyCommand(
-  input: RevokeApiKeyInput,
+  command: RevokeApiKeyInput,
 ): Promise<{ key: ApiKeyView; position: Checkpoint | null }> {
+  const input = withRequestId(command);
   const stream = apiKeysStream(input.tenantId);
   const decision = await decideAndAppend({
     store: input.store,
@@ -141,8 +146,9 @@ export interface CreateTenantInput extends CommandContext {
 
 /** Registers the tenant (names unique, case-insensitive) and issues its first admin key. */
 export async function createTenantCommand(
-  input: CreateTenantInput,
+  command: CreateTenantInput,
 ): Promise<{ tenant: CreatedTenant; position: Checkpoint | null }> {
+  const input = withRequestId(command);
   const tenantId = newTenantId();
   const decision = await decideAndAppend({
     store: input.store,

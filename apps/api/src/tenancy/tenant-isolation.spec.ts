@@ -6,6 +6,8 @@ import { startTestApi, type TestApi } from '../../../../test/support/api';
  */
 interface TenantBResources {
   apiKeyId: string;
+  metricKey: string;
+  customerId: string;
 }
 
 type Route = [method: string, path: (b: TenantBResources) => string, body?: unknown];
@@ -13,6 +15,16 @@ type Route = [method: string, path: (b: TenantBResources) => string, body?: unkn
 const routes: Route[] = [
   ['GET', (b) => `/v1/api-keys/${b.apiKeyId}`],
   ['DELETE', (b) => `/v1/api-keys/${b.apiKeyId}`],
+  ['GET', (b) => `/v1/metrics/${b.metricKey}`],
+  [
+    'POST',
+    (b) => `/v1/metrics/${b.metricKey}/versions`,
+    { aggregation: 'max', effective_from: '2030-01-01T00:00:00Z' },
+  ],
+  ['POST', (b) => `/v1/metrics/${b.metricKey}/archive`],
+  ['GET', (b) => `/v1/customers/${b.customerId}`],
+  ['PATCH', (b) => `/v1/customers/${b.customerId}`, { name: 'Taken over' }],
+  ['POST', (b) => `/v1/customers/${b.customerId}/archive`],
 ];
 
 describe('tenant isolation', () => {
@@ -28,23 +40,28 @@ describe('tenant isolation', () => {
     const fixtures = async (): Promise<TenantBResources> => ({
       apiKeyId: (await api.request('POST', '/v1/api-keys', { key: keyB, body: { role: 'finance', kind: 'secret' } }))
         .body.id,
+      metricKey: (
+        await api.request('POST', '/v1/metrics', { key: keyB, body: { key: 'b_calls', name: 'B', aggregation: 'sum' } })
+      ).body.key,
+      customerId: (
+        await api.request('POST', '/v1/customers', { key: keyB, body: { id: 'cust_b', name: 'B', currency: 'EUR' } })
+      ).body.id,
     });
     resourcesB = await fixtures();
   });
   afterAll(() => api?.close());
 
-  it.each(routes.map((route) => [`${route[0]} ${route[1]({ apiKeyId: ':id' })}`, route] as const))(
-    '%s of tenant B is 404 for tenant A',
-    async (_label, [method, path, body]) => {
-      const response = await api.request(method, path(resourcesB), { key: keyA, body });
-      expect(response.status).toBe(404);
-      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-      // Tenant B's resource is untouched and still visible to B.
-      expect((await api.request('GET', `/v1/api-keys/${resourcesB.apiKeyId}`, { key: keyB })).body.status).toBe(
-        'active',
-      );
-    },
-  );
+  it.each(
+    routes.map(
+      (route) => [`${route[0]} ${route[1]({ apiKeyId: ':id', metricKey: ':key', customerId: ':id' })}`, route] as const,
+    ),
+  )('%s of tenant B is 404 for tenant A', async (_label, [method, path, body]) => {
+    const response = await api.request(method, path(resourcesB), { key: keyA, body });
+    expect(response.status).toBe(404);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    // Tenant B's resource is untouched and still visible to B.
+    expect((await api.request('GET', `/v1/api-keys/${resourcesB.apiKeyId}`, { key: keyB })).body.status).toBe('active');
+  });
 
   it("lists never show another tenant's resources", async () => {
     const listA = await api.request('GET', '/v1/api-keys?limit=100', { key: keyA });
