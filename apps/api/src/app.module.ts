@@ -4,7 +4,9 @@ import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { CommonModule } from './common/common.module';
 import type { ApiDeps } from './common/tokens';
+import { CustomersModule } from './customers/customers.module';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { TenancyModule } from './tenancy/tenancy.module';
 
 /** One module per area; later areas add theirs to `imports`. */
@@ -27,6 +29,8 @@ export class AppModule {
         CommonModule.forRoot(deps),
         HealthModule,
         TenancyModule,
+        MetricsModule,
+        CustomersModule,
       ],
     };
   }

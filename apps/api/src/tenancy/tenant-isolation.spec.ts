@@ -11,6 +11,7 @@ interface TenantBResources {
 }
 
 type Route = [method: string, path: (b: TenantBResources) => string, body?: unknown];
+const PLACEHOLDERS: TenantBResources = { apiKeyId: ':id', metricKey: ':key', customerId: ':id' };
 
 const routes: Route[] = [
   ['GET', (b) => `/v1/api-keys/${b.apiKeyId}`],
@@ -51,17 +52,18 @@ describe('tenant isolation', () => {
   });
   afterAll(() => api?.close());
 
-  it.each(
-    routes.map(
-      (route) => [`${route[0]} ${route[1]({ apiKeyId: ':id', metricKey: ':key', customerId: ':id' })}`, route] as const,
-    ),
-  )('%s of tenant B is 404 for tenant A', async (_label, [method, path, body]) => {
-    const response = await api.request(method, path(resourcesB), { key: keyA, body });
-    expect(response.status).toBe(404);
-    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-    // Tenant B's resource is untouched and still visible to B.
-    expect((await api.request('GET', `/v1/api-keys/${resourcesB.apiKeyId}`, { key: keyB })).body.status).toBe('active');
-  });
+  it.each(routes.map((route) => [`${route[0]} ${route[1](PLACEHOLDERS)}`, route] as const))(
+    '%s of tenant B is 404 for tenant A',
+    async (_label, [method, path, body]) => {
+      const response = await api.request(method, path(resourcesB), { key: keyA, body });
+      expect(response.status).toBe(404);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      // Tenant B's resource is untouched and still visible to B.
+      expect((await api.request('GET', `/v1/api-keys/${resourcesB.apiKeyId}`, { key: keyB })).body.status).toBe(
+        'active',
+      );
+    },
+  );
 
   it("lists never show another tenant's resources", async () => {
     const listA = await api.request('GET', '/v1/api-keys?limit=100', { key: keyA });

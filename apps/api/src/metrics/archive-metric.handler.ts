@@ -1,0 +1,38 @@
+import { Inject } from '@nestjs/common';
+import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import type { EventStore } from '#ledger';
+import type { AuthContext } from '../common/auth/key-directory';
+import { EVENT_STORE } from '../common/tokens';
+import { archiveMetric } from './metric.operations';
+import { toMetricView, type MetricView } from './metric.view';
+import { metricProblem } from './metrics.problems';
+
+export class ArchiveMetric extends Command<MetricView> {
+  constructor(
+    readonly caller: AuthContext,
+    readonly requestId: string,
+    readonly key: string,
+  ) {
+    super();
+  }
+}
+
+@CommandHandler(ArchiveMetric)
+export class ArchiveMetricHandler implements ICommandHandler<ArchiveMetric> {
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+
+  async execute({ caller, requestId, key }: ArchiveMetric): Promise<MetricView> {
+    try {
+      const { metric } = await archiveMetric({
+        store: this.store,
+        tenantId: caller.tenantId,
+        actor: caller.keyId,
+        requestId,
+        key,
+      });
+      return toMetricView(metric);
+    } catch (error) {
+      throw metricProblem(error);
+    }
+  }
+}

@@ -1,0 +1,43 @@
+import { Inject } from '@nestjs/common';
+import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import type { EventStore } from '#ledger';
+import type { AuthContext } from '../common/auth/key-directory';
+import { EVENT_STORE } from '../common/tokens';
+import type { PublishMetricVersionRequest } from './dto/publish-metric-version.request';
+import { publishMetricVersion } from './metric.operations';
+import { toMetricView, type MetricView } from './metric.view';
+import { metricProblem } from './metrics.problems';
+
+export class PublishMetricVersion extends Command<MetricView> {
+  constructor(
+    readonly caller: AuthContext,
+    readonly requestId: string,
+    readonly key: string,
+    readonly body: PublishMetricVersionRequest,
+  ) {
+    super();
+  }
+}
+
+@CommandHandler(PublishMetricVersion)
+export class PublishMetricVersionHandler implements ICommandHandler<PublishMetricVersion> {
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+
+  async execute({ caller, requestId, key, body }: PublishMetricVersion): Promise<MetricView> {
+    const { effective_from, ...definition } = body;
+    try {
+      const { metric } = await publishMetricVersion({
+        store: this.store,
+        tenantId: caller.tenantId,
+        actor: caller.keyId,
+        requestId,
+        key,
+        effectiveFrom: effective_from,
+        definition,
+      });
+      return toMetricView(metric);
+    } catch (error) {
+      throw metricProblem(error);
+    }
+  }
+}
