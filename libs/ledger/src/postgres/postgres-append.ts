@@ -134,6 +134,20 @@ async function lockStream(client: ClientBase, stream: string): Promise<void> {
   });
 }
 
+/**
+ * Locks several streams up front, in one statement and in name order, before anything is written:
+ * the transaction then gets its id only after every previous writer of those streams committed, so
+ * the appends that follow cannot hit AppendOrderConflictError, and two such transactions cannot
+ * deadlock on each other. The locks are re-entrant: appendWithin takes them again at no cost.
+ */
+export async function lockStreams(client: ClientBase, streams: readonly string[]): Promise<void> {
+  await client.query(
+    `SELECT count(pg_advisory_xact_lock($1, hashtext(s)))
+       FROM (SELECT s FROM (SELECT DISTINCT s FROM unnest($2::text[]) AS s) d ORDER BY s COLLATE "C") sorted`,
+    [STREAM_LOCK_NAMESPACE, [...streams]],
+  );
+}
+
 interface StreamState {
   /** Revision of the last event, -1 for none. */
   current: number;

@@ -121,7 +121,7 @@ describe('PostgresEventStore (Postgres only)', () => {
         const after = await readUntil(store, during.checkpoint, [streamA, streamB], (events) => events.length >= 2);
         expect(ids(after.events)).toEqual([first.id, second.id]);
       } finally {
-        tx1.release();
+        tx1.release(true);
       }
     });
 
@@ -152,8 +152,8 @@ describe('PostgresEventStore (Postgres only)', () => {
         const after = await readUntil(store, during.checkpoint, [streamA, streamB], (events) => events.length >= 1);
         expect(ids([...during.events, ...after.events])).toEqual([second.id, first.id]);
       } finally {
-        tx1.release();
-        tx2.release();
+        tx1.release(true);
+        tx2.release(true);
       }
     });
 
@@ -185,7 +185,33 @@ describe('PostgresEventStore (Postgres only)', () => {
           nextRevision: 1,
         });
       } finally {
-        old.release();
+        old.release(true);
+      }
+    });
+
+    it('lockStreams lets one transaction append to several busy streams without an order conflict', async () => {
+      const streams = [newStream(), newStream()];
+      for (const stream of streams) await store.append(stream, [newEvent()]);
+      const group = await pool.connect();
+      try {
+        await group.query('BEGIN');
+        await store.lockStreams(group, [...streams].reverse());
+        // Other writers now queue behind the group's locks instead of slipping in before its appends.
+        const others = streams.map((stream) => store.append(stream, [newEvent()]));
+        await waitFor('the other writers to queue', async () => {
+          const waiting = await pool.query(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+          );
+          return waiting.rows[0].n >= 2;
+        });
+        for (const stream of streams) await store.appendWithin(group, stream, [newEvent(), newEvent()]);
+        await group.query('COMMIT');
+        await Promise.all(others);
+      } finally {
+        group.release(true);
+      }
+      for (const stream of streams) {
+        expect((await store.readStream(stream)).map((e) => e.revision)).toEqual([0, 1, 2, 3]);
       }
     });
 
@@ -321,7 +347,7 @@ describe('PostgresEventStore (Postgres only)', () => {
           expect(received).toEqual([]);
           await tx.query('COMMIT');
         } finally {
-          tx.release();
+          tx.release(true);
         }
         await waitFor('the notification', () => received.includes('abaxus_events'));
         await custom.append(newStream(), [newEvent()]);
@@ -532,6 +558,9 @@ async function randomWriter(run: RandomRun): Promise<void> {
       await sleep(holdMs);
       await client.query(mode === 'slow' ? 'COMMIT' : 'ROLLBACK');
       for (const event of batch) (mode === 'slow' ? run.committed : run.rolledBack).add(event.id);
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
     } finally {
       client.release();
     }

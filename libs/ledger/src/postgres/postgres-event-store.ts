@@ -13,7 +13,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from '../event-store';
-import { appendToStream } from './postgres-append';
+import { appendToStream, lockStreams } from './postgres-append';
 import { comparePostgresCheckpoints, decodeCheckpoint } from './postgres-checkpoint';
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './postgres-event-row';
 import { NotificationListener } from './postgres-notification-listener';
@@ -80,8 +80,9 @@ export class PostgresEventStore implements EventStore {
    * The append, inside a transaction the caller opened on `client` (group commit: several streams,
    * or events plus other rows, in one transaction). The caller commits or rolls back; subscribers
    * are notified at commit. Keep such transactions short: until it ends, no reader of the global
-   * log can see events committed after it started (see the README). To avoid deadlocks, append to
-   * several streams in a fixed order (sorted by name).
+   * log can see events committed after it started (see the README). Appending to several streams:
+   * call lockStreams with all of them first. A transaction that wrote before its first append may
+   * get AppendOrderConflictError (roll back and retry it). READ COMMITTED only.
    */
   async appendWithin(
     client: ClientBase,
@@ -91,6 +92,15 @@ export class PostgresEventStore implements EventStore {
   ): Promise<AppendResult> {
     this.assertOpen();
     return appendToStream(client, stream, events, options.expectedRevision ?? 'any', this.channel);
+  }
+
+  /**
+   * For a transaction that appends to several streams: lock them all first (see lockStreams in
+   * postgres-append.ts), then call appendWithin for each.
+   */
+  async lockStreams(client: ClientBase, streams: readonly string[]): Promise<void> {
+    this.assertOpen();
+    await lockStreams(client, streams);
   }
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
