@@ -77,6 +77,16 @@ describe('customers over HTTP', () => {
       expectProblem(await post('/v1/customers', { ...acme, metadata: {} }), 409, 'CUSTOMER.ALREADY_EXISTS');
     });
 
+    it('concurrent identical creates all get the customer, and it is created once', async () => {
+      const responses = await Promise.all(
+        Array.from({ length: 6 }, () => post('/v1/customers', { ...acme, id: 'cust_raced' })),
+      );
+      expect(responses.map((r) => r.status)).toEqual([201, 201, 201, 201, 201, 201]);
+      // Equal as JSON values (key order aside: bodies read back from jsonb order keys differently).
+      for (const response of responses) expect(response.body).toEqual(responses[0].body);
+      expect(await eventsOf('cust_raced')).toHaveLength(1);
+    });
+
     it('422 CUSTOMER.INVALID names every bad field', async () => {
       const body = expectProblem(
         await post('/v1/customers', {
@@ -264,7 +274,7 @@ describe('customers over HTTP', () => {
       const list = await api.request('GET', '/v1/customers?limit=100', { key: auditor });
       expect(list.status).toBe(200);
       const ids = list.body.data.map((c: { id: string }) => c.id);
-      expect(ids).toEqual(['cust_acme', 'cust_min', 'cust_patch']);
+      expect(ids).toEqual(['cust_acme', 'cust_min', 'cust_patch', 'cust_raced']);
       for (const customer of list.body.data) {
         expect(customer).toEqual((await api.request('GET', `/v1/customers/${customer.id}`)).body);
       }
@@ -274,6 +284,7 @@ describe('customers over HTTP', () => {
         'cust_gone',
         'cust_min',
         'cust_patch',
+        'cust_raced',
       ]);
     });
 
@@ -281,7 +292,7 @@ describe('customers over HTTP', () => {
       for (let i = 0; i < 5; i++) await post('/v1/customers', { id: `page_${i}`, name: `P${i}`, currency: 'GBP' });
       await projector.caughtUp();
       const all = (await api.request('GET', '/v1/customers?limit=100')).body.data.map((c: { id: string }) => c.id);
-      expect(all).toHaveLength(8);
+      expect(all).toHaveLength(9);
       const seen: string[] = [];
       let cursor: string | null = null;
       do {

@@ -158,6 +158,19 @@ describe('metrics over HTTP', () => {
       await expect(eventsOf('by_finance')).rejects.toThrow(/not found/);
     });
 
+    it('concurrent creates of one key: identical ones all get the metric, conflicting ones a 409; one event', async () => {
+      const body = { key: 'raced', name: 'Raced', aggregation: 'sum' };
+      const same = await Promise.all(Array.from({ length: 6 }, () => post('/v1/metrics', body)));
+      expect(same.map((r) => r.status)).toEqual([201, 201, 201, 201, 201, 201]);
+      for (const response of same) expect(response.body).toEqual(same[0].body);
+      const mixed = await Promise.all(
+        ['max', 'min', 'avg'].map((aggregation) => post('/v1/metrics', { ...body, key: 'raced_2', aggregation })),
+      );
+      expect(mixed.map((r) => r.status).sort()).toEqual([201, 409, 409]);
+      expect(await eventsOf('raced')).toHaveLength(1);
+      expect(await eventsOf('raced_2')).toHaveLength(1);
+    });
+
     it('replays the first response for a repeated Idempotency-Key', async () => {
       const headers = { 'idempotency-key': 'create-storage-1' };
       const first = await post(
