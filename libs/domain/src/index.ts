@@ -5,3 +5,4 @@ export * from './metering';
 export * from './pricing';
 export * from './catalog';
 export * from './periods';
+export * from './usage';
