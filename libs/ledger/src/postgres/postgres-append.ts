@@ -152,6 +152,8 @@ interface StreamState {
   /** Revision of the last event, -1 for none. */
   current: number;
   existing: ExistingEvent[];
+  /** The transaction id is older than the last writer's: appending would break the stream's order. */
+  olderThanLastWriter: boolean;
 }
 
 /**
@@ -176,10 +178,11 @@ async function readState(client: ClientBase, stream: string, batch: PreparedEven
     values: [stream, batch.map((event) => event.id)],
   });
   const row = state.rows[0];
-  if (row.own_tx_id !== null && row.tx_id !== null && BigInt(row.own_tx_id) < BigInt(row.tx_id)) {
-    throw new AppendOrderConflictError(stream);
-  }
-  return { current: row.revision === null ? -1 : Number(row.revision), existing: row.existing };
+  return {
+    current: row.revision === null ? -1 : Number(row.revision),
+    existing: row.existing,
+    olderThanLastWriter: row.own_tx_id !== null && row.tx_id !== null && BigInt(row.own_tx_id) < BigInt(row.tx_id),
+  };
 }
 
 /** jsonb equality: key order and whitespace do not matter; metadata (request ids) may differ on a retry. */
@@ -278,25 +281,20 @@ export async function appendToStream(
   assertExpectedRevision(expected);
   if (batch.length === 0) return checkOnly(client, stream, expected);
   await lockStream(client, stream);
-  const { current, existing } = await readState(client, stream, batch);
-  if (existing.length > 0) {
-    const present = new Set(existing.map((row) => row.id));
+  const { current, existing, olderThanLastWriter } = await readState(client, stream, batch);
+  const present = new Set(existing.map((row) => row.id));
+  if (present.size > 0) {
     await ensureSameContent(
       client,
       stream,
       batch.filter((e) => present.has(e.id)),
     );
-    if (existing.length === batch.length) {
+    if (present.size === batch.length) {
       return resultOf(existing.reduce((a, b) => (BigInt(a.revision) > BigInt(b.revision) ? a : b)));
     }
   }
   ensureExpected(stream, expected, current);
-  const present = new Set(existing.map((row) => row.id));
-  return insertEvents(
-    client,
-    stream,
-    present.size === 0 ? batch : batch.filter((e) => !present.has(e.id)),
-    current,
-    channel,
-  );
+  if (olderThanLastWriter) throw new AppendOrderConflictError(stream);
+  const fresh = present.size === 0 ? batch : batch.filter((e) => !present.has(e.id));
+  return insertEvents(client, stream, fresh, current, channel);
 }
