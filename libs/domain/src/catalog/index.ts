@@ -1,2 +1,4 @@
 export * from './metrics';
 export * from './customers';
+export * from './plans';
+export * from './subscriptions';
