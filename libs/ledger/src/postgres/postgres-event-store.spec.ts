@@ -400,6 +400,23 @@ describe('PostgresEventStore (Postgres only)', () => {
       expect(none.events).toEqual([]);
       expect(store.compareCheckpoints(none.checkpoint, appended.position)).toBeGreaterThanOrEqual(0);
     });
+
+    it('a reader of rare types reaches the head in one read, however many other events precede it', async () => {
+      // Key and catalog directories follow a few rare types over a log that is mostly usage: each
+      // read walks the type index instead of scanning the log in windows.
+      const head = await store.headCheckpoint();
+      const stream = newStream();
+      for (let i = 0; i < 40; i++) {
+        await store.append(stream, Array.from({ length: 500 }, () => newEvent('PgBulkType')));
+      }
+      const rare = newEvent('PgVeryRareType');
+      const last = await store.append(stream, [rare]);
+      await waitFor('the rare event to be visible', async () => (await store.countAfter(head, 30_000)) >= 20_001);
+      const page = await store.readAll(head, { types: ['PgVeryRareType', 'PgNeverWritten'], maxCount: 100 });
+      expect(ids(page.events)).toEqual([rare.id]);
+      expect(page.atHead).toBe(true);
+      expect(store.compareCheckpoints(page.checkpoint, last.position)).toBeGreaterThanOrEqual(0);
+    });
   });
 
   describe('subscriptions', () => {

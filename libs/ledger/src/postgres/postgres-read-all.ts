@@ -18,9 +18,6 @@ export interface LogPage extends ReadAllResult {
   pending: boolean;
 }
 
-/** With a types filter, how many events of the log one read may scan past. */
-const MIN_FILTER_WINDOW = 10_000;
-
 /** Committed events at or above the horizon; ordered with a limit so it walks the index from the horizon. */
 const PENDING =
   '(SELECT p.tx_id FROM events p WHERE p.tx_id >= (SELECT horizon FROM h) ORDER BY p.tx_id LIMIT 1) IS NOT NULL';
@@ -41,33 +38,39 @@ SELECT ${PENDING} AS pending, page.*
  ORDER BY page.sort_tx_id, page.sort_position`;
 
 /**
- * With a filter: one statement, so the horizon, the window and the events come from one snapshot
- * (an event committed while it runs cannot be counted as skipped without having been seen).
- * `w` is the window of the log scanned, `m` the matching events in it.
+ * With a filter: each wanted type is an ordered, limited walk of the (type, tx_id, position) index,
+ * and the walks are merged; so a reader following a few rare types (API keys, catalog changes) reads
+ * only those events, however much usage the log holds. When fewer than maxCount match, every visible
+ * event up to the head was looked at, and the checkpoint moves to the head (`s`), read in the same
+ * snapshot so an event committed meanwhile cannot be passed over unseen.
  */
-const READ_FILTERED_PAGE = `
+function filteredPageSql(typeCount: number): string {
+  const walks = Array.from(
+    { length: typeCount },
+    (_, i) => `(SELECT e.tx_id, e.position FROM events e
+       WHERE e.type = $${i + 4} AND (e.tx_id, e.position) > ($1::xid8, $2::bigint) AND e.tx_id < (SELECT horizon FROM h)
+       ORDER BY e.tx_id, e.position LIMIT $3)`,
+  );
+  return `
 WITH h AS MATERIALIZED (SELECT ${HORIZON} AS horizon),
-w AS MATERIALIZED (
-  SELECT e.tx_id, e.position, e.type FROM events e
-   WHERE (e.tx_id, e.position) > ($1::xid8, $2::bigint) AND e.tx_id < (SELECT horizon FROM h)
-   ORDER BY e.tx_id, e.position LIMIT $3
-),
-m AS (
-  SELECT w.position FROM w WHERE w.type = ANY($5::text[]) ORDER BY w.tx_id, w.position LIMIT $4
+m AS MATERIALIZED (
+  SELECT t.position FROM (${walks.join(' UNION ALL ')}) t ORDER BY t.tx_id, t.position LIMIT $3
 ),
 s AS (
-  SELECT c.scanned, l.tx_id::text AS end_tx_id, l.position::text AS end_position, ${PENDING} AS pending
-    FROM (SELECT count(*) AS scanned FROM w) c
-    LEFT JOIN (SELECT w.tx_id, w.position FROM w ORDER BY w.tx_id DESC, w.position DESC LIMIT 1) l ON true
+  SELECT l.tx_id::text AS end_tx_id, l.position::text AS end_position, ${PENDING} AS pending
+    FROM (SELECT 1) one
+    LEFT JOIN (SELECT e.tx_id, e.position FROM events e
+                WHERE (e.tx_id, e.position) > ($1::xid8, $2::bigint) AND e.tx_id < (SELECT horizon FROM h)
+                ORDER BY e.tx_id DESC, e.position DESC LIMIT 1) l ON true
 )
-SELECT s.scanned::text AS scanned, s.end_tx_id, s.end_position, s.pending, ${EVENT_COLUMNS}
+SELECT s.end_tx_id, s.end_position, s.pending, ${EVENT_COLUMNS}
   FROM s LEFT JOIN (m JOIN events e ON e.position = m.position) ON true
  ORDER BY e.tx_id, e.position`;
+}
 
 interface PageRow extends EventRow {
   pending: boolean;
-  /** Filtered reads only: the window scanned. */
-  scanned?: string;
+  /** Filtered reads only: the last visible event after the checkpoint. */
   end_tx_id?: string | null;
   end_position?: string | null;
 }
@@ -82,36 +85,28 @@ export async function readLogPage(pool: Pool, from: Checkpoint | null, options: 
   const start = decodeCheckpoint(from);
   const maxCount = options.maxCount ?? 1000;
   assertCount('maxCount', maxCount);
-  const types = options.types === undefined ? null : [...options.types];
-  const window = types === null ? maxCount : Math.max(maxCount, MIN_FILTER_WINDOW);
-  const result = await pool.query<PageRow>(types === null ? READ_PAGE : READ_FILTERED_PAGE, [
-    start.txId.toString(),
-    start.position.toString(),
-    window,
-    ...(types === null ? [] : [maxCount, types]),
-  ]);
+  const types = options.types === undefined ? null : [...new Set(options.types)];
+  const cursor = [start.txId.toString(), start.position.toString(), maxCount];
+  const result =
+    types === null
+      ? await pool.query<PageRow>(READ_PAGE, cursor)
+      : types.length === 0
+        ? await pool.query<PageRow>(filteredPageSql(1), [...cursor, null])
+        : await pool.query<PageRow>(filteredPageSql(types.length), [...cursor, ...types]);
   const summary = result.rows[0];
   const events = result.rows.filter((row) => row.id !== null).map(toRecordedEvent);
-  const scanned = types === null ? events.length : Number(summary.scanned);
-  const windowEnd =
-    types === null
-      ? (events.at(-1)?.position ?? null)
-      : summary.end_tx_id
-        ? encodeCheckpoint(summary.end_tx_id, summary.end_position!)
-        : null;
-  const windowFull = scanned === window;
-  let checkpoint: Checkpoint;
-  let atHead: boolean;
-  if (events.length === maxCount) {
-    // Stop at the last event returned: the rest of a filtered window is scanned again next time.
-    checkpoint = events[events.length - 1].position;
-    atHead = !windowFull && checkpoint === windowEnd;
-  } else {
-    // Every event of the window was looked at: move past the ones the filter skipped.
-    checkpoint = windowEnd ?? from ?? START_CHECKPOINT;
-    atHead = !windowFull;
+  if (types === null) {
+    const checkpoint = events.at(-1)?.position ?? from ?? START_CHECKPOINT;
+    return { events, checkpoint, atHead: events.length < maxCount, pending: summary.pending };
   }
-  return { events, checkpoint, atHead, pending: summary.pending };
+  const head = summary.end_tx_id ? encodeCheckpoint(summary.end_tx_id, summary.end_position!) : null;
+  if (events.length === maxCount) {
+    // More may match: resume after the last event returned.
+    const checkpoint = events[events.length - 1].position;
+    return { events, checkpoint, atHead: checkpoint === head, pending: summary.pending };
+  }
+  // Every visible event up to the head was considered: skip past the ones the filter left out.
+  return { events, checkpoint: head ?? from ?? START_CHECKPOINT, atHead: true, pending: summary.pending };
 }
 
 export async function countVisibleAfter(pool: Pool, from: Checkpoint | null, limit: number): Promise<number> {
