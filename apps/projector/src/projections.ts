@@ -2,9 +2,10 @@ import type { Projection } from '#ledger';
 import { auditLogProjection } from './audit/audit-log.projection';
 import { customersProjection } from './catalog/customers.projection';
 import { metricsProjection } from './catalog/metrics.projection';
+import { usageProjection } from './usage/usage.projection';
 
 /**
  * Every projection the projector runs. Each area adds its own here
  * (`apps/projector/src/<area>/<name>.projection.ts`).
  */
-export const projections: Projection[] = [auditLogProjection, metricsProjection, customersProjection];
+export const projections: Projection[] = [auditLogProjection, metricsProjection, customersProjection, usageProjection];

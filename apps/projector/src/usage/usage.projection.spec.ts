@@ -1,0 +1,189 @@
+import { PostgresEventStore, ProjectionRunner, rebuildProjection, type Checkpoint } from '#ledger';
+import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
+import { appendUsage, usageRecorded, usageVoided } from './testing/usage-fixtures';
+import { usageProjection } from './usage.projection';
+
+describe('usage projection: usage_events', () => {
+  let db: TestDatabase;
+  let store: PostgresEventStore;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    store = new PostgresEventStore(db.pool, { pollIntervalMs: 50 });
+  });
+  afterAll(async () => {
+    await store.close();
+    await db.close();
+  });
+
+  async function project(target: Checkpoint, options: { batchSize?: number } = {}): Promise<void> {
+    const runner = new ProjectionRunner({
+      pool: db.pool,
+      store,
+      projections: [usageProjection],
+      idlePollMs: 50,
+      batchSize: options.batchSize,
+    });
+    await runner.start();
+    try {
+      await runner.waitForPosition('usage', target, 10_000);
+    } finally {
+      await runner.stop();
+    }
+  }
+
+  const rows = async () =>
+    (
+      await db.pool.query(
+        `SELECT tenant_id, usage_id, idempotency_key, customer_id, metric_key, ts, value::text AS value, properties,
+                recorded_at, log_position, source, voided_at, void_reason
+           FROM usage_events ORDER BY log_position`,
+      )
+    ).rows;
+
+  const first = usageRecorded({
+    customer: 'c1',
+    metric: 'api_calls',
+    value: '2.5',
+    timestamp: '2026-03-01T10:00:00.000Z',
+    key: 'k1',
+    properties: { region: 'eu', n: 3 },
+  });
+  const second = usageRecorded({
+    customer: 'c1',
+    metric: 'api_calls',
+    timestamp: '2026-03-31T23:59:59.999Z',
+    key: 'k2',
+  });
+  const otherTenant = usageRecorded({
+    tenant: 'globex',
+    customer: 'c1',
+    metric: 'api_calls',
+    timestamp: '2026-04-01T00:00:00.000Z',
+    key: 'k1',
+  });
+  // A retry that slipped past ingestion (KurrentDB keeps both): same key, another event id.
+  const duplicate = usageRecorded({
+    customer: 'c1',
+    metric: 'api_calls',
+    value: '99',
+    timestamp: '2026-03-02T00:00:00.000Z',
+    key: 'k1',
+  });
+  const sameBatchTwins = [
+    usageRecorded({
+      customer: 'c2',
+      metric: 'api_calls',
+      value: '1',
+      timestamp: '2026-03-05T00:00:00.000Z',
+      key: 'twin',
+    }),
+    usageRecorded({
+      customer: 'c2',
+      metric: 'api_calls',
+      value: '7',
+      timestamp: '2026-03-05T00:00:00.000Z',
+      key: 'twin',
+    }),
+  ];
+
+  it('stores one row per counted event with every contract column; the first key in log order wins', async () => {
+    await appendUsage(store, [first, second, otherTenant]);
+    await appendUsage(store, [duplicate]);
+    const last = await appendUsage(store, sameBatchTwins);
+    await project(last);
+
+    const stored = await rows();
+    expect(stored).toEqual([
+      {
+        tenant_id: 'acme',
+        usage_id: first.id,
+        idempotency_key: 'k1',
+        customer_id: 'c1',
+        metric_key: 'api_calls',
+        ts: new Date('2026-03-01T10:00:00.000Z'),
+        value: '2.5000000000',
+        properties: { region: 'eu', n: 3 },
+        recorded_at: expect.any(Date),
+        log_position: '1',
+        source: 'ingest',
+        voided_at: null,
+        void_reason: null,
+      },
+      expect.objectContaining({ usage_id: second.id, idempotency_key: 'k2', log_position: '2' }),
+      expect.objectContaining({
+        tenant_id: 'globex',
+        usage_id: otherTenant.id,
+        idempotency_key: 'k1',
+        log_position: '3',
+      }),
+      // The duplicate took number 4 and left a gap: numbers follow the log, not the batches.
+      expect.objectContaining({
+        customer_id: 'c2',
+        usage_id: sameBatchTwins[0].id,
+        value: '1.0000000000',
+        log_position: '5',
+      }),
+    ]);
+    // The event's log time, not the projection's clock: a rebuild writes the same value.
+    const [event] = (await store.readAll(null, { maxCount: 1 })).events;
+    expect(stored[0].recorded_at).toEqual(event.recorded_at);
+    expect(stored.some((row) => row.usage_id === duplicate.id)).toBe(false);
+  });
+
+  it('a void marks the row with its log time and reason; voiding twice keeps the first', async () => {
+    await appendUsage(store, [usageVoided('acme', first.data, 'wrong customer')]);
+    const last = await appendUsage(store, [usageVoided('acme', first.data, 'again')]);
+    await project(last);
+    const voided = (await rows()).find((row) => row.usage_id === first.id);
+    expect(voided).toMatchObject({ void_reason: 'wrong customer', voided_at: expect.any(Date) });
+    const voidEvent = (await store.readAll(null)).events.find((e) => e.type === 'UsageVoided');
+    expect(voided.voided_at).toEqual(voidEvent!.recorded_at);
+  });
+
+  it('a void of the duplicate that never counted changes nothing', async () => {
+    const before = await rows();
+    const last = await appendUsage(store, [usageVoided('acme', duplicate.data)]);
+    await project(last);
+    expect(await rows()).toEqual(before);
+  });
+
+  it('replaying the whole log twice gives identical rows', async () => {
+    const before = await rows();
+    for (let replay = 0; replay < 2; replay++) {
+      await db.pool.query(`UPDATE projections SET checkpoint = NULL WHERE name = 'usage'`);
+      const head = (await store.readAll(null, { maxCount: 10_000 })).checkpoint;
+      await project(head, { batchSize: 2 });
+      expect(await rows()).toEqual(before);
+    }
+  });
+
+  it('a forced rebuild into fresh tables gives identical rows, whatever the batch size', async () => {
+    const before = await rows();
+    const result = await rebuildProjection({
+      pool: db.pool,
+      store,
+      projections: [usageProjection],
+      name: 'usage',
+      force: true,
+      batchSize: 3,
+    });
+    expect(result.outcome).toBe('switched');
+    expect(await rows()).toEqual(before);
+  });
+
+  it('serves the contract indexes: (tenant, key) primary key, unique (tenant, usage_id), the series index', async () => {
+    const { rows: indexes } = await db.pool.query<{ indexdef: string }>(
+      `SELECT indexdef FROM pg_indexes WHERE tablename = (
+         SELECT regexp_replace(definition, '.*FROM (\\S+?);?$', '\\1') FROM pg_views WHERE viewname = 'usage_events')`,
+    );
+    const defs = indexes.map((row) => row.indexdef.replace(/^.* USING btree /, ''));
+    expect(defs.sort()).toEqual(
+      [
+        '(tenant_id, customer_id, metric_key, ts, usage_id)',
+        '(tenant_id, idempotency_key)',
+        '(tenant_id, usage_id)',
+      ].sort(),
+    );
+  });
+});
