@@ -45,3 +45,4 @@ export {
   isKurrentConnectionString,
   redactConnectionString,
 } from './kurrent/kurrent-connection';
+export * from './usage';

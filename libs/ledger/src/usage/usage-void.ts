@@ -1,0 +1,160 @@
+import type { ClientBase, Pool } from 'pg';
+import type { EventStore, NewEvent } from '../event-store';
+import { appendToStream, lockStreams } from '../postgres/postgres-append';
+import { DEFAULT_NOTIFY_CHANNEL } from '../postgres/postgres-event-store';
+
+/** Where a recorded usage event lives, from its key row (Postgres mode: written with the event). */
+export interface UsageKeyRecord {
+  tenantId: string;
+  usageId: string;
+  idempotencyKey: string;
+  customerId: string;
+  metricKey: string;
+  /** Canonical RFC 3339 UTC, exactly as in the event. */
+  timestamp: string;
+}
+
+export interface UsageVoidRecord {
+  usageId: string;
+  reason: string;
+  voidEventId: string;
+  actor: string;
+  voidedAt: Date;
+}
+
+export interface VoidUsageInput {
+  tenantId: string;
+  usageId: string;
+  /** The usage event's stream: the UsageVoided event goes next to it. */
+  stream: string;
+  /** The UsageVoided event (its id should be derived from the usage id: a retried append is a no-op). */
+  event: NewEvent;
+  reason: string;
+  actor: string;
+}
+
+export interface VoidUsageResult {
+  /** False when the event was voided before: nothing was written, `void` is the first void. */
+  created: boolean;
+  void: UsageVoidRecord;
+}
+
+export async function findUsageKey(
+  db: Pool | ClientBase,
+  tenantId: string,
+  usageId: string,
+): Promise<UsageKeyRecord | null> {
+  const result = await db.query<{ idempotency_key: string; customer_id: string; metric_key: string; ts: string }>(
+    `SELECT idempotency_key, customer_id, metric_key, ts FROM usage_idempotency WHERE tenant_id = $1 AND usage_id = $2`,
+    [tenantId, usageId],
+  );
+  const row = result.rows[0];
+  if (row === undefined) return null;
+  return {
+    tenantId,
+    usageId,
+    idempotencyKey: row.idempotency_key,
+    customerId: row.customer_id,
+    metricKey: row.metric_key,
+    timestamp: row.ts,
+  };
+}
+
+export async function readUsageVoid(
+  db: Pool | ClientBase,
+  tenantId: string,
+  usageId: string,
+): Promise<UsageVoidRecord | null> {
+  const result = await db.query<{ reason: string; void_event_id: string; actor: string; voided_at: Date }>(
+    `SELECT reason, void_event_id::text AS void_event_id, actor, voided_at FROM usage_voids
+      WHERE tenant_id = $1 AND usage_id = $2`,
+    [tenantId, usageId],
+  );
+  const row = result.rows[0];
+  return row === undefined
+    ? null
+    : { usageId, reason: row.reason, voidEventId: row.void_event_id, actor: row.actor, voidedAt: row.voided_at };
+}
+
+const INSERT_VOID = `INSERT INTO usage_voids (tenant_id, usage_id, reason, void_event_id, actor)
+  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, usage_id) DO NOTHING
+  RETURNING reason, void_event_id::text AS void_event_id, actor, voided_at`;
+
+/**
+ * Postgres mode: the void row and the UsageVoided event in one transaction (the stream locked
+ * first, as libs/ledger/README.md requires before other writes). A second void, even a concurrent
+ * one, writes nothing and gets the first void back.
+ */
+export async function voidUsageInPostgres(
+  pool: Pool,
+  input: VoidUsageInput,
+  notifyChannel = DEFAULT_NOTIFY_CHANNEL,
+): Promise<VoidUsageResult> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    await lockStreams(client, [input.stream]);
+    const inserted = await client.query<{ reason: string; void_event_id: string; actor: string; voided_at: Date }>(
+      INSERT_VOID,
+      [input.tenantId, input.usageId, input.reason, input.event.id, input.actor],
+    );
+    const row = inserted.rows[0];
+    if (row !== undefined) await appendToStream(client, input.stream, [input.event], 'any', notifyChannel);
+    await client.query('COMMIT');
+    if (row !== undefined) {
+      const record = {
+        usageId: input.usageId,
+        reason: row.reason,
+        voidEventId: row.void_event_id,
+        actor: row.actor,
+        voidedAt: row.voided_at,
+      };
+      return { created: true, void: record };
+    }
+  } catch (error) {
+    await client.query('ROLLBACK').catch((failure: Error) => {
+      broken = failure;
+    });
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+  const existing = await readUsageVoid(pool, input.tenantId, input.usageId);
+  if (existing === null) throw new Error(`usage ${input.usageId}: void row vanished`);
+  return { created: false, void: existing };
+}
+
+/**
+ * Any event store (KurrentDB mode): no transaction spans the store and Postgres, so the event is
+ * appended first (idempotent by its derived id), then the row recorded; a crash in between is
+ * repaired by the next void of the same event, which appends the same event id again (a no-op).
+ */
+export async function voidUsageThroughStore(
+  store: EventStore,
+  pool: Pool,
+  input: VoidUsageInput,
+): Promise<VoidUsageResult> {
+  const existing = await readUsageVoid(pool, input.tenantId, input.usageId);
+  if (existing !== null) return { created: false, void: existing };
+  await store.append(input.stream, [input.event]);
+  const inserted = await pool.query<{ reason: string; void_event_id: string; actor: string; voided_at: Date }>(
+    INSERT_VOID,
+    [input.tenantId, input.usageId, input.reason, input.event.id, input.actor],
+  );
+  const row = inserted.rows[0];
+  if (row !== undefined) {
+    return {
+      created: true,
+      void: {
+        usageId: input.usageId,
+        reason: row.reason,
+        voidEventId: row.void_event_id,
+        actor: row.actor,
+        voidedAt: row.voided_at,
+      },
+    };
+  }
+  const first = await readUsageVoid(pool, input.tenantId, input.usageId);
+  return { created: false, void: first! };
+}
