@@ -7,6 +7,8 @@ import type { ApiDeps } from './common/tokens';
 import { CustomersModule } from './customers/customers.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { PricePlansModule } from './price-plans/price-plans.module';
+import { SubscriptionsModule } from './subscriptions/subscriptions.module';
 import { TenancyModule } from './tenancy/tenancy.module';
 
 /** One module per area; later areas add theirs to `imports`. */
@@ -31,6 +33,8 @@ export class AppModule {
         TenancyModule,
         MetricsModule,
         CustomersModule,
+        PricePlansModule,
+        SubscriptionsModule,
       ],
     };
   }

@@ -1,9 +1,10 @@
 import { Module } from '@nestjs/common';
+import { LiveSubscriptionsCounter } from '../subscriptions/live-subscription-counter';
 import { ArchiveCustomerHandler } from './archive-customer.handler';
 import { CreateCustomerHandler } from './create-customer.handler';
 import { CustomersController } from './customers.controller';
 import { CustomersReader } from './customers.reader';
-import { LIVE_SUBSCRIPTION_COUNTER, NoSubscriptionsYet } from './live-subscriptions';
+import { LIVE_SUBSCRIPTION_COUNTER } from './live-subscriptions';
 import { UpdateCustomerHandler } from './update-customer.handler';
 import './customers.problems';
 
@@ -14,8 +15,8 @@ import './customers.problems';
     UpdateCustomerHandler,
     ArchiveCustomerHandler,
     CustomersReader,
-    // SEAM: the subscriptions area replaces this with the real count of live subscriptions.
-    { provide: LIVE_SUBSCRIPTION_COUNTER, useClass: NoSubscriptionsYet },
+    // SEAM: the subscriptions area's count of live subscriptions (read model, or the log when it lags).
+    { provide: LIVE_SUBSCRIPTION_COUNTER, useClass: LiveSubscriptionsCounter },
   ],
 })
 export class CustomersModule {}

@@ -8,10 +8,18 @@ interface TenantBResources {
   apiKeyId: string;
   metricKey: string;
   customerId: string;
+  planKey: string;
+  subscriptionId: string;
 }
 
 type Route = [method: string, path: (b: TenantBResources) => string, body?: unknown];
-const PLACEHOLDERS: TenantBResources = { apiKeyId: ':id', metricKey: ':key', customerId: ':id' };
+const PLACEHOLDERS: TenantBResources = {
+  apiKeyId: ':id',
+  metricKey: ':key',
+  customerId: ':id',
+  planKey: ':key',
+  subscriptionId: ':id',
+};
 
 const routes: Route[] = [
   ['GET', (b) => `/v1/api-keys/${b.apiKeyId}`],
@@ -26,6 +34,15 @@ const routes: Route[] = [
   ['GET', (b) => `/v1/customers/${b.customerId}`],
   ['PATCH', (b) => `/v1/customers/${b.customerId}`, { name: 'Taken over' }],
   ['POST', (b) => `/v1/customers/${b.customerId}/archive`],
+  ['GET', (b) => `/v1/price-plans/${b.planKey}`],
+  ['GET', (b) => `/v1/price-plans/${b.planKey}/versions/1`],
+  ['PATCH', (b) => `/v1/price-plans/${b.planKey}/versions/1`, { name: 'Taken over' }],
+  ['POST', (b) => `/v1/price-plans/${b.planKey}/versions/1/publish`],
+  ['POST', (b) => `/v1/price-plans/${b.planKey}/versions`],
+  ['POST', (b) => `/v1/price-plans/${b.planKey}/archive`],
+  ['GET', (b) => `/v1/subscriptions/${b.subscriptionId}`],
+  ['POST', (b) => `/v1/subscriptions/${b.subscriptionId}/cancel`, { at: 'now' }],
+  ['POST', (b) => `/v1/subscriptions/${b.subscriptionId}/change-plan`, { plan_key: 'b_plan', at: 'now' }],
 ];
 
 describe('tenant isolation', () => {
@@ -47,8 +64,22 @@ describe('tenant isolation', () => {
       customerId: (
         await api.request('POST', '/v1/customers', { key: keyB, body: { id: 'cust_b', name: 'B', currency: 'EUR' } })
       ).body.id,
+      planKey: (
+        await api.request('POST', '/v1/price-plans', {
+          key: keyB,
+          body: { key: 'b_plan', name: 'B', currency: 'EUR', billing_interval: 'month', charges: [], publish: true },
+        })
+      ).body.key,
+      subscriptionId: (
+        await api.request('POST', '/v1/subscriptions', {
+          key: keyB,
+          body: { customer_id: 'cust_b', plan_key: 'b_plan', start_date: '2026-01-01' },
+        })
+      ).body.id,
     });
     resourcesB = await fixtures();
+    // A fixture that failed to be created would make its routes 404 for the wrong reason.
+    for (const value of Object.values(resourcesB)) expect(value).toEqual(expect.any(String));
   });
   afterAll(() => api?.close());
 

@@ -1,0 +1,89 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Pool } from 'pg';
+import {
+  SUBSCRIPTION_EVENT_TYPES,
+  evolveSubscription,
+  isLive,
+  type Subscription,
+  type SubscriptionEvent,
+} from '#domain';
+import { ProjectionWaitTimeoutError, waitForPosition, type Checkpoint, type EventStore } from '#ledger';
+import type { LiveSubscriptionCounter } from '../customers/live-subscriptions';
+import { EVENT_STORE, PG_POOL } from '../common/tokens';
+
+/** How long a count waits for a lagging `subscriptions` read model before reading the log instead. */
+const CATCH_UP_WAIT_MS = 1_000;
+const SCAN_PAGE = 1_000;
+
+/**
+ * How many of a customer's subscriptions are live now (not ended; scheduled ones count), for
+ * archiving customers (CUSTOMER.HAS_LIVE_SUBSCRIPTIONS). From the `subscriptions` read model once
+ * it has applied every event visible now; when it is behind after a short wait, or was never built
+ * (no projector yet), from the subscription events of the log itself, so the answer never depends
+ * on the projector running.
+ */
+@Injectable()
+export class LiveSubscriptionsCounter implements LiveSubscriptionCounter {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(PG_POOL) private readonly pool: Pool,
+  ) {}
+
+  async countLive(tenantId: string, customerId: string): Promise<number> {
+    const now = new Date();
+    if (await this.readModelIsCurrent()) {
+      const fromReadModel = await this.countInReadModel(tenantId, customerId, now);
+      if (fromReadModel !== null) return fromReadModel;
+    }
+    return this.countInLog(tenantId, customerId, now);
+  }
+
+  private async readModelIsCurrent(): Promise<boolean> {
+    const live = await this.pool.query<{ checkpoint: Checkpoint | null }>(
+      `SELECT checkpoint FROM projections WHERE name = 'subscriptions' AND status = 'live'`,
+    );
+    if (live.rows.length === 0) return false;
+    const head = await this.store.headCheckpoint();
+    if (this.store.compareCheckpoints(live.rows[0].checkpoint, head) >= 0) return true;
+    try {
+      await waitForPosition({ pool: this.pool, store: this.store }, 'subscriptions', head, CATCH_UP_WAIT_MS);
+      return true;
+    } catch (error) {
+      if (error instanceof ProjectionWaitTimeoutError) return false;
+      throw error;
+    }
+  }
+
+  private async countInReadModel(tenantId: string, customerId: string, now: Date): Promise<number | null> {
+    try {
+      const result = await this.pool.query<{ live: number }>(
+        `SELECT count(*)::int AS live FROM subscriptions
+          WHERE tenant_id = $1 AND customer_id = $2 AND (ends_at IS NULL OR ends_at > $3)`,
+        [tenantId, customerId, now],
+      );
+      return result.rows[0].live;
+    } catch (error) {
+      if ((error as { code?: string }).code === '42P01') return null; // the view is gone mid-rebuild: read the log
+      throw error;
+    }
+  }
+
+  /** Folds the subscription events of the log (all tenants' pass by; only this customer's are kept). */
+  private async countInLog(tenantId: string, customerId: string, now: Date): Promise<number> {
+    const mine = new Map<string, Subscription | undefined>();
+    let from: Checkpoint | null = null;
+    for (;;) {
+      const page = await this.store.readAll(from, { types: SUBSCRIPTION_EVENT_TYPES, maxCount: SCAN_PAGE });
+      for (const recorded of page.events) {
+        if (recorded.metadata.tenant_id !== tenantId) continue;
+        const event = { type: recorded.type, data: recorded.data } as SubscriptionEvent;
+        const id = event.data.subscription_id;
+        if (event.type === 'SubscriptionStarted' && event.data.customer_id === customerId) mine.set(id, undefined);
+        if (mine.has(id)) mine.set(id, evolveSubscription(mine.get(id), event));
+      }
+      from = page.checkpoint;
+      if (page.atHead) break;
+    }
+    return [...mine.values()].filter((subscription) => subscription !== undefined && isLive(subscription, now)).length;
+  }
+}
