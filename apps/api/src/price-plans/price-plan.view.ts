@@ -54,7 +54,7 @@ export class PlanView {
   @ApiProperty({ example: 'pro' })
   key!: string;
 
-  @ApiProperty({ example: 'Pro', description: "the latest version's name" })
+  @ApiProperty({ example: 'Pro', description: "the latest published version's name (the draft's before any)" })
   name!: string;
 
   @ApiProperty({ enum: ['active', 'archived'], description: 'archived plans take no new subscriptions' })
@@ -107,7 +107,7 @@ export function toPlanView(plan: Plan): PlanView {
   const latest = plan.versions[plan.versions.length - 1];
   return {
     key: plan.key,
-    name: latest.name,
+    name: (latestPublishedVersion(plan) ?? latest).name,
     status: plan.archived_at === null ? 'active' : 'archived',
     latest_version: latest.version,
     published_version: latestPublishedVersion(plan)?.version ?? null,

@@ -386,6 +386,8 @@ describe('subscriptions over HTTP', () => {
         cursor = page.body.next_cursor;
       } while (cursor);
       expect(seen).toEqual(all.body.data.map((s: { id: string }) => s.id));
+      expectProblem(await get('/v1/subscriptions', null), 401, 'AUTH.UNAUTHENTICATED');
+      expectProblem(await get('/v1/subscriptions', ingest), 403, 'AUTH.FORBIDDEN');
       for (const query of ['cursor=garbage', 'limit=0', 'plan=pro']) {
         expect(
           fieldsOf(expectProblem(await get(`/v1/subscriptions?${query}`), 400, 'REQUEST.VALIDATION_FAILED')),

@@ -141,7 +141,7 @@ describe('price_plans projection', () => {
     });
     expect(result.outcome).toBe('switched');
     const view = await db.pool.query(`SELECT definition FROM pg_views WHERE viewname = 'price_plan_versions'`);
-    expect(view.rows[0].definition).toContain(`price_plan_versions__v1_r${result.build}`);
+    expect(view.rows[0].definition).toContain(`price_plan_versions__v2_r${result.build}`);
     expect({ plans: await plans(), versions: await versions() }).toEqual(before);
   });
 
@@ -149,6 +149,8 @@ describe('price_plans projection', () => {
     const published = (await versions()).filter((r) => r.status === 'published');
     await run('acme', { type: 'UpdatePlanDraft', plan_key: 'pro', version: 2, changes: { name: 'Pro 2027' } });
     await project();
+    const row = async () => (await plans()).find((r) => r.tenant_id === 'acme' && r.key === 'pro');
+    expect((await row()).name).toBe('Pro 2026'); // a draft's name is not shown until it is published
     await run('acme', { type: 'UpdatePlanDraft', plan_key: 'pro', version: 2, changes: { currency: 'CHF' } });
     await run('acme', { type: 'PublishPlanVersion', plan_key: 'pro', version: 2 });
     await project();
@@ -164,7 +166,11 @@ describe('price_plans projection', () => {
         published.some((p) => p.key === r.key && p.version === r.version && p.tenant_id === r.tenant_id),
       ),
     ).toEqual(published);
-    const pro = (await plans()).find((r) => r.tenant_id === 'acme' && r.key === 'pro');
-    expect(pro).toMatchObject({ published_version: 2, draft_version: null, stream_revision: 6 });
+    expect(await row()).toMatchObject({
+      name: 'Pro 2027',
+      published_version: 2,
+      draft_version: null,
+      stream_revision: 6,
+    });
   });
 });

@@ -20,7 +20,8 @@ import { foldByStream, type FoldedEntity } from './stream-fold';
  */
 export const plansProjection: Projection = {
   name: 'price_plans',
-  version: 1,
+  // 2: `name` is the latest published version's (the draft's before any), as the API shows it.
+  version: 2,
   eventTypes: PLAN_EVENT_TYPES,
   tables: {
     // COLLATE "C": keys page in byte order, the order the primary key index serves.
@@ -97,7 +98,7 @@ async function writePlans(client: PoolClient, plans: string, changed: Array<Fold
     [
       changed.map((e) => e.tenantId),
       changed.map((e) => e.value.key),
-      changed.map((e) => latest(e.value).name),
+      changed.map((e) => (latestPublishedVersion(e.value) ?? latest(e.value)).name),
       changed.map((e) => latest(e.value).version),
       changed.map((e) => latestPublishedVersion(e.value)?.version ?? null),
       changed.map((e) => openDraft(e.value)?.version ?? null),
