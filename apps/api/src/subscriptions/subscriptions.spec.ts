@@ -1,5 +1,8 @@
+import { prorationFactor } from '#domain';
 import { startTestApi, type TestApi, type TestResponse } from '../../../../test/support/api';
 import { startTestProjector, type TestProjector } from '../../../../test/support/projector';
+
+const NY = 'America/New_York';
 
 function expectProblem(response: TestResponse, status: number, code: string) {
   expect(response.status).toBe(status);
@@ -274,9 +277,11 @@ describe('subscriptions over HTTP', () => {
         period: next.first_period.period,
         flat_fees: [{ charge_key: 'base', proration_factor: ended.final_period.factor }],
       });
-      // Partial days count whole, for both: the day of the change is in both factors.
-      const days = (factor: string) => Number(factor) * 31; // test arithmetic only; a 28-31 day period
-      expect(days(ended.final_period.factor) + days(next.first_period.factor)).toBeGreaterThan(27);
+      // Both factors are the domain's proration of each partial period (the change day counts in both).
+      expect(ended.final_period.factor).toBe(
+        prorationFactor(ended.final_period.period, old.start_date, next.start_date, NY),
+      );
+      expect(next.first_period.factor).toBe(prorationFactor(next.first_period.period, next.start_date, null, NY));
       const [changed] = (await eventsOf(old.id)).slice(1);
       expect(changed).toMatchObject({ type: 'SubscriptionPlanChanged', data: { next_subscription_id: next.id } });
     });
