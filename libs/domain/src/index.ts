@@ -6,3 +6,4 @@ export * from './pricing';
 export * from './catalog';
 export * from './periods';
 export * from './usage';
+export * from './billing';

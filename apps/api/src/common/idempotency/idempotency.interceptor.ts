@@ -4,11 +4,11 @@ import { type CallHandler, type ExecutionContext, Injectable, type NestIntercept
 import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import { from, lastValueFrom, type Observable } from 'rxjs';
+import { canonicalJson, CanonicalJsonError } from '#domain';
 import type { AuthenticatedRequest } from '../auth/auth.guard';
 import { ApiProblem } from '../problems/api-problem';
 import { ReplayedResponse } from '../problems/replayed-response';
 import { toProblem } from '../problems/to-problem';
-import { canonicalJson } from './canonical-json';
 import { IdempotencyStore, type ClaimRequest } from './idempotency.store';
 
 export const SKIP_IDEMPOTENCY_KEY = 'abaxus:skip-idempotency-key';
@@ -51,11 +51,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
       key: header,
       method: request.method,
       path,
-      requestHash: createHash('sha256')
-        .update(
-          canonicalJson({ method: request.method, path, params: request.params ?? {}, body: request.body ?? null }),
-        )
-        .digest('hex'),
+      requestHash: createHash('sha256').update(requestText(request, path)).digest('hex'),
     };
     const status = this.reflector.get<number>(HTTP_CODE_METADATA, context.getHandler()) ?? 201;
     return from(this.run(claim, status, String(request.id), next));
@@ -99,5 +95,15 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
     await this.store.complete(claim.tenantId, claim.key, status, body);
     return body;
+  }
+}
+
+/** The request as canonical JSON (RFC 8785); text that is not Unicode (a lone surrogate) has none. */
+function requestText(request: AuthenticatedRequest, path: string): string {
+  try {
+    return canonicalJson({ method: request.method, path, params: request.params ?? {}, body: request.body ?? null });
+  } catch (error) {
+    if (!(error instanceof CanonicalJsonError)) throw error;
+    throw new ApiProblem('REQUEST.INVALID_BODY', `the request body is not valid Unicode JSON (${error.path || 'body'})`);
   }
 }

@@ -1,0 +1,3 @@
+export * from './adjustment.events';
+export * from './adjustment.decider';
+export * from './late-usage';

@@ -1,0 +1,5 @@
+export * from './invoice.events';
+export * from './invoice';
+export * from './invoice-number';
+export * from './invoice-close';
+export * from './invoice.decider';
