@@ -1,0 +1,65 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createTestDatabase, type TestDatabase } from '../test/support/database';
+
+/**
+ * Every benchmark runs in CI in a seconds-long form so it cannot rot: it must finish, exit 0 and
+ * print its JSON figures. No figure is asserted against a threshold (timings belong in the closing
+ * notes, not in tests); only that the figures exist and are positive.
+ */
+const run = promisify(execFile);
+const root = join(__dirname, '..');
+const built = (name: string) => join(root, 'dist', 'bench', `${name}.js`);
+
+async function runBench(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Record<string, unknown>> {
+  const { stdout } = await run(process.execPath, [built(name), ...args], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: 'silent', ...env },
+    maxBuffer: 16 * 1024 * 1024,
+    timeout: 240_000,
+  });
+  const lastLine = stdout.trim().split('\n').at(-1)!;
+  return JSON.parse(lastLine) as Record<string, unknown>;
+}
+
+function positiveNumbers(value: unknown): number[] {
+  if (typeof value === 'number') return [value];
+  if (value && typeof value === 'object') return Object.values(value).flatMap(positiveNumbers);
+  return [];
+}
+
+describe('benchmarks (smoke)', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(() => db.close());
+
+  it('event-store-append prints append throughput for batches of 1 and 500', async () => {
+    const figures = await runBench('event-store-append', ['--seconds', '0.5'], { DATABASE_URL: db.url });
+    const text = JSON.stringify(figures);
+    expect(text).toMatch(/events_per_second/);
+    expect(positiveNumbers(figures).some((n) => n > 0)).toBe(true);
+  }, 240_000);
+
+  it('cold-start prints the time npm start needs to be ready, cold and warm', async () => {
+    const figures = await runBench('cold-start', []);
+    expect(figures.npm_start_cold_ms).toEqual(expect.any(Number));
+    expect(figures.npm_start_warm_ms).toEqual(expect.any(Number));
+  }, 240_000);
+
+  // Benchmarks of later areas join here as they land; each must offer a seconds-long mode.
+  const optional: Array<[string, string[]]> = [
+    ['ingestion', ['--smoke']],
+    ['metering', ['--smoke']],
+  ];
+  for (const [name, args] of optional) {
+    const present = existsSync(join(root, 'bench', `${name}.ts`));
+    (present ? it : it.skip)(`${name} runs in its smoke mode${present ? '' : ' (skipped: bench not written yet)'}`, async () => {
+      const figures = await runBench(name, args);
+      expect(positiveNumbers(figures).length).toBeGreaterThan(0);
+    }, 240_000);
+  }
+});
