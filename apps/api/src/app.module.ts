@@ -2,6 +2,7 @@ import { type DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
+import { CatalogDirectoryModule } from './common/catalog-directory.module';
 import { CommonModule } from './common/common.module';
 import type { ApiDeps } from './common/tokens';
 import { CustomersModule } from './customers/customers.module';
@@ -10,6 +11,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { PricePlansModule } from './price-plans/price-plans.module';
 import { SubscriptionsModule } from './subscriptions/subscriptions.module';
 import { TenancyModule } from './tenancy/tenancy.module';
+import { UsageEventsModule } from './usage-events/usage-events.module';
 
 /** One module per area; later areas add theirs to `imports`. */
 @Module({})
@@ -29,10 +31,12 @@ export class AppModule {
         }),
         CqrsModule.forRoot(),
         CommonModule.forRoot(deps),
+        CatalogDirectoryModule,
         HealthModule,
         TenancyModule,
         MetricsModule,
         CustomersModule,
+        UsageEventsModule,
         PricePlansModule,
         SubscriptionsModule,
       ],

@@ -2,6 +2,7 @@ import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import type { EventStore } from '#ledger';
 import type { AuthContext } from '../common/auth/key-directory';
+import { CatalogDirectory } from '../common/catalog-directory';
 import { EVENT_STORE } from '../common/tokens';
 import { archiveCustomer } from './customer.operations';
 import { toCustomerView, type CustomerView } from './customer.view';
@@ -23,11 +24,12 @@ export class ArchiveCustomerHandler implements ICommandHandler<ArchiveCustomer> 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(LIVE_SUBSCRIPTION_COUNTER) private readonly subscriptions: LiveSubscriptionCounter,
+    private readonly catalog: CatalogDirectory,
   ) {}
 
   async execute({ caller, requestId, id }: ArchiveCustomer): Promise<CustomerView> {
     try {
-      const { customer } = await archiveCustomer({
+      const { customer, position } = await archiveCustomer({
         store: this.store,
         tenantId: caller.tenantId,
         actor: caller.keyId,
@@ -35,6 +37,8 @@ export class ArchiveCustomerHandler implements ICommandHandler<ArchiveCustomer> 
         id,
         liveSubscriptions: await this.subscriptions.countLive(caller.tenantId, id),
       });
+      // Read-your-writes for usage ingestion on this replica (the CatalogDirectory follows the log).
+      await this.catalog.waitFor(position);
       return toCustomerView(customer);
     } catch (error) {
       throw customerProblem(error);

@@ -2,6 +2,7 @@ import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import type { EventStore } from '#ledger';
 import type { AuthContext } from '../common/auth/key-directory';
+import { CatalogDirectory } from '../common/catalog-directory';
 import { EVENT_STORE } from '../common/tokens';
 import { createCustomer } from './customer.operations';
 import { toCustomerView, type CustomerView } from './customer.view';
@@ -20,12 +21,15 @@ export class CreateCustomer extends Command<CustomerView> {
 
 @CommandHandler(CreateCustomer)
 export class CreateCustomerHandler implements ICommandHandler<CreateCustomer> {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly catalog: CatalogDirectory,
+  ) {}
 
   async execute({ caller, requestId, body }: CreateCustomer): Promise<CustomerView> {
     const { id, ...fields } = body;
     try {
-      const { customer } = await createCustomer({
+      const { customer, position } = await createCustomer({
         store: this.store,
         tenantId: caller.tenantId,
         actor: caller.keyId,
@@ -33,6 +37,8 @@ export class CreateCustomerHandler implements ICommandHandler<CreateCustomer> {
         id,
         fields,
       });
+      // Read-your-writes for usage ingestion on this replica (the CatalogDirectory follows the log).
+      await this.catalog.waitFor(position);
       return toCustomerView(customer);
     } catch (error) {
       throw customerProblem(error);

@@ -2,6 +2,7 @@ import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import type { EventStore } from '#ledger';
 import type { AuthContext } from '../common/auth/key-directory';
+import { CatalogDirectory } from '../common/catalog-directory';
 import { EVENT_STORE } from '../common/tokens';
 import { archiveMetric } from './metric.operations';
 import { toMetricView, type MetricView } from './metric.view';
@@ -19,17 +20,22 @@ export class ArchiveMetric extends Command<MetricView> {
 
 @CommandHandler(ArchiveMetric)
 export class ArchiveMetricHandler implements ICommandHandler<ArchiveMetric> {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly catalog: CatalogDirectory,
+  ) {}
 
   async execute({ caller, requestId, key }: ArchiveMetric): Promise<MetricView> {
     try {
-      const { metric } = await archiveMetric({
+      const { metric, position } = await archiveMetric({
         store: this.store,
         tenantId: caller.tenantId,
         actor: caller.keyId,
         requestId,
         key,
       });
+      // Read-your-writes for usage ingestion on this replica (the CatalogDirectory follows the log).
+      await this.catalog.waitFor(position);
       return toMetricView(metric);
     } catch (error) {
       throw metricProblem(error);

@@ -2,6 +2,7 @@ import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import type { EventStore } from '#ledger';
 import type { AuthContext } from '../common/auth/key-directory';
+import { CatalogDirectory } from '../common/catalog-directory';
 import { EVENT_STORE } from '../common/tokens';
 import type { CreateMetricRequest } from './dto/create-metric.request';
 import { createMetric } from './metric.operations';
@@ -20,12 +21,15 @@ export class CreateMetric extends Command<MetricView> {
 
 @CommandHandler(CreateMetric)
 export class CreateMetricHandler implements ICommandHandler<CreateMetric> {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly catalog: CatalogDirectory,
+  ) {}
 
   async execute({ caller, requestId, body }: CreateMetric): Promise<MetricView> {
     const { key, name, unit, ...definition } = body;
     try {
-      const { metric } = await createMetric({
+      const { metric, position } = await createMetric({
         store: this.store,
         tenantId: caller.tenantId,
         actor: caller.keyId,
@@ -35,6 +39,8 @@ export class CreateMetricHandler implements ICommandHandler<CreateMetric> {
         unit,
         definition,
       });
+      // Read-your-writes for usage ingestion on this replica (the CatalogDirectory follows the log).
+      await this.catalog.waitFor(position);
       return toMetricView(metric);
     } catch (error) {
       throw metricProblem(error);

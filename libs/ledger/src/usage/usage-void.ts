@@ -65,25 +65,29 @@ export async function readUsageVoid(
   tenantId: string,
   usageId: string,
 ): Promise<UsageVoidRecord | null> {
-  const result = await db.query<{ reason: string; void_event_id: string; actor: string; voided_at: Date }>(
+  const result = await db.query<VoidRow>(
     `SELECT reason, void_event_id::text AS void_event_id, actor, voided_at FROM usage_voids
       WHERE tenant_id = $1 AND usage_id = $2`,
     [tenantId, usageId],
   );
   const row = result.rows[0];
-  return row === undefined
-    ? null
-    : { usageId, reason: row.reason, voidEventId: row.void_event_id, actor: row.actor, voidedAt: row.voided_at };
+  return row === undefined ? null : toRecord(usageId, row);
 }
 
 const INSERT_VOID = `INSERT INTO usage_voids (tenant_id, usage_id, reason, void_event_id, actor)
   VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, usage_id) DO NOTHING
   RETURNING reason, void_event_id::text AS void_event_id, actor, voided_at`;
 
+/** voided_at is the void event's log time: what the usage projection shows as voided_at too. */
+const INSERT_VOID_OF_EVENT = `INSERT INTO usage_voids (tenant_id, usage_id, reason, void_event_id, actor, voided_at)
+  SELECT $1, $2, $3, e.id, $5, e.recorded_at FROM events e WHERE e.stream = $6 AND e.id = $4
+  RETURNING reason, void_event_id::text AS void_event_id, actor, voided_at`;
+
 /**
- * Postgres mode: the void row and the UsageVoided event in one transaction (the stream locked
- * first, as libs/ledger/README.md requires before other writes). A second void, even a concurrent
- * one, writes nothing and gets the first void back.
+ * Postgres mode: the UsageVoided event and its row in one transaction, the stream locked first (as
+ * libs/ledger/README.md requires before other writes). Every void of an event targets the event's
+ * own stream, so the lock also serialises voids of the same event: the second one, even a
+ * concurrent one, finds the first's row, writes nothing and answers with the first void.
  */
 export async function voidUsageInPostgres(
   pool: Pool,
@@ -95,23 +99,22 @@ export async function voidUsageInPostgres(
   try {
     await client.query('BEGIN');
     await lockStreams(client, [input.stream]);
-    const inserted = await client.query<{ reason: string; void_event_id: string; actor: string; voided_at: Date }>(
-      INSERT_VOID,
-      [input.tenantId, input.usageId, input.reason, input.event.id, input.actor],
-    );
-    const row = inserted.rows[0];
-    if (row !== undefined) await appendToStream(client, input.stream, [input.event], 'any', notifyChannel);
-    await client.query('COMMIT');
-    if (row !== undefined) {
-      const record = {
-        usageId: input.usageId,
-        reason: row.reason,
-        voidEventId: row.void_event_id,
-        actor: row.actor,
-        voidedAt: row.voided_at,
-      };
-      return { created: true, void: record };
+    const existing = await readUsageVoid(client, input.tenantId, input.usageId);
+    if (existing !== null) {
+      await client.query('COMMIT');
+      return { created: false, void: existing };
     }
+    await appendToStream(client, input.stream, [input.event], 'any', notifyChannel);
+    const inserted = await client.query<VoidRow>(INSERT_VOID_OF_EVENT, [
+      input.tenantId,
+      input.usageId,
+      input.reason,
+      input.event.id,
+      input.actor,
+      input.stream,
+    ]);
+    await client.query('COMMIT');
+    return { created: true, void: toRecord(input.usageId, inserted.rows[0]) };
   } catch (error) {
     await client.query('ROLLBACK').catch((failure: Error) => {
       broken = failure;
@@ -120,9 +123,17 @@ export async function voidUsageInPostgres(
   } finally {
     client.release(broken);
   }
-  const existing = await readUsageVoid(pool, input.tenantId, input.usageId);
-  if (existing === null) throw new Error(`usage ${input.usageId}: void row vanished`);
-  return { created: false, void: existing };
+}
+
+interface VoidRow {
+  reason: string;
+  void_event_id: string;
+  actor: string;
+  voided_at: Date;
+}
+
+function toRecord(usageId: string, row: VoidRow): UsageVoidRecord {
+  return { usageId, reason: row.reason, voidEventId: row.void_event_id, actor: row.actor, voidedAt: row.voided_at };
 }
 
 /**

@@ -248,6 +248,10 @@ describe('voidUsageInPostgres', () => {
     const winner = results.find((r) => r.created)!.void;
     for (const result of results) expect(result.void).toEqual(winner);
     expect((await voidOf('again')).void).toEqual(winner);
-    expect((await streamEvents(stream)).map((e) => e.type)).toEqual(['UsageRecorded', 'UsageVoided']);
+    const log = await streamEvents(stream);
+    expect(log.map((e) => e.type)).toEqual(['UsageRecorded', 'UsageVoided']);
+    // The row carries the void event's log time: the usage projection's voided_at.
+    expect(winner.voidedAt).toEqual(log[1].recorded_at);
+    expect(log[1].data).toEqual({ usage_id: recorded.event.id, reason: winner.reason });
   });
 });

@@ -1,0 +1,187 @@
+import { createHash } from 'node:crypto';
+import { DecimalError, normalizeInstant, parseDecimal, type FieldError } from '#domain';
+import { canonicalJson } from '../common/idempotency/canonical-json';
+
+/**
+ * Validation and normalisation of one usage event as a client sends it (no Nest, no I/O: the
+ * catalog checks, customer and metric, come after, from the CatalogDirectory).
+ */
+export interface NormalizedUsageEvent {
+  customer_id: string;
+  metric_key: string;
+  /** Canonical decimal string (parseDecimal): "1.5", never "1.50" or "-0". */
+  value: string;
+  /** Canonical RFC 3339 UTC: milliseconds, or microseconds when the client sent them. */
+  timestamp: string;
+  idempotency_key: string;
+  properties: Record<string, string | number | boolean | null>;
+}
+
+export type UsageValidation = { ok: true; event: NormalizedUsageEvent } | { ok: false; errors: FieldError[] };
+
+export interface UsageValidationOptions {
+  /** The handler's clock, read once per request. */
+  now: Date;
+  /** How far back a timestamp may be; null: any age (backfill). */
+  maxAgeMs: number | null;
+}
+
+export const USAGE_EVENT_FIELDS = [
+  'customer_id',
+  'metric_key',
+  'value',
+  'timestamp',
+  'idempotency_key',
+  'properties',
+] as const;
+export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
+export const MAX_FUTURE_MS = 5 * 60_000;
+/** Live ingestion takes events up to 35 days old (a month and its grace); older ones go through backfill. */
+export const MAX_LIVE_AGE_MS = 35 * 24 * 3_600_000;
+export const MAX_PROPERTIES = 50;
+export const PROPERTY_KEY_MAX_LENGTH = 64;
+export const PROPERTY_VALUE_MAX_LENGTH = 1024;
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/** Postgres text and jsonb refuse NUL; other control characters have no business in a key. */
+const CONTROL = /[\u0000-\u001f\u007f]/;
+/** A UTF-16 surrogate without its pair: not a character, and UTF-8 (Postgres) cannot carry it. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Text Postgres stores as sent: no NUL (text/jsonb refuse it), no lone surrogate (UTF-8 cannot carry it). */
+function storableText(text: string): boolean {
+  return !text.includes('\u0000') && !LONE_SURROGATE.test(text);
+}
+
+function checkName(raw: unknown, field: string): FieldError[] {
+  if (raw === undefined || raw === null) return [{ field, message: 'is required' }];
+  if (typeof raw !== 'string' || raw.length === 0) return [{ field, message: 'must be a non-empty string' }];
+  return [];
+}
+
+function checkKey(raw: unknown): FieldError[] {
+  const field = 'idempotency_key';
+  if (raw === undefined || raw === null) return [{ field, message: 'is required' }];
+  if (typeof raw !== 'string' || raw.length === 0 || raw.length > IDEMPOTENCY_KEY_MAX_LENGTH) {
+    return [{ field, message: `must be a string of 1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} characters` }];
+  }
+  if (CONTROL.test(raw) || LONE_SURROGATE.test(raw)) {
+    return [{ field, message: 'must not contain control characters or invalid Unicode' }];
+  }
+  return [];
+}
+
+function checkValue(raw: unknown): { value?: string; errors: FieldError[] } {
+  if (raw === undefined || raw === null) return { errors: [{ field: 'value', message: 'is required' }] };
+  try {
+    // Usage quantities are never negative: a correction is a void, not a negative event.
+    return { value: parseDecimal(raw, { field: 'value', allowNegative: false }), errors: [] };
+  } catch (error) {
+    if (error instanceof DecimalError) return { errors: [error.toFieldError()] };
+    throw error;
+  }
+}
+
+function checkTimestamp(raw: unknown, options: UsageValidationOptions): { timestamp?: string; errors: FieldError[] } {
+  const field = 'timestamp';
+  if (raw === undefined || raw === null) return { errors: [{ field, message: 'is required' }] };
+  const normalized = normalizeInstant(raw, field);
+  if (!normalized.ok) {
+    const message =
+      typeof raw === 'string' && /^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?$/.test(raw)
+        ? 'must carry a time zone ("Z" or an offset such as "+02:00")'
+        : normalized.error.message;
+    return { errors: [{ field, message }] };
+  }
+  const at = Date.parse(normalized.value);
+  const now = options.now.getTime();
+  if (at > now + MAX_FUTURE_MS)
+    return { errors: [{ field, message: 'must not be more than 5 minutes in the future' }] };
+  if (options.maxAgeMs !== null && at < now - options.maxAgeMs) {
+    const days = Math.round(options.maxAgeMs / 86_400_000);
+    return {
+      errors: [{ field, message: `is more than ${days} days old: send it with POST /v1/events/backfill` }],
+    };
+  }
+  return { timestamp: normalized.value, errors: [] };
+}
+
+function checkPropertyValue(value: unknown, field: string): FieldError[] {
+  if (value === null || typeof value === 'boolean') return [];
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return [{ field, message: 'must be a finite number' }];
+    if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
+      return [{ field, message: 'is too large to keep exactly: send it as a string' }];
+    }
+    return [];
+  }
+  if (typeof value === 'string') {
+    if (value.length > PROPERTY_VALUE_MAX_LENGTH) {
+      return [{ field, message: `must have at most ${PROPERTY_VALUE_MAX_LENGTH} characters` }];
+    }
+    return storableText(value) ? [] : [{ field, message: 'must not contain NUL characters or invalid Unicode' }];
+  }
+  return [{ field, message: 'must be a string, number, boolean or null (properties are flat)' }];
+}
+
+function checkProperties(raw: unknown): FieldError[] {
+  if (raw === undefined || raw === null) return [];
+  if (!isRecord(raw)) return [{ field: 'properties', message: 'must be an object' }];
+  const keys = Object.keys(raw);
+  if (keys.length > MAX_PROPERTIES) {
+    return [{ field: 'properties', message: `must have at most ${MAX_PROPERTIES} keys` }];
+  }
+  return keys.flatMap((key) => {
+    const field = `properties.${key}`;
+    if (FORBIDDEN_KEYS.has(key)) return [{ field, message: 'is a reserved name' }];
+    if (key.length === 0 || key.length > PROPERTY_KEY_MAX_LENGTH || !storableText(key)) {
+      return [{ field, message: `names must have 1 to ${PROPERTY_KEY_MAX_LENGTH} characters of valid text` }];
+    }
+    return checkPropertyValue(raw[key], field);
+  });
+}
+
+/** Every problem with the event, each naming its field, or the event in canonical form. */
+export function validateUsageEvent(raw: unknown, options: UsageValidationOptions): UsageValidation {
+  if (!isRecord(raw)) return { ok: false, errors: [{ field: '', message: 'an event must be a JSON object' }] };
+  const value = checkValue(raw.value);
+  const timestamp = checkTimestamp(raw.timestamp, options);
+  const errors = [
+    ...checkName(raw.customer_id, 'customer_id'),
+    ...checkName(raw.metric_key, 'metric_key'),
+    ...value.errors,
+    ...timestamp.errors,
+    ...checkKey(raw.idempotency_key),
+    ...checkProperties(raw.properties),
+    ...Object.keys(raw)
+      .filter((key) => !(USAGE_EVENT_FIELDS as readonly string[]).includes(key))
+      .map((key) => ({ field: key, message: 'unknown field' })),
+  ];
+  if (errors.length > 0) return { ok: false, errors };
+  return {
+    ok: true,
+    event: {
+      customer_id: raw.customer_id as string,
+      metric_key: raw.metric_key as string,
+      value: value.value!,
+      timestamp: timestamp.timestamp!,
+      idempotency_key: raw.idempotency_key as string,
+      properties: { ...((raw.properties ?? {}) as NormalizedUsageEvent['properties']) },
+    },
+  };
+}
+
+/**
+ * SHA-256 hex of the canonical JSON of the normalised payload (the key itself excluded): the same
+ * event sent again, however its JSON was spelled ("1.50" or 1.5, "+02:00" or "Z", key order), has
+ * the same hash; any difference in what would be recorded gives another hash.
+ */
+export function usagePayloadHash(event: NormalizedUsageEvent): string {
+  const { customer_id, metric_key, value, timestamp, properties } = event;
+  return createHash('sha256')
+    .update(canonicalJson({ customer_id, metric_key, value, timestamp, properties }))
+    .digest('hex');
+}

@@ -1,0 +1,160 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { USAGE_RECORDED, usageStreamId, type FieldError, type UsageRecordedData } from '#domain';
+import {
+  StoreUsageWriter,
+  UsageGroupCommitWriter,
+  streamName,
+  type EventStore,
+  type UsageAppendItem,
+  type UsageGroupCommitOptions,
+  type UsageWriter,
+} from '#ledger';
+import type { AuthContext } from '../common/auth/key-directory';
+import { CatalogDirectory } from '../common/catalog-directory';
+import { deterministicUuid } from '../common/deterministic-id';
+import { EVENT_STORE, PG_POOL } from '../common/tokens';
+import {
+  MAX_LIVE_AGE_MS,
+  usagePayloadHash,
+  validateUsageEvent,
+  type NormalizedUsageEvent,
+} from './usage-event.validation';
+
+export type IngestResult =
+  | { status: 'accepted' | 'duplicate' | 'conflict'; id: string; idempotency_key: string }
+  | { status: 'invalid'; errors: FieldError[] };
+
+/** `ingest`: the live API (timestamps up to 35 days old); `backfill`: any age, with its reason. */
+export type IngestSource = { kind: 'ingest' } | { kind: 'backfill'; reason: string };
+
+/** The usage id is derived from the key: a retry gets the same id in every mode, even unchecked ones. */
+export const usageIdFor = (tenantId: string, idempotencyKey: string): string =>
+  deterministicUuid(`usage/${tenantId}/${idempotencyKey}`);
+
+/** Group-commit tuning from the environment (defaults measured by bench/ingestion.ts). */
+export function groupCommitOptions(env: NodeJS.ProcessEnv = process.env): UsageGroupCommitOptions {
+  const number = (name: string): number | undefined => (env[name] ? Number(env[name]) : undefined);
+  return {
+    maxBatchEvents: number('ABAXUS_USAGE_FLUSH_MAX_EVENTS'),
+    maxInFlight: number('ABAXUS_USAGE_FLUSH_IN_FLIGHT'),
+    lingerMs: number('ABAXUS_USAGE_FLUSH_LINGER_MS'),
+    maxQueuedEvents: number('ABAXUS_USAGE_MAX_QUEUED_EVENTS'),
+  };
+}
+
+/**
+ * The write path of usage: validate each event (shape, then customer and metric from the in-memory
+ * CatalogDirectory: no database round trip), derive its id, stream and payload hash, and hand the
+ * valid ones to the writer, which answers once they are committed. Postgres: the group-commit writer
+ * (keys checked and stored in the events' transaction). Another store (KurrentDB): the store writer,
+ * which cannot check keys synchronously (see apps/api/README.md, "Usage events").
+ */
+@Injectable()
+export class UsageIngestion implements OnApplicationShutdown {
+  readonly writer: UsageWriter;
+
+  constructor(
+    @Inject(EVENT_STORE) store: EventStore,
+    @Inject(PG_POOL) pool: Pool,
+    private readonly catalog: CatalogDirectory,
+  ) {
+    this.writer =
+      store.kind === 'postgres' ? new UsageGroupCommitWriter(pool, groupCommitOptions()) : new StoreUsageWriter(store);
+  }
+
+  /** Runs after the HTTP server stopped taking requests: writes what is still queued. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.writer.close();
+  }
+
+  /** One result per raw event, in order. Only infrastructure failures throw. */
+  async ingest(
+    caller: AuthContext,
+    requestId: string,
+    raw: readonly unknown[],
+    source: IngestSource,
+  ): Promise<IngestResult[]> {
+    const now = new Date();
+    const maxAgeMs = source.kind === 'ingest' ? MAX_LIVE_AGE_MS : null;
+    const checked = await Promise.all(raw.map((event) => this.check(caller.tenantId, event, now, maxAgeMs)));
+    const items: UsageAppendItem[] = [];
+    for (const result of checked) if (result.ok) items.push(this.toItem(caller, requestId, result.event, source));
+    const outcomes = await this.writer.append(items);
+    let next = 0;
+    return checked.map((result): IngestResult => {
+      if (!result.ok) return { status: 'invalid', errors: result.errors };
+      const outcome = outcomes[next++];
+      return { status: outcome.status, id: outcome.usageId, idempotency_key: result.event.idempotency_key };
+    });
+  }
+
+  private async check(
+    tenantId: string,
+    raw: unknown,
+    now: Date,
+    maxAgeMs: number | null,
+  ): Promise<{ ok: true; event: NormalizedUsageEvent } | { ok: false; errors: FieldError[] }> {
+    const validation = validateUsageEvent(raw, { now, maxAgeMs });
+    const fields = validation.ok ? validation.event : (raw as Record<string, unknown> | null);
+    const catalogErrors = await this.checkCatalog(tenantId, fields?.customer_id, fields?.metric_key);
+    if (validation.ok && catalogErrors.length === 0) return validation;
+    const shapeErrors = validation.ok ? [] : validation.errors;
+    // Catalog problems name customer_id and metric_key, the first two fields: keep the field order.
+    return { ok: false, errors: [...catalogErrors, ...shapeErrors] };
+  }
+
+  private async checkCatalog(tenantId: string, customerId: unknown, metricKey: unknown): Promise<FieldError[]> {
+    const errors: FieldError[] = [];
+    if (typeof customerId === 'string' && customerId !== '') {
+      const customer = await this.catalog.customer(tenantId, customerId);
+      if (customer === null) errors.push({ field: 'customer_id', message: `no customer "${customerId}"` });
+      else if (customer.archived_at !== null)
+        errors.push({ field: 'customer_id', message: 'the customer is archived' });
+    }
+    if (typeof metricKey === 'string' && metricKey !== '') {
+      const metric = await this.catalog.metric(tenantId, metricKey);
+      if (metric === null) errors.push({ field: 'metric_key', message: `no metric "${metricKey}"` });
+      else if (metric.archived_at !== null) errors.push({ field: 'metric_key', message: 'the metric is archived' });
+    }
+    return errors;
+  }
+
+  private toItem(
+    caller: AuthContext,
+    requestId: string,
+    event: NormalizedUsageEvent,
+    source: IngestSource,
+  ): UsageAppendItem {
+    const tenantId = caller.tenantId;
+    const usageId = usageIdFor(tenantId, event.idempotency_key);
+    const payloadHash = usagePayloadHash(event);
+    const data: UsageRecordedData = {
+      usage_id: usageId,
+      customer_id: event.customer_id,
+      metric_key: event.metric_key,
+      value: event.value,
+      timestamp: event.timestamp,
+      idempotency_key: event.idempotency_key,
+      properties: event.properties,
+      payload_hash: payloadHash,
+      source: source.kind,
+    };
+    if (source.kind === 'backfill') data.backfill_reason = source.reason;
+    return {
+      tenantId,
+      idempotencyKey: event.idempotency_key,
+      payloadHash,
+      stream: streamName(tenantId, 'usage', usageStreamId(event.customer_id, event.timestamp)),
+      customerId: event.customer_id,
+      metricKey: event.metric_key,
+      timestamp: event.timestamp,
+      event: {
+        id: usageId,
+        type: USAGE_RECORDED,
+        data,
+        metadata: { tenant_id: tenantId, actor: caller.keyId, request_id: requestId },
+      },
+    };
+  }
+}
