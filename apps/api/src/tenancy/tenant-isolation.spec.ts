@@ -10,6 +10,7 @@ interface TenantBResources {
   customerId: string;
   planKey: string;
   subscriptionId: string;
+  usageId: string;
 }
 
 type Route = [method: string, path: (b: TenantBResources) => string, body?: unknown];
@@ -19,6 +20,7 @@ const PLACEHOLDERS: TenantBResources = {
   customerId: ':id',
   planKey: ':key',
   subscriptionId: ':id',
+  usageId: ':id',
 };
 
 const routes: Route[] = [
@@ -43,6 +45,8 @@ const routes: Route[] = [
   ['GET', (b) => `/v1/subscriptions/${b.subscriptionId}`],
   ['POST', (b) => `/v1/subscriptions/${b.subscriptionId}/cancel`, { at: 'now' }],
   ['POST', (b) => `/v1/subscriptions/${b.subscriptionId}/change-plan`, { plan_key: 'b_plan', at: 'now' }],
+  ['GET', (b) => `/v1/events?customer_id=${b.customerId}&metric_key=${b.metricKey}`],
+  ['POST', (b) => `/v1/events/${b.usageId}/void`, { reason: 'taken over' }],
 ];
 
 describe('tenant isolation', () => {
@@ -74,6 +78,18 @@ describe('tenant isolation', () => {
         await api.request('POST', '/v1/subscriptions', {
           key: keyB,
           body: { customer_id: 'cust_b', plan_key: 'b_plan', start_date: '2026-01-01' },
+        })
+      ).body.id,
+      usageId: (
+        await api.request('POST', '/v1/events', {
+          key: keyB,
+          body: {
+            customer_id: 'cust_b',
+            metric_key: 'b_calls',
+            value: 1,
+            timestamp: new Date().toISOString(),
+            idempotency_key: 'b-1',
+          },
         })
       ).body.id,
     });

@@ -1,0 +1,301 @@
+import { startTestApi, type TestApi, type TestResponse } from '../../../../test/support/api';
+import { startTestProjector, type TestProjector } from '../../../../test/support/projector';
+import type { EventStore } from '../../../../libs/ledger/src';
+
+/**
+ * GET /v1/events (from the usage projection), POST /v1/events/:id/void, and the KurrentDB-mode
+ * write path (the store writer: no synchronous key check, the projection decides), over real HTTP.
+ */
+const HOUR = 3_600_000;
+let keyCounter = 0;
+const newKey = () => `r-${process.pid}-${++keyCounter}`;
+
+function expectProblem(response: TestResponse, status: number, code: string) {
+  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+  expect(response.body).toMatchObject({ status, code });
+  expect(response.status).toBe(status);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- problem bodies are indexed freely
+  return response.body as any;
+}
+
+async function seedCatalog(api: TestApi, customers: string[], metrics: string[]): Promise<void> {
+  for (const id of customers) {
+    expect((await api.request('POST', '/v1/customers', { body: { id, name: id, currency: 'EUR' } })).status).toBe(201);
+  }
+  for (const key of metrics) {
+    expect((await api.request('POST', '/v1/metrics', { body: { key, name: key, aggregation: 'sum' } })).status).toBe(
+      201,
+    );
+  }
+}
+
+describe('usage events: list and void', () => {
+  let api: TestApi;
+  let projector: TestProjector;
+  let finance: string;
+  let auditor: string;
+  const base = Date.now() - 5 * HOUR;
+  const at = (i: number) => new Date(base + Math.floor(i / 3) * 1000).toISOString();
+
+  beforeAll(async () => {
+    api = await startTestApi();
+    projector = await startTestProjector(api, { only: ['usage'] });
+    finance = (await api.request('POST', '/v1/api-keys', { body: { role: 'finance', kind: 'secret' } })).body.key;
+    auditor = (await api.request('POST', '/v1/api-keys', { body: { role: 'auditor', kind: 'secret' } })).body.key;
+    await seedCatalog(api, ['cust_list', 'cust_void'], ['api_calls', 'storage']);
+  });
+  afterAll(async () => {
+    await projector?.stop();
+    await api?.close();
+  });
+
+  describe('GET /v1/events', () => {
+    let ids: string[];
+
+    beforeAll(async () => {
+      // 250 events, three per second (ties on the timestamp are broken by id), plus noise in another metric.
+      const events = Array.from({ length: 250 }, (_, i) => ({
+        customer_id: 'cust_list',
+        metric_key: 'api_calls',
+        value: `${i}.50`,
+        timestamp: at(i),
+        idempotency_key: newKey(),
+        properties: { i },
+      }));
+      const responses = await Promise.all([
+        api.request('POST', '/v1/events/batch', { body: { events: events.slice(0, 125) } }),
+        api.request('POST', '/v1/events/batch', { body: { events: events.slice(125) } }),
+        api.request('POST', '/v1/events', {
+          body: { ...events[0], metric_key: 'storage', idempotency_key: newKey() },
+        }),
+      ]);
+      ids = responses.slice(0, 2).flatMap((r) => r.body.results.map((x: { id: string }) => x.id));
+      expect(new Set(ids).size).toBe(250);
+      await projector.caughtUp();
+    });
+
+    it('pages through every event exactly once, in (timestamp, id) order, with keyset cursors', async () => {
+      const seen: Array<{ id: string; timestamp: string }> = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const query: string = `/v1/events?customer_id=cust_list&metric_key=api_calls&limit=7${cursor ? `&cursor=${cursor}` : ''}`;
+        const page = await api.request('GET', query, { key: auditor });
+        expect(page.status).toBe(200);
+        expect(page.body.data.length).toBeLessThanOrEqual(7);
+        expect(page.body.meta).toEqual({ consistency: 'eventual', as_of: expect.any(String), lag_seconds: 0 });
+        seen.push(...page.body.data);
+        cursor = page.body.next_cursor;
+        pages += 1;
+      } while (cursor !== null);
+      expect(pages).toBe(Math.ceil(250 / 7));
+      expect(seen.map((e) => e.id).sort()).toEqual([...ids].sort());
+      const order = seen.map((e) => [Date.parse(e.timestamp), e.id] as const);
+      const sorted = [...order].sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+      expect(order).toEqual(sorted);
+    });
+
+    it('shows each event as recorded: canonical value, timestamp, key, properties, source', async () => {
+      const page = await api.request('GET', '/v1/events?customer_id=cust_list&metric_key=api_calls&limit=1', {
+        key: finance,
+      });
+      expect(page.body.data[0]).toEqual({
+        id: expect.any(String),
+        idempotency_key: expect.any(String),
+        customer_id: 'cust_list',
+        metric_key: 'api_calls',
+        value: expect.stringMatching(/^\d+\.5$/),
+        timestamp: at(0),
+        properties: { i: expect.any(Number) },
+        recorded_at: expect.stringMatching(/Z$/),
+        source: 'ingest',
+        voided_at: null,
+        void_reason: null,
+      });
+    });
+
+    it('filters by timestamp: from inclusive, to exclusive', async () => {
+      const from = at(30);
+      const to = at(60);
+      const page = await api.request(
+        'GET',
+        `/v1/events?customer_id=cust_list&metric_key=api_calls&from=${from}&to=${to}&limit=1000`,
+      );
+      expect(page.body.data).toHaveLength(30);
+      expect(page.body.data[0].timestamp).toBe(from);
+      expect(page.body.data.every((e: { timestamp: string }) => e.timestamp >= from && e.timestamp < to)).toBe(true);
+    });
+
+    it('400 for a bad cursor, a bad bound or a missing filter; 404 for an unknown customer or metric; 403 for ingest keys', async () => {
+      const base = '/v1/events?customer_id=cust_list&metric_key=api_calls';
+      expectProblem(await api.request('GET', `${base}&cursor=bm9wZQ`), 400, 'REQUEST.VALIDATION_FAILED');
+      expectProblem(await api.request('GET', `${base}&from=yesterday`), 400, 'REQUEST.VALIDATION_FAILED');
+      expectProblem(await api.request('GET', `${base}&limit=1001`), 400, 'REQUEST.VALIDATION_FAILED');
+      expectProblem(await api.request('GET', '/v1/events?customer_id=cust_list'), 400, 'REQUEST.VALIDATION_FAILED');
+      expectProblem(
+        await api.request('GET', '/v1/events?customer_id=nobody&metric_key=api_calls'),
+        404,
+        'CUSTOMER.NOT_FOUND',
+      );
+      expectProblem(
+        await api.request('GET', '/v1/events?customer_id=cust_list&metric_key=nope'),
+        404,
+        'METRIC.NOT_FOUND',
+      );
+      const ingest = (await api.request('POST', '/v1/api-keys', { body: { role: 'ingest', kind: 'secret' } })).body.key;
+      expectProblem(await api.request('GET', base, { key: ingest }), 403, 'AUTH.FORBIDDEN');
+    });
+  });
+
+  describe('POST /v1/events/:id/void', () => {
+    const record = async () => {
+      const body = {
+        customer_id: 'cust_void',
+        metric_key: 'api_calls',
+        value: 3,
+        timestamp: new Date(base).toISOString(),
+        idempotency_key: newKey(),
+      };
+      return (await api.request('POST', '/v1/events', { body })).body.id as string;
+    };
+    const typesIn = async (stream: string) => (await api.store.readStream(stream)).map((e) => e.type);
+    const stream = `default:usage-cust_void-${new Date(base).toISOString().slice(0, 7)}`;
+
+    it('appends UsageVoided next to the event; the original stays; the list shows the void', async () => {
+      const id = await record();
+      const response = await api.request('POST', `/v1/events/${id}/void`, {
+        body: { reason: 'sent twice by a buggy SDK' },
+        key: finance,
+        headers: { 'x-request-id': 'req-void-1' },
+      });
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual({
+        id,
+        status: 'voided',
+        reason: 'sent twice by a buggy SDK',
+        voided_at: expect.stringMatching(/Z$/),
+        voided_by: expect.stringMatching(/^key_/),
+      });
+      const events = await api.store.readStream(stream);
+      const voided = events.find((e) => e.type === 'UsageVoided')!;
+      expect(events.find((e) => e.id === id)!.type).toBe('UsageRecorded');
+      expect(voided.data).toEqual({
+        usage_id: id,
+        customer_id: 'cust_void',
+        metric_key: 'api_calls',
+        timestamp: new Date(base).toISOString(),
+        reason: 'sent twice by a buggy SDK',
+      });
+      expect(voided.metadata).toMatchObject({ tenant_id: 'default', request_id: 'req-void-1' });
+      await projector.caughtUp();
+      const listed = await api.request('GET', '/v1/events?customer_id=cust_void&metric_key=api_calls&limit=100');
+      expect(listed.body.data.find((e: { id: string }) => e.id === id)).toMatchObject({
+        voided_at: response.body.voided_at,
+        void_reason: 'sent twice by a buggy SDK',
+      });
+    });
+
+    it('voiding twice (even with another reason, even concurrently) answers the first void and records nothing', async () => {
+      const id = await record();
+      const before = (await typesIn(stream)).length;
+      const answers = await Promise.all(
+        ['a', 'b', 'c'].map((reason) => api.request('POST', `/v1/events/${id}/void`, { body: { reason } })),
+      );
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+      expect(answers[1].body).toEqual(answers[0].body);
+      expect(answers[2].body).toEqual(answers[0].body);
+      const again = await api.request('POST', `/v1/events/${id}/void`, { body: { reason: 'later' }, key: finance });
+      expect(again.body).toEqual(answers[0].body);
+      expect((await typesIn(stream)).length).toBe(before + 1);
+    });
+
+    it('404 EVENT.NOT_FOUND for an unknown or malformed id; 400 without a reason; 403 for auditors', async () => {
+      expectProblem(
+        await api.request('POST', '/v1/events/00000000-0000-4000-8000-000000000000/void', { body: { reason: 'x' } }),
+        404,
+        'EVENT.NOT_FOUND',
+      );
+      expectProblem(
+        await api.request('POST', '/v1/events/not-a-uuid/void', { body: { reason: 'x' } }),
+        404,
+        'EVENT.NOT_FOUND',
+      );
+      const id = await record();
+      expectProblem(await api.request('POST', `/v1/events/${id}/void`, { body: {} }), 400, 'REQUEST.VALIDATION_FAILED');
+      expectProblem(
+        await api.request('POST', `/v1/events/${id}/void`, { body: { reason: 'x' }, key: auditor }),
+        403,
+        'AUTH.FORBIDDEN',
+      );
+    });
+  });
+});
+
+describe('usage events in KurrentDB mode (the store writer: no synchronous key check)', () => {
+  let api: TestApi;
+  let projector: TestProjector;
+  const timestamp = new Date(Date.now() - HOUR).toISOString();
+
+  beforeAll(async () => {
+    // The Postgres store seen through the port only, as the API sees a KurrentDB store.
+    const asKurrent = (store: EventStore): EventStore =>
+      new Proxy(store, {
+        get: (target, property, receiver) => {
+          if (property === 'kind') return 'kurrentdb';
+          const value = Reflect.get(target, property, receiver) as unknown;
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+    api = await startTestApi({ wrapStore: asKurrent });
+    projector = await startTestProjector(api, { only: ['usage'] });
+    await seedCatalog(api, ['cust_a', 'cust_b'], ['api_calls']);
+  });
+  afterAll(async () => {
+    await projector?.stop();
+    await api?.close();
+  });
+
+  it('answers accepted with the key-derived id; a same-stream retry is a no-op, a reused key in another stream is left to the projection', async () => {
+    const key = newKey();
+    const body = { customer_id: 'cust_a', metric_key: 'api_calls', value: '2', timestamp, idempotency_key: key };
+    const first = await api.request('POST', '/v1/events', { body });
+    const retry = await api.request('POST', '/v1/events', { body });
+    expect(first.body).toEqual({ id: expect.any(String), status: 'accepted', idempotency_key: key });
+    expect(retry.body).toEqual(first.body);
+    // Same stream, same id, other payload: the store refuses it, so this one is still a 409.
+    expectProblem(
+      await api.request('POST', '/v1/events', { body: { ...body, value: '5' } }),
+      409,
+      'EVENT.IDEMPOTENCY_CONFLICT',
+    );
+    // Another customer's stream: nothing can tell synchronously; the log holds both, the projection counts the first.
+    const elsewhere = await api.request('POST', '/v1/events', { body: { ...body, customer_id: 'cust_b' } });
+    expect(elsewhere.body).toMatchObject({ id: first.body.id, status: 'accepted' });
+    const month = timestamp.slice(0, 7);
+    expect(await api.store.readStream(`default:usage-cust_a-${month}`)).toHaveLength(1);
+    expect(await api.store.readStream(`default:usage-cust_b-${month}`)).toHaveLength(1);
+    await projector.caughtUp();
+    const counted = await api.db.pool.query(
+      'SELECT customer_id, value::text FROM usage_events WHERE idempotency_key = $1',
+      [key],
+    );
+    expect(counted.rows).toEqual([{ customer_id: 'cust_a', value: '2.0000000000' }]);
+    const keyRows = await api.db.pool.query('SELECT 1 FROM usage_idempotency WHERE idempotency_key = $1', [key]);
+    expect(keyRows.rowCount).toBe(0);
+  });
+
+  it('voids through the read model, once', async () => {
+    const body = { customer_id: 'cust_a', metric_key: 'api_calls', value: '1', timestamp, idempotency_key: newKey() };
+    const id = (await api.request('POST', '/v1/events', { body })).body.id;
+    await projector.caughtUp();
+    const first = await api.request('POST', `/v1/events/${id}/void`, { body: { reason: 'test' } });
+    expect(first.body).toMatchObject({ id, status: 'voided', reason: 'test' });
+    expect((await api.request('POST', `/v1/events/${id}/void`, { body: { reason: 'again' } })).body).toEqual(
+      first.body,
+    );
+    const voids = (await api.store.readStream(`default:usage-cust_a-${timestamp.slice(0, 7)}`)).filter(
+      (e) => e.type === 'UsageVoided',
+    );
+    expect(voids).toHaveLength(1);
+  });
+});
