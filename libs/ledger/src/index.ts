@@ -46,3 +46,5 @@ export {
   redactConnectionString,
 } from './kurrent/kurrent-connection';
 export * from './usage';
+export * from './journal';
+export * from './invoicing';
