@@ -1,5 +1,6 @@
 import type { Projection } from '#ledger';
 import { auditLogProjection } from './audit/audit-log.projection';
+import { billingProjections } from './billing';
 import { customersProjection } from './catalog/customers.projection';
 import { metricsProjection } from './catalog/metrics.projection';
 import { plansProjection } from './catalog/plans.projection';
@@ -17,4 +18,5 @@ export const projections: Projection[] = [
   usageProjection,
   plansProjection,
   subscriptionsProjection,
+  ...billingProjections,
 ];
