@@ -5,3 +5,4 @@ export * from './validate-entry';
 export * from './journal-entries';
 export * from './balances';
 export * from './post-entry';
+export * from './journal-poster';
