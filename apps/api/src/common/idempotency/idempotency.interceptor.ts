@@ -104,6 +104,9 @@ function requestText(request: AuthenticatedRequest, path: string): string {
     return canonicalJson({ method: request.method, path, params: request.params ?? {}, body: request.body ?? null });
   } catch (error) {
     if (!(error instanceof CanonicalJsonError)) throw error;
-    throw new ApiProblem('REQUEST.INVALID_BODY', `the request body is not valid Unicode JSON (${error.path || 'body'})`);
+    throw new ApiProblem(
+      'REQUEST.INVALID_BODY',
+      `the request body is not valid Unicode JSON (${error.path || 'body'})`,
+    );
   }
 }
