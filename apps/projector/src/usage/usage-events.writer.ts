@@ -1,8 +1,15 @@
 import type { PoolClient } from 'pg';
-import { USAGE_RECORDED, USAGE_VOIDED, type UsageRecordedData, type UsageVoidedData } from '#domain';
+import {
+  USAGE_RECORDED,
+  USAGE_VOIDED,
+  instantKey,
+  type SqlParams,
+  type UsageRecordedData,
+  type UsageVoidedData,
+} from '#domain';
 import type { RecordedEvent } from '#ledger';
 
-/** One raw usage row as the `usage_events` table holds it (and as the bucket derivation reads it). */
+/** The columns of a `usage_events` row the bucket derivation reads. */
 export interface UsageRow {
   tenant_id: string;
   usage_id: string;
@@ -11,11 +18,10 @@ export interface UsageRow {
   ts: Date;
   value: string;
   properties: Record<string, unknown>;
-  recorded_at: Date;
 }
 
 /** A row of `usage_events` a void just marked (so its buckets can be corrected). */
-export type VoidedRow = UsageRow;
+export type VoidedRow = Pick<UsageRow, 'tenant_id' | 'usage_id' | 'customer_id' | 'metric_key'>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** numeric(20,10): 10 integer digits, 10 decimals. A value outside it would fail the whole batch. */
@@ -25,8 +31,15 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** An RFC 3339 instant PostgreSQL reads the same way (the domain's parser: no "March 1st"). */
 function validInstant(raw: unknown): raw is string {
-  return typeof raw === 'string' && !Number.isNaN(Date.parse(raw));
+  if (typeof raw !== 'string') return false;
+  try {
+    instantKey(raw);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -49,30 +62,26 @@ function recordedData(event: RecordedEvent): (UsageRecordedData & { usage_id: st
   } as UsageRecordedData & { usage_id: string };
 }
 
+export interface PreparedUsage {
+  /** The batch's storable UsageRecorded events, in log order, later duplicates inside the batch removed. */
+  rows: Array<{ event: RecordedEvent; data: UsageRecordedData & { usage_id: string }; position: bigint }>;
+  /** log_position numbers consumed (one per UsageRecorded of the batch, stored or not). */
+  positionsUsed: number;
+}
+
 /**
- * Inserts the batch's UsageRecorded events into `usage_events`, in log order. The dedupe is the
- * primary key (tenant_id, idempotency_key) with ON CONFLICT DO NOTHING: the first event with a key
- * in log order counts, every later one is ignored (a KurrentDB log may hold a duplicate; a replay
- * re-reads events already stored). Returns only the rows actually inserted: those, and nothing
- * else, are what the pre-aggregated buckets must add.
- *
- * `nextLogPosition` is the first `log_position` to hand out; every UsageRecorded of the batch takes
- * the next one, in log order (so a duplicate leaves a gap).
+ * The batch's UsageRecorded events to insert, in log order. `nextLogPosition` is the first
+ * `log_position` to hand out; every UsageRecorded of the batch takes the next one, valid or not,
+ * duplicate or not, so numbers depend on the log alone, never on where batches split it (a rebuild
+ * gives every row the same number; a duplicate leaves a gap).
  */
-export async function insertUsageEvents(
-  client: PoolClient,
-  table: string,
-  events: readonly RecordedEvent[],
-  nextLogPosition: bigint,
-): Promise<{ inserted: UsageRow[]; positionsUsed: number }> {
+export function prepareUsageRows(events: readonly RecordedEvent[], nextLogPosition: bigint): PreparedUsage {
   const seenKeys = new Set<string>();
   const seenIds = new Set<string>();
-  const rows: Array<{ event: RecordedEvent; data: UsageRecordedData & { usage_id: string }; position: bigint }> = [];
+  const rows: PreparedUsage['rows'] = [];
   let position = nextLogPosition;
   for (const event of events) {
     if (event.type !== USAGE_RECORDED) continue;
-    // Every UsageRecorded takes a number, stored or not: positions then depend on the log alone,
-    // never on where batches happen to split it (a rebuild gives every row the same number).
     const eventPosition = position;
     position += 1n;
     const data = recordedData(event);
@@ -86,30 +95,72 @@ export async function insertUsageEvents(
     seenIds.add(id);
     rows.push({ event, data, position: eventPosition });
   }
-  const positionsUsed = Number(position - nextLogPosition);
-  if (rows.length === 0) return { inserted: [], positionsUsed };
-  const result = await client.query<UsageRow>(
-    `INSERT INTO ${table} (tenant_id, usage_id, idempotency_key, customer_id, metric_key, ts, value, properties,
-                           recorded_at, log_position, source)
-     SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-                          $7::numeric[], $8::jsonb[], $9::timestamptz[], $10::bigint[], $11::text[])
-     ON CONFLICT DO NOTHING
-     RETURNING tenant_id, usage_id, customer_id, metric_key, ts, value, properties, recorded_at`,
-    [
+  return { rows, positionsUsed: Number(position - nextLogPosition) };
+}
+
+/** Columns the bucket derivation reads from an inserted or voided row. */
+export const USAGE_ROW_COLUMNS = 'tenant_id, usage_id, customer_id, metric_key, ts, value, properties';
+
+/**
+ * `INSERT … RETURNING` of prepared rows (for a data-modifying CTE). The dedupe is the primary key
+ * (tenant_id, idempotency_key) with ON CONFLICT DO NOTHING: the first event with a key in log order
+ * counts, every later one is ignored (a KurrentDB log may hold a duplicate; a replay re-reads events
+ * already stored). It RETURNS only the rows actually inserted: those, and nothing else, are what the
+ * pre-aggregated buckets must add.
+ */
+export function usageInsertSql(params: SqlParams, table: string, prepared: PreparedUsage): string {
+  const { rows } = prepared;
+  const columns = [
+    params.add(
       rows.map((r) => r.event.metadata.tenant_id),
+      'text[]',
+    ),
+    params.add(
       rows.map((r) => r.data.usage_id),
+      'uuid[]',
+    ),
+    params.add(
       rows.map((r) => r.data.idempotency_key),
+      'text[]',
+    ),
+    params.add(
       rows.map((r) => r.data.customer_id),
+      'text[]',
+    ),
+    params.add(
       rows.map((r) => r.data.metric_key),
+      'text[]',
+    ),
+    params.add(
       rows.map((r) => r.data.timestamp),
+      'timestamptz[]',
+    ),
+    params.add(
       rows.map((r) => r.data.value),
+      'numeric[]',
+    ),
+    params.add(
       rows.map((r) => JSON.stringify(r.data.properties)),
+      'jsonb[]',
+    ),
+    params.add(
       rows.map((r) => r.event.recorded_at),
+      'timestamptz[]',
+    ),
+    params.add(
       rows.map((r) => r.position.toString()),
+      'bigint[]',
+    ),
+    params.add(
       rows.map((r) => r.data.source),
-    ],
-  );
-  return { inserted: result.rows, positionsUsed };
+      'text[]',
+    ),
+  ];
+  return `INSERT INTO ${table} (tenant_id, usage_id, idempotency_key, customer_id, metric_key, ts, value, properties,
+                               recorded_at, log_position, source)
+     SELECT * FROM unnest(${columns.join(', ')})
+     ON CONFLICT DO NOTHING
+     RETURNING ${USAGE_ROW_COLUMNS}`;
 }
 
 /**
@@ -145,7 +196,7 @@ export async function applyVoids(
     `UPDATE ${table} AS u SET voided_at = v.at, void_reason = v.reason
        FROM unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::text[]) AS v(tenant_id, usage_id, at, reason)
       WHERE u.tenant_id = v.tenant_id AND u.usage_id = v.usage_id AND u.voided_at IS NULL
-     RETURNING u.tenant_id, u.usage_id, u.customer_id, u.metric_key, u.ts, u.value, u.properties, u.recorded_at`,
+     RETURNING u.tenant_id, u.usage_id, u.customer_id, u.metric_key`,
     [voids.map((v) => v.tenant), voids.map((v) => v.usageId), voids.map((v) => v.at), voids.map((v) => v.reason)],
   );
   return result.rows;

@@ -1,24 +1,47 @@
 import type { PoolClient } from 'pg';
-import { USAGE_RECORDED, USAGE_VOIDED } from '#domain';
+import { METRIC_EVENT_TYPES, USAGE_RECORDED, USAGE_VOIDED } from '#domain';
 import type { Projection } from '#ledger';
-import { applyVoids, insertUsageEvents } from './usage-events.writer';
+import {
+  ACCOUNT_EVENT_TYPES,
+  applyAccountEvents,
+  USAGE_CUSTOMERS_DDL,
+  USAGE_SUBSCRIPTIONS_DDL,
+} from './usage-accounts.writer';
+import {
+  recordUsage,
+  rederiveMeterChanges,
+  removeVoidedFromBuckets,
+  USAGE_BUCKETS_DDL,
+  USAGE_SERIES_DDL,
+  type UsageTables,
+} from './usage-buckets.writer';
+import { applyVoids, prepareUsageRows } from './usage-events.writer';
+import { applyMeterEvents, USAGE_METERS_DDL } from './usage-meters.writer';
 
 /**
  * `usage`: everything about usage, in ONE projection with one checkpoint, so that
  * `abaxus projections rebuild usage` rebuilds all of it consistently.
  *
- * `usage_events` (the shared contract with ingestion, which reads it for GET /v1/events): one row
- * per counted usage event. PRIMARY KEY (tenant_id, idempotency_key) is the dedupe: the first event
- * with a key in log order counts, later ones are ignored (ON CONFLICT DO NOTHING), so a KurrentDB
- * log holding a duplicate counts exactly like Postgres. A UsageVoided sets voided_at/void_reason.
- * `log_position` numbers the rows in log order (the projection's own counter, `usage_log`).
+ * - `usage_events` (the shared contract with ingestion, which reads it for GET /v1/events): one row
+ *   per counted usage event. PRIMARY KEY (tenant_id, idempotency_key) is the dedupe: the first event
+ *   with a key in log order counts, later ones are ignored (ON CONFLICT DO NOTHING), so a KurrentDB
+ *   log holding a duplicate counts exactly like Postgres. A UsageVoided sets voided_at/void_reason.
+ *   `log_position` numbers the UsageRecorded events in log order (the projection's own counter).
+ * - `usage_buckets`: pre-aggregated partial states per 15-minute UTC bucket and meter version (see
+ *   usage-buckets.writer.ts); `usage_series`: which customers have usage of a metric in a month.
+ * - `usage_meters`: the projection's own copy of every metric's versions (projections never read
+ *   each other's tables); `usage_customers` / `usage_subscriptions`: time zones and billing cycles,
+ *   for the default period of GET /v1/usage/summary.
+ *
+ * One batch, one transaction, in this order: metric events (and the buckets a new version
+ * re-derives), customer/subscription events, new usage rows (and their buckets), voids.
  */
 export const USAGE_PROJECTION = 'usage';
 
 export const usageProjection: Projection = {
   name: USAGE_PROJECTION,
-  version: 1,
-  eventTypes: [USAGE_RECORDED, USAGE_VOIDED],
+  version: 2,
+  eventTypes: [USAGE_RECORDED, USAGE_VOIDED, ...METRIC_EVENT_TYPES, ...ACCOUNT_EVENT_TYPES],
   tables: {
     usage_events: (t) => `
       CREATE TABLE ${t} (
@@ -46,12 +69,33 @@ export const usageProjection: Projection = {
         last_position bigint  NOT NULL
       );
       INSERT INTO ${t} (id, last_position) VALUES (true, 0);`,
+    usage_buckets: USAGE_BUCKETS_DDL,
+    usage_series: USAGE_SERIES_DDL,
+    usage_meters: USAGE_METERS_DDL,
+    usage_customers: USAGE_CUSTOMERS_DDL,
+    usage_subscriptions: USAGE_SUBSCRIPTIONS_DDL,
   },
   async apply(events, { client, table }) {
-    const next = await nextLogPosition(client, table('usage_log'));
-    const { positionsUsed } = await insertUsageEvents(client, table('usage_events'), events, next);
-    if (positionsUsed > 0) await advanceLogPosition(client, table('usage_log'), positionsUsed);
-    await applyVoids(client, table('usage_events'), events);
+    const tables: UsageTables = {
+      events: table('usage_events'),
+      buckets: table('usage_buckets'),
+      series: table('usage_series'),
+      meters: table('usage_meters'),
+    };
+    const changes = await applyMeterEvents(client, tables.meters, events);
+    await rederiveMeterChanges(client, tables, changes);
+    await applyAccountEvents(
+      client,
+      { customers: table('usage_customers'), subscriptions: table('usage_subscriptions') },
+      events,
+    );
+    const prepared = prepareUsageRows(events, await nextLogPosition(client, table('usage_log')));
+    if (prepared.positionsUsed > 0) {
+      await recordUsage(client, tables, prepared);
+      await advanceLogPosition(client, table('usage_log'), prepared.positionsUsed);
+    }
+    const voided = await applyVoids(client, tables.events, events);
+    await removeVoidedFromBuckets(client, tables, voided);
   },
 };
 

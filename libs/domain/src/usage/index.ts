@@ -1,1 +1,6 @@
 export * from './usage.events';
+export * from './usage-buckets';
+export * from './usage-checksum';
+export * from './period-usage';
+export * from './metering-sql';
+export * from './usage-accumulator';

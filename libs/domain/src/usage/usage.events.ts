@@ -40,8 +40,7 @@ export interface UsageVoidedData {
 }
 
 export type UsageEvent =
-  | { type: typeof USAGE_RECORDED; data: UsageRecordedData }
-  | { type: typeof USAGE_VOIDED; data: UsageVoidedData };
+  { type: typeof USAGE_RECORDED; data: UsageRecordedData } | { type: typeof USAGE_VOIDED; data: UsageVoidedData };
 
 /** `2026-03` for a timestamp in March 2026 (UTC). */
 export function usageMonth(timestamp: string): string {

@@ -1,6 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { usageStreamId, type UsageRecordedData, type UsageVoidedData } from '#domain';
-import { streamName, type Checkpoint, type EventStore, type NewEvent } from '#ledger';
+import {
+  METRIC_STREAM_CATEGORY,
+  metricDecider,
+  usageStreamId,
+  type Metric,
+  type MetricCommand,
+  type MetricEvent,
+  type UsageRecordedData,
+  type UsageVoidedData,
+} from '#domain';
+import { StreamNotFoundError, streamName, type Checkpoint, type EventStore, type NewEvent } from '#ledger';
 
 /** Test fixtures: usage events appended straight to the store, as ingestion would write them. */
 export interface UsageInput {
@@ -81,4 +90,39 @@ export async function appendUsage(
   await flush();
   if (last === null) throw new Error('appendUsage: no events');
   return last;
+}
+
+/** Decides a metric command on the stream's current state and appends the result (as the API does). */
+export async function runMetricCommand(
+  store: EventStore,
+  tenant: string,
+  command: MetricCommand,
+): Promise<{ metric: Metric; position: Checkpoint | null }> {
+  const stream = streamName(tenant, METRIC_STREAM_CATEGORY, command.metric_key);
+  const recorded = await store.readStream(stream).catch((error: unknown) => {
+    if (error instanceof StreamNotFoundError) return [];
+    throw error;
+  });
+  const fold = (events: ReadonlyArray<{ type: string; data: unknown }>, from = metricDecider.initialState()) =>
+    events.reduce((s, e) => metricDecider.evolve(s, { type: e.type, data: e.data } as MetricEvent), from);
+  const state = fold(recorded);
+  const events = metricDecider.decide(command, state);
+  let position: Checkpoint | null = null;
+  if (events.length > 0) {
+    position = (
+      await store.append(
+        stream,
+        events.map((event) => ({
+          id: randomUUID(),
+          type: event.type,
+          data: event.data,
+          metadata: { tenant_id: tenant, actor: 'system:test', request_id: `req_${randomUUID()}` },
+        })),
+        { expectedRevision: recorded.length === 0 ? 'no_stream' : recorded.length - 1 },
+      )
+    ).position;
+  }
+  const after = fold(events, state);
+  if (after.status === 'absent') throw new Error('metric fixture: no metric');
+  return { metric: after.metric, position };
 }

@@ -1,0 +1,373 @@
+import type { Pool, PoolClient } from 'pg';
+import {
+  bucketCeil,
+  bucketFloor,
+  GRANULARITY_MS,
+  isBucketed,
+  meterSlots,
+  SqlParams,
+  stateFromRow,
+  UsageAccumulator,
+  usageChecksumOf,
+  usageSegments,
+  versionsInPeriod,
+  type HistogramGranularity,
+  type Metric,
+  type MeterSlot,
+  type PeriodUsage,
+  type StateRow,
+} from '#domain';
+import {
+  bucketStatesSql,
+  rawResultsSql,
+  rawStatesSql,
+  scanChunkSql,
+  seriesSourceSql,
+  type Grouping,
+  type SeriesKey,
+} from './usage-read.sql';
+
+/*
+ * Reads of the `usage` read model: the eventual summary (pre-aggregated buckets), the exact scan of
+ * raw rows, and histograms. No Nest in here: plain functions on pg, unit-testable against a database.
+ */
+
+export type MeteredMetric = Pick<Metric, 'key' | 'versions'>;
+
+export interface UsagePeriod {
+  /** RFC 3339 UTC, inclusive. */
+  start: string;
+  /** RFC 3339 UTC, exclusive. */
+  end: string;
+}
+
+interface BucketStateRow extends StateRow {
+  bin: Date | null;
+  meter_version: number;
+  aggregation: string;
+  group_key: Array<string | null>;
+}
+
+interface RawStateRow extends StateRow {
+  vid: number;
+  gk: Array<string | null>;
+}
+
+interface RawResultRow {
+  seg: number;
+  kind: 'total' | 'group';
+  bin: Date | null;
+  gn: string[] | null;
+  gk: Array<string | null> | null;
+  result: string | null;
+}
+
+const iso = (date: Date) => date.toISOString();
+
+function slotsFor(key: SeriesKey, metric: MeteredMetric, versions: readonly number[]): MeterSlot[] {
+  return meterSlots([{ tenantId: key.tenantId, metric, versions }]);
+}
+
+function addRawStates(accumulator: UsageAccumulator, slots: readonly MeterSlot[], rows: RawStateRow[]) {
+  const byVid = new Map(slots.map((slot) => [slot.vid, slot]));
+  for (const row of rows) {
+    const slot = byVid.get(row.vid)!;
+    accumulator.addState(slot.version.version, row.gk, stateFromRow(slot.version.aggregation, row));
+  }
+}
+
+function addRawResults(accumulator: UsageAccumulator, slots: readonly MeterSlot[], rows: RawResultRow[]) {
+  const byVid = new Map(slots.map((slot) => [slot.vid, slot]));
+  for (const row of rows) {
+    const segment =
+      row.seg === -1 ? accumulator.segments[0] : accumulator.segmentOfVersion(byVid.get(row.seg)!.version.version);
+    if (segment === undefined) continue;
+    const group = row.kind === 'total' ? null : { names: row.gn ?? [], typedKeys: row.gk ?? [] };
+    accumulator.setResult(segment.index, group, row.result);
+  }
+}
+
+/** The whole buckets inside [start, end) and the partial edges the raw rows must cover. */
+export function splitPeriod(period: UsagePeriod): {
+  interior: [string, string] | null;
+  edges: Array<[string, string]>;
+} {
+  const start = new Date(period.start);
+  const end = new Date(period.end);
+  const first = bucketCeil(start);
+  const last = bucketFloor(end);
+  if (first >= last) return { interior: null, edges: [[period.start, period.end]] };
+  const edges: Array<[string, string]> = [];
+  if (start < first) edges.push([period.start, iso(first)]);
+  if (last < end) edges.push([iso(last), period.end]);
+  return { interior: [iso(first), iso(last)], edges };
+}
+
+export type SummarySource = 'buckets' | 'buckets_and_raw_edges' | 'raw_events';
+
+/**
+ * The eventual usage of a period: bucketed aggregations from the buckets inside it (and the raw
+ * rows of its partial edge buckets, when it does not start and end on a 15-minute boundary);
+ * unique_count and percentile from the raw rows (they cannot be pre-aggregated). Groups by each
+ * version's group_by when `groups`.
+ */
+export async function summarizeUsage(
+  db: Pool,
+  key: SeriesKey,
+  metric: MeteredMetric,
+  period: UsagePeriod,
+  options: { groups: boolean },
+): Promise<PeriodUsage & { source: SummarySource }> {
+  const versions = versionsInPeriod(metric, period.start, period.end);
+  const accumulator = new UsageAccumulator(metric.key, versions, options.groups ? 'metric' : undefined);
+  const grouping: Grouping = options.groups ? 'version' : null;
+  const bucketed = versions.filter((v) => isBucketed(v.aggregation)).map((v) => v.version);
+  const raw = versions.filter((v) => !isBucketed(v.aggregation)).map((v) => v.version);
+  const { interior, edges } = splitPeriod(period);
+  const work: Array<Promise<void>> = [];
+  if (bucketed.length > 0 && interior !== null) {
+    const params = new SqlParams();
+    const sql = bucketStatesSql(params, key, interior, { groups: options.groups });
+    work.push(
+      db.query<BucketStateRow>(sql, params.values).then(({ rows }) => {
+        for (const row of rows) {
+          const version = versions.find((v) => v.version === row.meter_version);
+          if (version) accumulator.addState(row.meter_version, row.group_key, stateFromRow(version.aggregation, row));
+        }
+      }),
+    );
+  }
+  if (bucketed.length > 0 && edges.length > 0) {
+    const params = new SqlParams();
+    const slots = slotsFor(key, metric, bucketed);
+    const sql = rawStatesSql(params, slots, seriesSourceSql(params, key, edges), grouping);
+    work.push(db.query<RawStateRow>(sql, params.values).then(({ rows }) => addRawStates(accumulator, slots, rows)));
+  }
+  if (raw.length > 0) {
+    const params = new SqlParams();
+    const slots = slotsFor(key, metric, raw);
+    const sql = rawResultsSql(params, slots, seriesSourceSql(params, key, [[period.start, period.end]]), {
+      grouping,
+      mixed: accumulator.segments.length > 1 ? 'true' : 'false',
+    });
+    work.push(db.query<RawResultRow>(sql, params.values).then(({ rows }) => addRawResults(accumulator, slots, rows)));
+  }
+  await Promise.all(work);
+  const source: SummarySource = raw.length > 0 ? 'raw_events' : edges.length > 0 ? 'buckets_and_raw_edges' : 'buckets';
+  return { ...accumulator.finish(), source };
+}
+
+export interface ExactUsage extends PeriodUsage {
+  event_count: string;
+  late_event_count: string;
+  checksum: string;
+}
+
+/** [start, end) cut into `count` consecutive pieces of (about) equal duration, bounds in order. */
+export function chunksOf(period: UsagePeriod, count: number): Array<[string, string]> {
+  const start = new Date(period.start).getTime();
+  const end = new Date(period.end).getTime();
+  const pieces = Math.max(1, Math.min(count, Math.floor((end - start) / 1000)));
+  const bounds = Array.from({ length: pieces + 1 }, (_, i) =>
+    i === 0
+      ? period.start
+      : i === pieces
+        ? period.end
+        : iso(new Date(start + Math.floor(((end - start) * i) / pieces))),
+  );
+  return bounds.slice(0, -1).map((from, i) => [from, bounds[i + 1]] as [string, string]);
+}
+
+const FAST_AGGREGATIONS = new Set(['sum', 'count', 'avg', 'min', 'max']);
+
+interface ChunkRow {
+  event_count: string;
+  late_count: string;
+  lines: string | null;
+  [column: string]: string | null;
+}
+
+/**
+ * The exact usage of a period: a complete scan of the raw rows (late ones included; duplicates were
+ * never stored; voided excluded), each event metered by the version in force at its timestamp. The
+ * `clients` share one snapshot (see withSharedSnapshot): the scan is cut into time chunks read in
+ * parallel, and the checksum lines are hashed in chunk order.
+ */
+export async function scanUsage(
+  clients: readonly PoolClient[],
+  key: SeriesKey,
+  metric: MeteredMetric,
+  period: UsagePeriod,
+  options: { groupBy?: readonly string[] } = {},
+): Promise<ExactUsage> {
+  const versions = versionsInPeriod(metric, period.start, period.end);
+  const accumulator = new UsageAccumulator(metric.key, versions, options.groupBy);
+  const segments = usageSegments(versions);
+  const all = slotsFor(
+    key,
+    metric,
+    versions.map((v) => v.version),
+  );
+  const fast = options.groupBy === undefined && segments.every((segment) => FAST_AGGREGATIONS.has(segment.aggregation));
+  const segmentOf = (slot: MeterSlot) => accumulator.segmentOfVersion(slot.version.version)!;
+  const chunks = chunksOf(period, 8 * clients.length);
+  const results: ChunkRow[] = new Array(chunks.length);
+  let next = 0;
+  const worker = async (client: PoolClient) => {
+    while (next < chunks.length) {
+      const index = next++;
+      const params = new SqlParams();
+      const source = seriesSourceSql(params, key, [chunks[index]]);
+      const sql = scanChunkSql(params, source, period.end, fast ? { slots: all, segmentOf } : null);
+      results[index] = (await client.query<ChunkRow>(sql, params.values)).rows[0];
+    }
+  };
+  await Promise.all(clients.map(worker));
+  if (fast) addFastStates(accumulator, segments, results);
+  else await meterExactly(clients, key, metric, period, accumulator, options.groupBy ?? null, all);
+  const count = (column: 'event_count' | 'late_count') =>
+    results.reduce((total, row) => total + BigInt(row[column] ?? '0'), 0n).toString();
+  return {
+    ...accumulator.finish(),
+    event_count: count('event_count'),
+    late_event_count: count('late_count'),
+    checksum: usageChecksumOf(
+      versions.map((v) => v.version),
+      results.map((row) => row.lines ?? ''),
+    ),
+  };
+}
+
+function addFastStates(
+  accumulator: UsageAccumulator,
+  segments: ReturnType<typeof usageSegments>,
+  rows: ChunkRow[],
+): void {
+  for (const segment of segments) {
+    const k = segment.index;
+    const version = segment.versions[0];
+    for (const row of rows) {
+      const extremum = segment.aggregation === 'min' ? row[`mn${k}`] : row[`mx${k}`];
+      const state: StateRow = {
+        event_count: row[`c${k}`] ?? '0',
+        value_count: row[`vc${k}`] ?? '0',
+        value_sum: row[`s${k}`] ?? '0',
+        extremum: extremum ?? null,
+        pick_ts: null,
+        pick_id: null,
+        pick_value: null,
+      };
+      // Any version of the segment: states merge within a segment whatever the version.
+      accumulator.addState(version, [], stateFromRow(segment.aggregation, state));
+    }
+  }
+}
+
+/** The values, when the one-pass fast path does not apply (groups, first/last, unique_count, percentile). */
+async function meterExactly(
+  clients: readonly PoolClient[],
+  key: SeriesKey,
+  metric: MeteredMetric,
+  period: UsagePeriod,
+  accumulator: UsageAccumulator,
+  groupBy: readonly string[] | null,
+  all: MeterSlot[],
+): Promise<void> {
+  const bucketed = all.filter((slot) => isBucketed(slot.version.aggregation));
+  const raw = all.filter((slot) => !isBucketed(slot.version.aggregation));
+  const work: Array<Promise<void>> = [];
+  const client = (i: number) => clients[i % clients.length];
+  if (bucketed.length > 0) {
+    const params = new SqlParams();
+    const sql = rawStatesSql(params, bucketed, seriesSourceSql(params, key, [[period.start, period.end]]), groupBy);
+    work.push(
+      client(0)
+        .query<RawStateRow>(sql, params.values)
+        .then(({ rows }) => addRawStates(accumulator, bucketed, rows)),
+    );
+  }
+  if (raw.length > 0) {
+    const params = new SqlParams();
+    const sql = rawResultsSql(params, raw, seriesSourceSql(params, key, [[period.start, period.end]]), {
+      grouping: groupBy,
+      mixed: accumulator.segments.length > 1 ? 'true' : 'false',
+    });
+    work.push(
+      client(1)
+        .query<RawResultRow>(sql, params.values)
+        .then(({ rows }) => addRawResults(accumulator, raw, rows)),
+    );
+  }
+  await Promise.all(work);
+  void metric;
+}
+
+export interface HistogramPoint {
+  start: string;
+  end: string;
+  value: string | null;
+}
+
+/**
+ * Usage per UTC hour or day over [from, to) (both on the granularity's boundaries): each point is
+ * the usage of its own hour/day as a period (its own segments), from the buckets, or from the raw
+ * rows for unique_count and percentile.
+ */
+export async function usageHistogram(
+  db: Pool,
+  key: SeriesKey,
+  metric: MeteredMetric,
+  range: UsagePeriod,
+  granularity: HistogramGranularity,
+): Promise<HistogramPoint[]> {
+  const step = GRANULARITY_MS[granularity];
+  const points: Array<HistogramPoint & { accumulator: UsageAccumulator }> = [];
+  for (let at = new Date(range.start).getTime(); at < new Date(range.end).getTime(); at += step) {
+    const [start, end] = [iso(new Date(at)), iso(new Date(at + step))];
+    points.push({
+      start,
+      end,
+      value: null,
+      accumulator: new UsageAccumulator(metric.key, versionsInPeriod(metric, start, end)),
+    });
+  }
+  const byStart = new Map(points.map((point) => [new Date(point.start).getTime(), point]));
+  const versions = versionsInPeriod(metric, range.start, range.end);
+  const bucketed = versions.filter((v) => isBucketed(v.aggregation));
+  const raw = versions.filter((v) => !isBucketed(v.aggregation)).map((v) => v.version);
+  const work: Array<Promise<void>> = [];
+  if (bucketed.length > 0) {
+    const params = new SqlParams();
+    const sql = bucketStatesSql(params, key, [range.start, range.end], { groups: false, bin: granularity });
+    work.push(
+      db.query<BucketStateRow>(sql, params.values).then(({ rows }) => {
+        for (const row of rows) {
+          const version = versions.find((v) => v.version === row.meter_version);
+          const point = row.bin === null ? undefined : byStart.get(row.bin.getTime());
+          if (version && point)
+            point.accumulator.addState(row.meter_version, [], stateFromRow(version.aggregation, row));
+        }
+      }),
+    );
+  }
+  if (raw.length > 0) {
+    const mixedBins = points.filter((point) => point.accumulator.segments.length > 1).map((point) => point.start);
+    const params = new SqlParams();
+    const slots = slotsFor(key, metric, raw);
+    const sql = rawResultsSql(params, slots, seriesSourceSql(params, key, [[range.start, range.end]]), {
+      grouping: null,
+      mixed: `y.bin = ANY(${params.add(mixedBins, 'timestamptz[]')})`,
+      bin: granularity,
+    });
+    work.push(
+      db.query<RawResultRow>(sql, params.values).then(({ rows }) => {
+        for (const row of rows) {
+          const point = row.bin === null ? undefined : byStart.get(row.bin.getTime());
+          if (point) addRawResults(point.accumulator, slots, [row]);
+        }
+      }),
+    );
+  }
+  await Promise.all(work);
+  return points.map(({ start, end, accumulator }) => ({ start, end, value: accumulator.finish().value }));
+}
