@@ -25,7 +25,11 @@ export const auditLogProjection: Projection = {
       );
       CREATE INDEX ${table}_tenant_recorded ON ${table} (tenant_id, recorded_at);`,
   },
-  async apply(events: readonly RecordedEvent[], context) {
+  async apply(all: readonly RecordedEvent[], context) {
+    // Usage events are the hot path and their rows in the `usage` projection already carry the
+    // actor and request id: an audit row per usage event would double the write load for nothing.
+    const events = all.filter((event) => event.type !== 'UsageRecorded');
+    if (events.length === 0) return;
     // One set-based statement per batch; ON CONFLICT makes a replayed batch a no-op.
     await context.client.query(
       `INSERT INTO ${context.table('audit_log')}

@@ -44,6 +44,20 @@ export const USAGE_BUCKETS_DDL = (t: string) => `
     CONSTRAINT ${t}_pkey PRIMARY KEY (tenant_id, customer_id, metric_key, bucket_start, meter_version, group_key)
   );`;
 
+/**
+ * Who recorded each counted usage event (the event's metadata): audit_log skips UsageRecorded, the
+ * hot path, so the usage projection keeps this instead, in a table of its own (`usage_events` has
+ * exactly the columns of the shared contract).
+ */
+export const USAGE_ORIGINS_DDL = (t: string) => `
+  CREATE TABLE ${t} (
+    tenant_id  text NOT NULL,
+    usage_id   uuid NOT NULL,
+    actor      text NOT NULL,
+    request_id text,
+    CONSTRAINT ${t}_pkey PRIMARY KEY (tenant_id, usage_id)
+  );`;
+
 /** Which customers have raw usage of a metric in a UTC month: where a new meter version must re-derive. */
 export const USAGE_SERIES_DDL = (t: string) => `
   CREATE TABLE ${t} (
@@ -56,6 +70,7 @@ export const USAGE_SERIES_DDL = (t: string) => `
 
 export interface UsageTables {
   events: string;
+  origins: string;
   buckets: string;
   series: string;
   meters: string;
@@ -135,7 +150,23 @@ export async function recordUsage(client: PoolClient, tables: UsageTables, prepa
     slots.length === 0
       ? 'SELECT 1'
       : bucketInsertSql(slots, params, tables.buckets, `SELECT ${USAGE_ROW_COLUMNS} FROM inserted`, true);
-  await client.query(`WITH inserted AS (${insert}), series AS (${series}) ${main}`, params.values);
+  const origins = `INSERT INTO ${tables.origins} (tenant_id, usage_id, actor, request_id)
+      SELECT i.tenant_id, i.usage_id, o.actor, o.request_id
+        FROM inserted i
+        JOIN unnest(${params.add(
+          prepared.rows.map((row) => row.data.usage_id),
+          'uuid[]',
+        )}, ${params.add(
+          prepared.rows.map((row) => String(row.event.metadata.actor ?? '')),
+          'text[]',
+        )}, ${params.add(
+          prepared.rows.map((row) => row.event.metadata.request_id ?? null),
+          'text[]',
+        )}) AS o(usage_id, actor, request_id) ON o.usage_id = i.usage_id`;
+  await client.query(
+    `WITH inserted AS (${insert}), series AS (${series}), origins AS (${origins}) ${main}`,
+    params.values,
+  );
 }
 
 interface Range {

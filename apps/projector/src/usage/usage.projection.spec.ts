@@ -1,6 +1,7 @@
 import { PostgresEventStore, ProjectionRunner, rebuildProjection, type Checkpoint } from '#ledger';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
 import { appendUsage, usageRecorded, usageVoided } from './testing/usage-fixtures';
+import { auditLogProjection } from '../audit/audit-log.projection';
 import { usageProjection } from './usage.projection';
 
 describe('usage projection: usage_events', () => {
@@ -131,13 +132,35 @@ describe('usage projection: usage_events', () => {
     expect(stored.some((row) => row.usage_id === duplicate.id)).toBe(false);
   });
 
+  it('keeps who recorded each counted event; audit_log skips UsageRecorded but not UsageVoided', async () => {
+    const origins = await db.pool.query(`SELECT usage_id, actor, request_id FROM usage_origins ORDER BY usage_id`);
+    const stored = await rows();
+    expect(origins.rows).toEqual(
+      stored
+        .map((row) => ({ usage_id: row.usage_id, actor: 'key_test', request_id: `req_${row.usage_id}` }))
+        .sort((a, b) => (a.usage_id < b.usage_id ? -1 : 1)),
+    );
+    const last = await appendUsage(store, [usageVoided('acme', second.data, 'audit me')]);
+    const runner = new ProjectionRunner({ pool: db.pool, store, projections: [auditLogProjection], idlePollMs: 50 });
+    await runner.start();
+    try {
+      await runner.waitForPosition('audit_log', last, 10_000);
+    } finally {
+      await runner.stop();
+    }
+    const audited = await db.pool.query<{ type: string }>(`SELECT type FROM audit_log`);
+    expect(audited.rows.map((row) => row.type)).toEqual(['UsageVoided']);
+  });
+
   it('a void marks the row with its log time and reason; voiding twice keeps the first', async () => {
     await appendUsage(store, [usageVoided('acme', first.data, 'wrong customer')]);
     const last = await appendUsage(store, [usageVoided('acme', first.data, 'again')]);
     await project(last);
     const voided = (await rows()).find((row) => row.usage_id === first.id);
     expect(voided).toMatchObject({ void_reason: 'wrong customer', voided_at: expect.any(Date) });
-    const voidEvent = (await store.readAll(null)).events.find((e) => e.type === 'UsageVoided');
+    const voidEvent = (await store.readAll(null)).events.find(
+      (e) => e.type === 'UsageVoided' && (e.data as { usage_id: string }).usage_id === first.id,
+    );
     expect(voided.voided_at).toEqual(voidEvent!.recorded_at);
   });
 

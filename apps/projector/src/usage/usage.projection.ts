@@ -12,6 +12,7 @@ import {
   rederiveMeterChanges,
   removeVoidedFromBuckets,
   USAGE_BUCKETS_DDL,
+  USAGE_ORIGINS_DDL,
   USAGE_SERIES_DDL,
   type UsageTables,
 } from './usage-buckets.writer';
@@ -27,6 +28,7 @@ import { applyMeterEvents, USAGE_METERS_DDL } from './usage-meters.writer';
  *   with a key in log order counts, later ones are ignored (ON CONFLICT DO NOTHING), so a KurrentDB
  *   log holding a duplicate counts exactly like Postgres. A UsageVoided sets voided_at/void_reason.
  *   `log_position` numbers the UsageRecorded events in log order (the projection's own counter).
+ * - `usage_origins`: who recorded each counted event (actor, request id), since audit_log skips them.
  * - `usage_buckets`: pre-aggregated partial states per 15-minute UTC bucket and meter version (see
  *   usage-buckets.writer.ts); `usage_series`: which customers have usage of a metric in a month.
  * - `usage_meters`: the projection's own copy of every metric's versions (projections never read
@@ -40,7 +42,7 @@ export const USAGE_PROJECTION = 'usage';
 
 export const usageProjection: Projection = {
   name: USAGE_PROJECTION,
-  version: 2,
+  version: 3,
   eventTypes: [USAGE_RECORDED, USAGE_VOIDED, ...METRIC_EVENT_TYPES, ...ACCOUNT_EVENT_TYPES],
   tables: {
     usage_events: (t) => `
@@ -69,6 +71,7 @@ export const usageProjection: Projection = {
         last_position bigint  NOT NULL
       );
       INSERT INTO ${t} (id, last_position) VALUES (true, 0);`,
+    usage_origins: USAGE_ORIGINS_DDL,
     usage_buckets: USAGE_BUCKETS_DDL,
     usage_series: USAGE_SERIES_DDL,
     usage_meters: USAGE_METERS_DDL,
@@ -78,6 +81,7 @@ export const usageProjection: Projection = {
   async apply(events, { client, table }) {
     const tables: UsageTables = {
       events: table('usage_events'),
+      origins: table('usage_origins'),
       buckets: table('usage_buckets'),
       series: table('usage_series'),
       meters: table('usage_meters'),
