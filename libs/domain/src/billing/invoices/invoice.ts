@@ -56,8 +56,20 @@ export type InvoiceState =
 export type InvoiceStatus = Exclude<InvoiceState['status'], 'absent'>;
 export type ClosedInvoiceState = Extract<InvoiceState, { invoice: ClosedInvoice }>;
 
+/** Whether the document is final (INVOICE.CLOSED applies). Exhaustive: a new status must be classified here. */
 export function isClosedState(state: InvoiceState): state is ClosedInvoiceState {
-  return 'invoice' in state;
+  switch (state.status) {
+    case 'absent':
+    case 'draft':
+      return false;
+    case 'closed':
+    case 'payment_failed':
+    case 'paid':
+    case 'void':
+      return true;
+    default:
+      return unreachable(state);
+  }
 }
 
 /** The amount due of a closed invoice (its total); a negative total is a credit, nothing is due. */
