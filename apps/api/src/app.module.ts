@@ -12,6 +12,7 @@ import { PricePlansModule } from './price-plans/price-plans.module';
 import { SubscriptionsModule } from './subscriptions/subscriptions.module';
 import { TenancyModule } from './tenancy/tenancy.module';
 import { UsageEventsModule } from './usage-events/usage-events.module';
+import { UsageModule } from './usage/usage.module';
 
 /** One module per area; later areas add theirs to `imports`. */
 @Module({})
@@ -37,6 +38,7 @@ export class AppModule {
         MetricsModule,
         CustomersModule,
         UsageEventsModule,
+        UsageModule,
         PricePlansModule,
         SubscriptionsModule,
       ],

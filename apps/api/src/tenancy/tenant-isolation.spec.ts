@@ -47,6 +47,22 @@ const routes: Route[] = [
   ['POST', (b) => `/v1/subscriptions/${b.subscriptionId}/change-plan`, { plan_key: 'b_plan', at: 'now' }],
   ['GET', (b) => `/v1/events?customer_id=${b.customerId}&metric_key=${b.metricKey}`],
   ['POST', (b) => `/v1/events/${b.usageId}/void`, { reason: 'taken over' }],
+  ['GET', (b) => `/v1/usage/summary?customer_id=${b.customerId}&metric_key=${b.metricKey}`],
+  [
+    'POST',
+    () => '/v1/usage/compute',
+    {
+      customer_id: 'cust_b',
+      metric_key: 'b_calls',
+      period_start: '2026-01-01T00:00:00Z',
+      period_end: '2026-02-01T00:00:00Z',
+    },
+  ],
+  [
+    'GET',
+    (b) =>
+      `/v1/usage/histogram?customer_id=${b.customerId}&metric_key=${b.metricKey}&from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z&granularity=day`,
+  ],
 ];
 
 describe('tenant isolation', () => {

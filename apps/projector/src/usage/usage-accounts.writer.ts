@@ -1,28 +1,16 @@
 import type { PoolClient } from 'pg';
-import type { CustomerCreated, SubscriptionCancelled, SubscriptionPlanChanged, SubscriptionStarted } from '#domain';
+import type { SubscriptionCancelled, SubscriptionPlanChanged, SubscriptionStarted } from '#domain';
 import type { RecordedEvent } from '#ledger';
 
 /**
  * What GET /v1/usage/summary needs to find a customer's current billing period without reading
- * another projection: each customer's time zone (fixed at creation) and each subscription's billing
- * cycle and end. Kept by the usage projection itself, from the customer and subscription events.
+ * another projection: each subscription's billing cycle and end, kept by the usage projection
+ * itself from the subscription events (the customer's time zone comes from the API's catalog
+ * directory).
  */
-export const ACCOUNT_EVENT_TYPES = [
-  'CustomerCreated',
-  'SubscriptionStarted',
-  'SubscriptionCancelled',
-  'SubscriptionPlanChanged',
-] as const;
+export const ACCOUNT_EVENT_TYPES = ['SubscriptionStarted', 'SubscriptionCancelled', 'SubscriptionPlanChanged'] as const;
 
 const TYPES: ReadonlySet<string> = new Set(ACCOUNT_EVENT_TYPES);
-
-export const USAGE_CUSTOMERS_DDL = (t: string) => `
-  CREATE TABLE ${t} (
-    tenant_id   text NOT NULL,
-    customer_id text NOT NULL,
-    timezone    text NOT NULL,
-    PRIMARY KEY (tenant_id, customer_id)
-  );`;
 
 export const USAGE_SUBSCRIPTIONS_DDL = (t: string) => `
   CREATE TABLE ${t} (
@@ -46,22 +34,11 @@ const isText = (value: unknown): value is string => typeof value === 'string' &&
 /** Idempotent: inserts keep the first row, ends are set to the event's value. Malformed events are skipped. */
 export async function applyAccountEvents(
   client: PoolClient,
-  tables: { customers: string; subscriptions: string },
+  tables: { subscriptions: string },
   events: readonly RecordedEvent[],
 ): Promise<void> {
   const relevant = events.filter((event) => TYPES.has(event.type));
   if (relevant.length === 0) return;
-  const customers = relevant
-    .filter((event) => event.type === 'CustomerCreated')
-    .map((event) => ({ tenant: event.metadata.tenant_id, data: event.data as Partial<CustomerCreated['data']> }))
-    .filter(({ data }) => isText(data?.customer_id) && isText(data?.timezone));
-  if (customers.length > 0) {
-    await client.query(
-      `INSERT INTO ${tables.customers} (tenant_id, customer_id, timezone)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING`,
-      [customers.map((c) => c.tenant), customers.map((c) => c.data.customer_id), customers.map((c) => c.data.timezone)],
-    );
-  }
   const started = relevant
     .filter((event) => event.type === 'SubscriptionStarted')
     .map((event) => ({ tenant: event.metadata.tenant_id, data: event.data as Partial<Started> }))

@@ -1,12 +1,7 @@
 import type { PoolClient } from 'pg';
 import { METRIC_EVENT_TYPES, USAGE_RECORDED, USAGE_VOIDED } from '#domain';
 import type { Projection } from '#ledger';
-import {
-  ACCOUNT_EVENT_TYPES,
-  applyAccountEvents,
-  USAGE_CUSTOMERS_DDL,
-  USAGE_SUBSCRIPTIONS_DDL,
-} from './usage-accounts.writer';
+import { ACCOUNT_EVENT_TYPES, applyAccountEvents, USAGE_SUBSCRIPTIONS_DDL } from './usage-accounts.writer';
 import {
   recordUsage,
   rederiveMeterChanges,
@@ -32,17 +27,17 @@ import { applyMeterEvents, USAGE_METERS_DDL } from './usage-meters.writer';
  * - `usage_buckets`: pre-aggregated partial states per 15-minute UTC bucket and meter version (see
  *   usage-buckets.writer.ts); `usage_series`: which customers have usage of a metric in a month.
  * - `usage_meters`: the projection's own copy of every metric's versions (projections never read
- *   each other's tables); `usage_customers` / `usage_subscriptions`: time zones and billing cycles,
- *   for the default period of GET /v1/usage/summary.
+ *   each other's tables); `usage_subscriptions`: billing cycles, for the default period of
+ *   GET /v1/usage/summary.
  *
  * One batch, one transaction, in this order: metric events (and the buckets a new version
- * re-derives), customer/subscription events, new usage rows (and their buckets), voids.
+ * re-derives), subscription events, new usage rows (and their buckets), voids.
  */
 export const USAGE_PROJECTION = 'usage';
 
 export const usageProjection: Projection = {
   name: USAGE_PROJECTION,
-  version: 3,
+  version: 4,
   eventTypes: [USAGE_RECORDED, USAGE_VOIDED, ...METRIC_EVENT_TYPES, ...ACCOUNT_EVENT_TYPES],
   tables: {
     usage_events: (t) => `
@@ -75,7 +70,6 @@ export const usageProjection: Projection = {
     usage_buckets: USAGE_BUCKETS_DDL,
     usage_series: USAGE_SERIES_DDL,
     usage_meters: USAGE_METERS_DDL,
-    usage_customers: USAGE_CUSTOMERS_DDL,
     usage_subscriptions: USAGE_SUBSCRIPTIONS_DDL,
   },
   async apply(events, { client, table }) {
@@ -88,11 +82,7 @@ export const usageProjection: Projection = {
     };
     const changes = await applyMeterEvents(client, tables.meters, events);
     await rederiveMeterChanges(client, tables, changes);
-    await applyAccountEvents(
-      client,
-      { customers: table('usage_customers'), subscriptions: table('usage_subscriptions') },
-      events,
-    );
+    await applyAccountEvents(client, { subscriptions: table('usage_subscriptions') }, events);
     const prepared = prepareUsageRows(events, await nextLogPosition(client, table('usage_log')));
     if (prepared.positionsUsed > 0) {
       await recordUsage(client, tables, prepared);
