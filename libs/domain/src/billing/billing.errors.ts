@@ -15,6 +15,8 @@ export type BillingErrorCode =
   /** A payment whose amount or currency is not the invoice's amount due. */
   | 'INVOICE.PAYMENT_MISMATCH'
   | 'CALCULATION.INVALID'
+  /** The period is not one of the subscription's billing periods, or the subscription is not active in it. */
+  | 'CALCULATION.INVALID_PERIOD'
   /** The calculation's checksum or id is not the one its content gives: it was altered. */
   | 'CALCULATION.CHECKSUM_MISMATCH'
   | 'ADJUSTMENT.INVALID'

@@ -5,3 +5,4 @@ export * from './calculation';
 export { BILLING_ID_PATTERN } from './billing-fields';
 export * from './invoices';
 export * from './adjustments';
+export * from './calculate';
