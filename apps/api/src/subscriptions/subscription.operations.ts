@@ -99,13 +99,14 @@ async function findCustomer(store: EventStore, tenantId: string, id: unknown): P
   });
 }
 
-/** Metrics of the plan's charges and of the overrides: an override is validated against them. */
+/** Metrics of the plan and of the overrides (charges, entitlements): an override is validated against them. */
 function metricKeysOf(plan: Plan | null, overrides: unknown): string[] {
   const fromPlan = (plan?.versions ?? []).flatMap((version) => referencedMetricKeys(contentOf(version)));
-  const given = (overrides as { charges?: unknown } | null | undefined)?.charges;
+  const given = overrides as { charges?: unknown; entitlements?: unknown } | null | undefined;
+  const charges = given?.charges;
   const fromOverrides =
-    typeof given === 'object' && given !== null ? referencedMetricKeys({ charges: Object.values(given) }) : [];
-  return [...fromPlan, ...fromOverrides];
+    typeof charges === 'object' && charges !== null ? referencedMetricKeys({ charges: Object.values(charges) }) : [];
+  return [...fromPlan, ...fromOverrides, ...referencedMetricKeys({ entitlements: given?.entitlements })];
 }
 
 export async function startSubscription(

@@ -2,9 +2,11 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Allow } from 'class-validator';
 
 export const OVERRIDES_DESCRIPTION =
-  'Enterprise pricing: `{ "charges": { "<charge key>": { …charge fields } } }`. Each override is laid over the ' +
-  "plan version's charge of that key and validated like a plan charge (422 naming `overrides.charges.<key>.<field>`); " +
-  'changing `model` keeps only the key and the metric of the plan charge.';
+  'Enterprise pricing: `{ "charges": { "<charge key>": { …charge fields } }, "entitlements": { "<key>": { type, value, … } } }`. ' +
+  "Each charge override is laid over the plan version's charge of that key and validated like a plan charge (422 naming " +
+  '`overrides.charges.<key>.<field>`); changing `model` keeps only the key and the metric of the plan charge. Each ' +
+  "entitlement override replaces the plan version's entitlement of that key, or adds one (validated like a plan's: " +
+  '422 naming `overrides.entitlements.<key>.<field>`).';
 
 /** Field names are checked here (unknown fields: 400); values by the domain, naming each bad one (422). */
 export class StartSubscriptionRequest {

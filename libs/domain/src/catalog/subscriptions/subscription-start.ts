@@ -3,6 +3,7 @@ import { fieldPath, type FieldError } from '../../decimal';
 import { calendarAnchor, formatInstant, parseInstant, PeriodError, periodContaining } from '../../periods';
 import type { Charge } from '../../pricing';
 import type { Customer } from '../customers';
+import { parseEntitlements, type Entitlements } from '../plans/entitlements';
 import type { MetricCatalog } from '../plans/metric-catalog';
 import { findPlanVersion, latestPublishedVersion, type Plan, type PublishedPlanVersion } from '../plans/plan';
 import { parsePlanCharge } from '../plans/plan-version';
@@ -20,7 +21,10 @@ export interface SubscriptionRequest {
   start_date?: unknown;
   /** `anniversary` (default: periods repeat from the start), `calendar`, or an instant/date to repeat from. */
   billing_anchor?: unknown;
-  /** `{ charges: { <charge key>: { …charge fields } } }`, each laid over the plan's charge of that key. */
+  /**
+   * `{ charges: { <charge key>: { …charge fields } }, entitlements: { <key>: { type, value, … } } }`: each
+   * charge laid over the plan's charge of that key; each entitlement replaces (or adds) the plan's of that key.
+   */
   overrides?: unknown;
 }
 
@@ -125,7 +129,7 @@ function applyOverrides(
   if (raw === undefined || raw === null) return { value: { charges: [...charges], overridden: {} }, errors: [] };
   if (!isRecord(raw)) return fail('overrides', 'must be an object such as { "charges": { "<charge key>": { … } } }');
   const errors: FieldError[] = Object.keys(raw)
-    .filter((member) => member !== 'charges')
+    .filter((member) => member !== 'charges' && member !== 'entitlements')
     .map((member) => ({ field: `overrides.${member}`, message: 'is not a known field' }));
   const given = raw.charges ?? {};
   if (!isRecord(given)) return fail('overrides.charges', 'must be an object of charge overrides by charge key');
@@ -145,6 +149,23 @@ function applyOverrides(
   }
   if (errors.length > 0) return { errors };
   return { value: { charges: charges.map((charge) => overridden[charge.key] ?? charge), overridden }, errors };
+}
+
+/**
+ * Entitlement overrides (enterprise deals): each entry of `overrides.entitlements` replaces the plan
+ * version's entitlement of its key, or adds one the plan lacks; validated like a plan's entitlements
+ * (422 naming `overrides.entitlements.<key>.<field>`). `overridden` is undefined when none is given.
+ */
+function applyEntitlementOverrides(
+  entitlements: Entitlements,
+  rawOverrides: unknown,
+  metrics: MetricCatalog,
+): Parsed<{ entitlements: Entitlements; overridden?: Entitlements }> {
+  const raw = isRecord(rawOverrides) ? rawOverrides.entitlements : undefined;
+  const parsed = parseEntitlements(raw, metrics, 'overrides.entitlements');
+  if (!parsed.value) return { errors: parsed.errors };
+  if (Object.keys(parsed.value).length === 0) return { value: { entitlements }, errors: [] };
+  return { value: { entitlements: { ...entitlements, ...parsed.value }, overridden: parsed.value }, errors: [] };
 }
 
 /** Where and on which anchor the subscription starts: from the request, or from the one it continues. */
@@ -190,11 +211,21 @@ export function decideStart(input: StartInput): SubscriptionStarted {
   const charges = version.value
     ? applyOverrides(version.value.charges, input.request.overrides, input.metrics)
     : { errors: [] };
-  errors.push(...timing.errors, ...charges.errors);
-  if (errors.length > 0 || !customer.value || !version.value || !timing.value || !charges.value) {
+  const entitlements = version.value
+    ? applyEntitlementOverrides(version.value.entitlements, input.request.overrides, input.metrics)
+    : { errors: [] };
+  errors.push(...timing.errors, ...charges.errors, ...entitlements.errors);
+  if (
+    errors.length > 0 ||
+    !customer.value ||
+    !version.value ||
+    !timing.value ||
+    !charges.value ||
+    !entitlements.value
+  ) {
     throw invalidSubscription(errors);
   }
-  return started(input, customer.value, version.value, timing.value, charges.value);
+  return started(input, customer.value, version.value, timing.value, charges.value, entitlements.value);
 }
 
 function started(
@@ -203,6 +234,7 @@ function started(
   version: PublishedPlanVersion,
   timing: { start: string; anchor: BillingAnchor },
   charges: { charges: Charge[]; overridden: Record<string, Charge> },
+  entitlements: { entitlements: Entitlements; overridden?: Entitlements },
 ): SubscriptionStarted {
   const terms = {
     billing_interval: version.billing_interval,
@@ -224,9 +256,12 @@ function started(
       start_date: timing.start,
       billing_anchor: timing.anchor,
       charges: charges.charges,
-      overrides: { charges: charges.overridden },
+      // `entitlements` only when some are overridden: events recorded before they existed lack it anyway.
+      overrides: entitlements.overridden
+        ? { charges: charges.overridden, entitlements: entitlements.overridden }
+        : { charges: charges.overridden },
       minimum_commitment: version.minimum_commitment,
-      entitlements: version.entitlements,
+      entitlements: entitlements.entitlements,
       previous_subscription_id: input.continues?.subscription.subscription_id ?? null,
       first_period: periodProration(cycle, firstPeriod, timing.start, null, charges.charges),
       created_at: input.at.toISOString(),

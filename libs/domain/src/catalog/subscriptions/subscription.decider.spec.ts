@@ -217,7 +217,35 @@ describe('subscription decider', () => {
         ),
         ['overrides.charges.api.tiers[0].up_to', 'overrides.charges.api.tiers[1].up_to'],
       ],
-      ['an unknown override member', start(request({ overrides: { entitlements: {} } })), ['overrides.entitlements']],
+      [
+        'an unknown override member',
+        start(request({ overrides: { minimum_commitment: '1' } })),
+        ['overrides.minimum_commitment'],
+      ],
+      [
+        'invalid entitlement overrides',
+        start(
+          request({
+            overrides: {
+              entitlements: {
+                api_calls_per_month: { type: 'limit', value: '-1', metric_key: 'api_calls' },
+                sso: { type: 'boolean', value: 'yes' },
+                quota: { type: 'limit', value: '5', metric_key: 'nope' },
+              },
+            },
+          }),
+        ),
+        [
+          'overrides.entitlements.api_calls_per_month.value',
+          'overrides.entitlements.sso.value',
+          'overrides.entitlements.quota.metric_key',
+        ],
+      ],
+      [
+        'entitlement overrides that are not an object',
+        start(request({ overrides: { entitlements: [] } })),
+        ['overrides.entitlements'],
+      ],
     ])('refuses %s, naming the field', (_label, command, fields) => {
       const error = errorOf(given().when(command));
       expect(error.code).toBe('SUBSCRIPTION.INVALID');
@@ -241,6 +269,39 @@ describe('subscription decider', () => {
       };
       expect(event.data.overrides).toEqual({ charges: expected });
       expect(event.data.charges).toEqual([expected.base, expected.api]);
+    });
+
+    it("lays entitlement overrides over the plan version's by key (replacing or adding); charges untouched", () => {
+      const event = startedEvent(
+        request({
+          overrides: {
+            entitlements: {
+              api_calls_per_month: { type: 'limit', value: 250000, metric_key: 'api_calls' },
+              advanced_analytics: { type: 'boolean', value: false },
+              sso: { type: 'boolean', value: true },
+            },
+          },
+        }),
+      );
+      const overridden = {
+        api_calls_per_month: { type: 'limit', value: '250000', metric_key: 'api_calls' },
+        advanced_analytics: { type: 'boolean', value: false },
+        sso: { type: 'boolean', value: true },
+      };
+      expect(event.data.overrides).toEqual({ charges: {}, entitlements: overridden });
+      expect(event.data.entitlements).toEqual({
+        advanced_analytics: { type: 'boolean', value: false },
+        api_calls_per_month: { type: 'limit', value: '250000', metric_key: 'api_calls' },
+        model_tier: { type: 'config', value: 'gpt-4' },
+        sso: { type: 'boolean', value: true },
+      });
+      expect(event.data.charges).toEqual(proPlanContent.charges);
+    });
+
+    it("records no entitlement overrides for an empty object (the plan version's entitlements as they are)", () => {
+      const event = startedEvent(request({ overrides: { entitlements: {} } }));
+      expect(event.data.overrides).toEqual({ charges: {} });
+      expect(event.data.entitlements).toEqual(proPlanContent.entitlements);
     });
 
     it('is a no-op on a stream that has started already (a retry)', () => {

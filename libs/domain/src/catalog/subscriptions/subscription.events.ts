@@ -62,9 +62,13 @@ export interface SubscriptionStarted {
     billing_anchor: BillingAnchor;
     /** The plan version's charges, each override laid over the charge of its key. */
     charges: Charge[];
-    /** The overridden charges (merged and normalized), by charge key; {} for none. */
-    overrides: { charges: Record<string, Charge> };
+    /**
+     * The overridden charges (merged and normalized), by charge key; {} for none. `entitlements`: the
+     * overridden entitlements by key, present only when some are (absent in older events too).
+     */
+    overrides: { charges: Record<string, Charge>; entitlements?: Entitlements };
     minimum_commitment: DecimalString | null;
+    /** The plan version's entitlements with `overrides.entitlements` laid over them (by key). */
     entitlements: Entitlements;
     /** The subscription this one continues after a plan change; null otherwise. */
     previous_subscription_id: string | null;
