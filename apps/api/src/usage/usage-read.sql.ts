@@ -4,6 +4,8 @@ import {
   perSlot,
   stateColumnsSql,
   vidList,
+  type Aggregation,
+  type BucketLevel,
   type HistogramGranularity,
   type MeterSlot,
   type SqlParams,
@@ -53,36 +55,58 @@ export function rawStatesSql(params: SqlParams, slots: MeterSlot[], source: stri
         FROM (${metered}) x WHERE x.vid IN (${vidList(slots)}) GROUP BY x.vid, x.gk) z`;
 }
 
+export interface BucketSource {
+  level: BucketLevel;
+  range: readonly [string, string];
+}
+
 /**
- * Partial states of whole buckets in [from, until), merged per meter version and group key (or per
- * version only, when groups are not wanted), optionally per hour/day bin:
- * rows `{ bin, meter_version, aggregation, group_key, ...StateRow }`.
+ * Partial states of whole buckets (day rows and/or 15-minute rows over the given ranges, which must
+ * not overlap), merged per meter version and group key (or per version only, without groups),
+ * optionally per hour/day bin: rows `{ bin, meter_version, aggregation, group_key, ...StateRow }`.
+ * Columns the period's aggregations do not need are not computed (no sort without first/last).
  */
 export function bucketStatesSql(
   params: SqlParams,
   key: SeriesKey,
-  range: readonly [string, string],
-  options: { groups: boolean; bin?: HistogramGranularity },
+  sources: readonly BucketSource[],
+  options: { groups: boolean; bin?: HistogramGranularity; aggregations: ReadonlySet<Aggregation> },
 ): string {
   const bin = options.bin
     ? `date_bin('1 ${options.bin}', bucket_start, TIMESTAMPTZ '1970-01-01 00:00:00+00')`
     : 'NULL::timestamptz';
   const groupKey = options.groups ? 'group_key' : `'[]'::jsonb`;
+  const has = (...aggregations: Aggregation[]) => aggregations.some((a) => options.aggregations.has(a));
   const forward = (column: string) =>
     `(array_agg(${column} ORDER BY pick_ts, pick_id) FILTER (WHERE pick_ts IS NOT NULL))[1]`;
   const backward = (column: string) =>
     `(array_agg(${column} ORDER BY pick_ts DESC, pick_id DESC) FILTER (WHERE pick_ts IS NOT NULL))[1]`;
-  const pick = (column: string) =>
-    `CASE aggregation WHEN 'first' THEN ${forward(column)} WHEN 'last' THEN ${backward(column)} END`;
+  const pick = (column: string, type: string) =>
+    has('first', 'last')
+      ? `CASE aggregation WHEN 'first' THEN ${forward(column)} WHEN 'last' THEN ${backward(column)} END`
+      : `NULL::${type}`;
+  const extremum = has('min', 'max')
+    ? `CASE aggregation WHEN 'min' THEN min(extremum) WHEN 'max' THEN max(extremum) END`
+    : 'NULL::numeric';
+  const [tenant, customer, metric] = [
+    params.add(key.tenantId, 'text'),
+    params.add(key.customerId, 'text'),
+    params.add(key.metricKey, 'text'),
+  ];
+  const rows = sources
+    .map(
+      ({ level, range }) => `SELECT * FROM ${level === 'day' ? 'usage_buckets_daily' : 'usage_buckets'}
+        WHERE tenant_id = ${tenant} AND customer_id = ${customer} AND metric_key = ${metric}
+          AND bucket_start >= ${params.add(range[0], 'timestamptz')} AND bucket_start < ${params.add(range[1], 'timestamptz')}`,
+    )
+    .join(' UNION ALL ');
   return `SELECT bin, meter_version, aggregation, group_key, ${STATE_TEXT} FROM (
       SELECT ${bin} AS bin, meter_version, aggregation, ${groupKey} AS group_key,
              sum(event_count) AS event_count, sum(value_count) AS value_count, sum(value_sum) AS value_sum,
-             CASE aggregation WHEN 'min' THEN min(extremum) WHEN 'max' THEN max(extremum) END AS extremum,
-             ${pick('pick_ts')} AS pick_ts, ${pick('pick_id')} AS pick_id, ${pick('pick_value')} AS pick_value
-        FROM usage_buckets
-       WHERE tenant_id = ${params.add(key.tenantId, 'text')} AND customer_id = ${params.add(key.customerId, 'text')}
-         AND metric_key = ${params.add(key.metricKey, 'text')}
-         AND bucket_start >= ${params.add(range[0], 'timestamptz')} AND bucket_start < ${params.add(range[1], 'timestamptz')}
+             ${extremum} AS extremum,
+             ${pick('pick_ts', 'timestamptz')} AS pick_ts, ${pick('pick_id', 'uuid')} AS pick_id,
+             ${pick('pick_value', 'numeric')} AS pick_value
+        FROM (${rows}) u
        GROUP BY 1, meter_version, aggregation, 4) z`;
 }
 

@@ -45,6 +45,8 @@ const CUSTOMERS = ['c1', 'c2'];
 const MARCH: UsagePeriod = { start: '2026-03-01T00:00:00.000Z', end: '2026-04-01T00:00:00.000Z' };
 // Starts and ends inside 15-minute buckets: whole buckets plus raw edges.
 const UNALIGNED: UsagePeriod = { start: '2026-03-10T08:05:30.123Z', end: '2026-03-20T17:00:00.001Z' };
+// March in New York: whole UTC days plus 15-minute buckets at both ends, no raw edges.
+const NEW_YORK_MARCH: UsagePeriod = { start: '2026-03-01T05:00:00.000Z', end: '2026-04-01T04:00:00.000Z' };
 // Mid-bucket, so the bucket holding it has rows of both versions.
 const VERSION_2_FROM = '2026-03-16T10:07:00.000Z';
 
@@ -238,7 +240,9 @@ describe('usage read model: summary and exact scan equal the domain (parity law)
 
   const series = () =>
     [...metrics.keys()].flatMap((metric) =>
-      CUSTOMERS.flatMap((customer) => [MARCH, UNALIGNED].map((period) => ({ metric, customer, period }))),
+      CUSTOMERS.flatMap((customer) =>
+        [MARCH, UNALIGNED, NEW_YORK_MARCH].map((period) => ({ metric, customer, period })),
+      ),
     );
 
   it(`summary (buckets) equals the domain for every aggregation and mixed versions (seed ${seed})`, async () => {
@@ -257,9 +261,6 @@ describe('usage read model: summary and exact scan equal the domain (parity law)
         { tenantId: TENANT, customerId: customer, metricKey: metric },
         definition,
         period,
-        {
-          groups: true,
-        },
       );
       expect({ metric, customer, period, value: summary.value, groups: summary.groups }).toEqual({
         metric,
@@ -337,6 +338,14 @@ describe('usage read model: summary and exact scan equal the domain (parity law)
              FROM usage_buckets ORDER BY 1, 2, 3, 4, 5, group_key::text`,
         )
       ).rows,
+      daily: (
+        await db.pool.query(
+          `SELECT tenant_id, customer_id, metric_key, bucket_start, meter_version, group_key, aggregation, event_count,
+                  value_count, trim_scale(value_sum)::text AS value_sum, trim_scale(extremum)::text AS extremum,
+                  pick_ts, pick_id, trim_scale(pick_value)::text AS pick_value
+             FROM usage_buckets_daily ORDER BY 1, 2, 3, 4, 5, group_key::text`,
+        )
+      ).rows,
       events: (await db.pool.query(`SELECT * FROM usage_events ORDER BY log_position`)).rows,
     });
     const before = await snapshot();
@@ -379,7 +388,7 @@ describe('usage read model: summary and exact scan equal the domain (parity law)
     last = await appendUsage(store, [low, high]);
     await project();
     const key = { tenantId: TENANT, customerId: 'c9', metricKey: 'm_min' };
-    const summary = () => summarizeUsage(db.pool, key, metrics.get('m_min')!, MARCH, { groups: false });
+    const summary = () => summarizeUsage(db.pool, key, metrics.get('m_min')!, MARCH);
     expect((await summary()).value).toBe('1');
     last = await appendUsage(store, [usageVoided(TENANT, low.data)]);
     await project();
@@ -387,7 +396,9 @@ describe('usage read model: summary and exact scan equal the domain (parity law)
     last = await appendUsage(store, [usageVoided(TENANT, high.data)]);
     await project();
     expect((await summary()).value).toBeNull();
-    const rows = await db.pool.query(`SELECT 1 FROM usage_buckets WHERE customer_id = 'c9'`);
+    const rows = await db.pool.query(
+      `SELECT 1 FROM usage_buckets WHERE customer_id = 'c9' UNION ALL SELECT 1 FROM usage_buckets_daily WHERE customer_id = 'c9'`,
+    );
     expect(rows.rowCount).toBe(0);
   });
 });

@@ -1,7 +1,10 @@
 import type { Pool, PoolClient } from 'pg';
 import {
-  bucketCeil,
-  bucketFloor,
+  AGGREGATIONS,
+  BUCKET_MS,
+  ceilTo,
+  DAY_MS,
+  floorTo,
   GRANULARITY_MS,
   isBucketed,
   meterSlots,
@@ -11,6 +14,7 @@ import {
   usageChecksumOf,
   usageSegments,
   versionsInPeriod,
+  type Aggregation,
   type HistogramGranularity,
   type Metric,
   type MeterSlot,
@@ -19,6 +23,7 @@ import {
 } from '#domain';
 import {
   bucketStatesSql,
+  type BucketSource,
   rawResultsSql,
   rawStatesSql,
   scanChunkSql,
@@ -87,20 +92,26 @@ function addRawResults(accumulator: UsageAccumulator, slots: readonly MeterSlot[
   }
 }
 
-/** The whole buckets inside [start, end) and the partial edges the raw rows must cover. */
-export function splitPeriod(period: UsagePeriod): {
-  interior: [string, string] | null;
-  edges: Array<[string, string]>;
-} {
+/**
+ * How a period is read: whole UTC days inside it from the day rows, the rest of its whole
+ * 15-minute buckets from the 15-minute rows, and its partial 15-minute edges from the raw rows.
+ */
+export function splitPeriod(period: UsagePeriod): { buckets: BucketSource[]; edges: Array<[string, string]> } {
   const start = new Date(period.start);
   const end = new Date(period.end);
-  const first = bucketCeil(start);
-  const last = bucketFloor(end);
-  if (first >= last) return { interior: null, edges: [[period.start, period.end]] };
+  const first = ceilTo(start, BUCKET_MS);
+  const last = floorTo(end, BUCKET_MS);
+  if (first >= last) return { buckets: [], edges: [[period.start, period.end]] };
   const edges: Array<[string, string]> = [];
   if (start < first) edges.push([period.start, iso(first)]);
   if (last < end) edges.push([iso(last), period.end]);
-  return { interior: [iso(first), iso(last)], edges };
+  const firstDay = ceilTo(first, DAY_MS);
+  const lastDay = floorTo(last, DAY_MS);
+  if (firstDay >= lastDay) return { buckets: [{ level: 'quarter', range: [iso(first), iso(last)] }], edges };
+  const buckets: BucketSource[] = [{ level: 'day', range: [iso(firstDay), iso(lastDay)] }];
+  if (first < firstDay) buckets.push({ level: 'quarter', range: [iso(first), iso(firstDay)] });
+  if (lastDay < last) buckets.push({ level: 'quarter', range: [iso(lastDay), iso(last)] });
+  return { buckets, edges };
 }
 
 export type SummarySource = 'buckets' | 'buckets_and_raw_edges' | 'raw_events';
@@ -109,43 +120,51 @@ export type SummarySource = 'buckets' | 'buckets_and_raw_edges' | 'raw_events';
  * The eventual usage of a period: bucketed aggregations from the buckets inside it (and the raw
  * rows of its partial edge buckets, when it does not start and end on a 15-minute boundary);
  * unique_count and percentile from the raw rows (they cannot be pre-aggregated). Groups by each
- * version's group_by when `groups`.
+ * version's group_by when the metric has one.
+ *
+ * `metric` may still be loading: the bucket rows do not depend on its versions (they carry their
+ * meter version), so they are read at the same time, in one round trip for an aligned period.
  */
 export async function summarizeUsage(
   db: Pool,
   key: SeriesKey,
-  metric: MeteredMetric,
+  metric: MeteredMetric | Promise<MeteredMetric>,
   period: UsagePeriod,
-  options: { groups: boolean },
-): Promise<PeriodUsage & { source: SummarySource }> {
-  const versions = versionsInPeriod(metric, period.start, period.end);
-  const accumulator = new UsageAccumulator(metric.key, versions, options.groups ? 'metric' : undefined);
-  const grouping: Grouping = options.groups ? 'version' : null;
+): Promise<PeriodUsage & { source: SummarySource; grouped: boolean }> {
+  const { buckets, edges } = splitPeriod(period);
+  let bucketRows: Promise<BucketStateRow[]> = Promise.resolve([]);
+  if (buckets.length > 0) {
+    const params = new SqlParams();
+    const sql = bucketStatesSql(params, key, buckets, { groups: true, aggregations: ALL_AGGREGATIONS });
+    bucketRows = db.query<BucketStateRow>(sql, params.values).then((result) => result.rows);
+    bucketRows.catch(() => undefined); // awaited below; a failure of the metric load must not leave it unhandled
+  }
+  const meter = await metric;
+  const versions = versionsInPeriod(meter, period.start, period.end);
+  const grouped = versions.some((v) => (v.group_by ?? []).length > 0);
+  const accumulator = new UsageAccumulator(meter.key, versions, grouped ? 'metric' : undefined);
+  const grouping: Grouping = grouped ? 'version' : null;
   const bucketed = versions.filter((v) => isBucketed(v.aggregation)).map((v) => v.version);
   const raw = versions.filter((v) => !isBucketed(v.aggregation)).map((v) => v.version);
-  const { interior, edges } = splitPeriod(period);
-  const work: Array<Promise<void>> = [];
-  if (bucketed.length > 0 && interior !== null) {
-    const params = new SqlParams();
-    const sql = bucketStatesSql(params, key, interior, { groups: options.groups });
-    work.push(
-      db.query<BucketStateRow>(sql, params.values).then(({ rows }) => {
-        for (const row of rows) {
-          const version = versions.find((v) => v.version === row.meter_version);
-          if (version) accumulator.addState(row.meter_version, row.group_key, stateFromRow(version.aggregation, row));
+  const work: Array<Promise<void>> = [
+    bucketRows.then((rows) => {
+      for (const row of rows) {
+        const version = versions.find((v) => v.version === row.meter_version);
+        if (version && isBucketed(version.aggregation)) {
+          accumulator.addState(row.meter_version, row.group_key, stateFromRow(version.aggregation, row));
         }
-      }),
-    );
-  }
+      }
+    }),
+  ];
   if (bucketed.length > 0 && edges.length > 0) {
     const params = new SqlParams();
-    const slots = slotsFor(key, metric, bucketed);
+    const slots = slotsFor(key, meter, bucketed);
     const sql = rawStatesSql(params, slots, seriesSourceSql(params, key, edges), grouping);
     work.push(db.query<RawStateRow>(sql, params.values).then(({ rows }) => addRawStates(accumulator, slots, rows)));
   }
   if (raw.length > 0) {
     const params = new SqlParams();
-    const slots = slotsFor(key, metric, raw);
+    const slots = slotsFor(key, meter, raw);
     const sql = rawResultsSql(params, slots, seriesSourceSql(params, key, [[period.start, period.end]]), {
       grouping,
       mixed: accumulator.segments.length > 1 ? 'true' : 'false',
@@ -154,8 +173,10 @@ export async function summarizeUsage(
   }
   await Promise.all(work);
   const source: SummarySource = raw.length > 0 ? 'raw_events' : edges.length > 0 ? 'buckets_and_raw_edges' : 'buckets';
-  return { ...accumulator.finish(), source };
+  return { ...accumulator.finish(), source, grouped };
 }
+
+const ALL_AGGREGATIONS: ReadonlySet<Aggregation> = new Set(AGGREGATIONS);
 
 export interface ExactUsage extends PeriodUsage {
   event_count: string;
@@ -338,7 +359,12 @@ export async function usageHistogram(
   const work: Array<Promise<void>> = [];
   if (bucketed.length > 0) {
     const params = new SqlParams();
-    const sql = bucketStatesSql(params, key, [range.start, range.end], { groups: false, bin: granularity });
+    const sql = bucketStatesSql(
+      params,
+      key,
+      [{ level: granularity === 'day' ? 'day' : 'quarter', range: [range.start, range.end] }],
+      { groups: false, bin: granularity, aggregations: new Set(versions.map((v) => v.aggregation)) },
+    );
     work.push(
       db.query<BucketStateRow>(sql, params.values).then(({ rows }) => {
         for (const row of rows) {

@@ -124,7 +124,17 @@ export class UsageService {
    * Age of the oldest event the usage projection has not applied (0 at the head), as the projection
    * status measures it: one catalog read and one read of the log after the checkpoint.
    */
-  async lagSeconds(): Promise<number> {
+  lagSeconds(): Promise<number> {
+    // Single flight: concurrent requests share the measurement in progress (never an older one).
+    this.lagInFlight ??= this.measureLag().finally(() => {
+      this.lagInFlight = undefined;
+    });
+    return this.lagInFlight;
+  }
+
+  private lagInFlight?: Promise<number>;
+
+  private async measureLag(): Promise<number> {
     const checkpoint = await usageCheckpoint(this.pool);
     const next = await this.store.readAll(checkpoint, { maxCount: 1 });
     const oldest = next.events[0];
@@ -144,14 +154,15 @@ export class UsageService {
     };
     const head = { customer_id: query.customer_id, period_start: chosen.period.start, period_end: chosen.period.end };
     if (query.metric_key !== undefined) {
-      const meter = await this.meter(tenantId, query.metric_key);
-      const usage = await this.summarizeMeter(tenantId, query.customer_id, meter, chosen.period);
+      // The meter loads while the bucket rows are read (summarizeUsage awaits it).
+      const meter = this.meter(tenantId, query.metric_key);
+      const usage = await this.summarizeMeter(tenantId, query.customer_id, meter, query.metric_key, chosen.period);
       const { source, meter_versions, ...rest } = usage;
       return { ...head, ...rest, meta: { ...meta, lag_seconds: await lag, source, meter_versions } };
     }
     const meters = (await listMeters(this.pool, tenantId)).filter((meter) => meter.archived_at === null);
     const data = await Promise.all(
-      meters.map((meter) => this.summarizeMeter(tenantId, query.customer_id, meter, chosen.period)),
+      meters.map((meter) => this.summarizeMeter(tenantId, query.customer_id, meter, meter.key, chosen.period)),
     );
     return { ...head, data, meta: { ...meta, lag_seconds: await lag } };
   }
@@ -167,17 +178,15 @@ export class UsageService {
   private async summarizeMeter(
     tenantId: string,
     customerId: string,
-    meter: Meter,
+    meter: Meter | Promise<Meter>,
+    metricKey: string,
     period: UsagePeriod,
   ): Promise<MetricUsageView> {
-    const grouped = versionsInPeriod(meter, period.start, period.end).some((v) => (v.group_by ?? []).length > 0);
-    const usage = await summarizeUsage(this.pool, { tenantId, customerId, metricKey: meter.key }, meter, period, {
-      groups: grouped,
-    });
+    const usage = await summarizeUsage(this.pool, { tenantId, customerId, metricKey }, meter, period);
     return {
-      metric_key: meter.key,
+      metric_key: metricKey,
       value: usage.value,
-      ...(grouped ? { groups: groupsView(usage.groups) } : {}),
+      ...(usage.grouped ? { groups: groupsView(usage.groups) } : {}),
       source: usage.source,
       meter_versions: usage.meter_versions,
     };

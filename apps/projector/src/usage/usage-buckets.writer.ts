@@ -1,14 +1,18 @@
 import type { PoolClient } from 'pg';
 import {
+  BUCKET_LEVEL_MS,
   BUCKET_MS,
   bucketFloor,
   bucketStartSql,
+  ceilTo,
+  floorTo,
   isBucketed,
   meteredRowsSql,
   meterSlots,
   perSlot,
   SqlParams,
   stateColumnsSql,
+  type BucketLevel,
   type MeterInput,
   type MeterSlot,
 } from '#domain';
@@ -44,6 +48,9 @@ export const USAGE_BUCKETS_DDL = (t: string) => `
     CONSTRAINT ${t}_pkey PRIMARY KEY (tenant_id, customer_id, metric_key, bucket_start, meter_version, group_key)
   );`;
 
+/** `usage_buckets_daily`: the same states rolled up per UTC day (bucket_start at 00:00Z). */
+export const USAGE_BUCKETS_DAILY_DDL = USAGE_BUCKETS_DDL;
+
 /**
  * Who recorded each counted usage event (the event's metadata): audit_log skips UsageRecorded, the
  * hot path, so the usage projection keeps this instead, in a table of its own (`usage_events` has
@@ -72,6 +79,7 @@ export interface UsageTables {
   events: string;
   origins: string;
   buckets: string;
+  daily: string;
   series: string;
   meters: string;
 }
@@ -96,13 +104,16 @@ function distinctPairs(rows: ReadonlyArray<{ tenantId: string; metricKey: string
   return [...pairs.values()];
 }
 
+const LEVELS: readonly BucketLevel[] = ['quarter', 'day'];
+
+const levelTable = (tables: UsageTables, level: BucketLevel) => (level === 'quarter' ? tables.buckets : tables.daily);
+
 /**
- * `INSERT INTO buckets SELECT <partial states of source>`: one row per bucket key of the source rows.
- * `merge`: add the states to existing rows (sum and counts add, min/max keep the extreme, first/last
- * keep the earlier/later pick by (ts, usage_id)); without it the keys must not exist yet.
+ * `INSERT INTO <level table> SELECT <partial states of the metered rows x, per bucket key>`.
+ * `merge`: add the states to existing rows (sums and counts add, min/max keep the extreme,
+ * first/last keep the earlier/later pick by (ts, usage_id)); without it the keys must not exist yet.
  */
-function bucketInsertSql(slots: MeterSlot[], params: SqlParams, table: string, source: string, merge: boolean) {
-  const metered = meteredRowsSql(slots, params, source, { byMetric: true, groupBy: 'version' });
+function bucketInsertSql(slots: MeterSlot[], table: string, metered: string, level: BucketLevel, merge: boolean) {
   const wins = `EXCLUDED.pick_ts IS NOT NULL AND (b.pick_ts IS NULL
       OR (b.aggregation = 'first' AND (EXCLUDED.pick_ts, EXCLUDED.pick_id) < (b.pick_ts, b.pick_id))
       OR (b.aggregation = 'last' AND (EXCLUDED.pick_ts, EXCLUDED.pick_id) > (b.pick_ts, b.pick_id)))`;
@@ -121,9 +132,9 @@ function bucketInsertSql(slots: MeterSlot[], params: SqlParams, table: string, s
     SELECT x.tenant_id, x.customer_id, x.metric_key,
            ${perSlot(slots, 'x.vid', (slot) => String(slot.version.version))},
            ${perSlot(slots, 'x.vid', (slot) => `'${slot.version.aggregation}'`)},
-           x.gk, ${bucketStartSql('x.ts')} AS bucket_start,
+           x.gk, ${bucketStartSql('x.ts', level)} AS bucket_start,
            ${stateColumnsSql(slots)}
-      FROM (${metered}) x
+      FROM ${metered} x
      GROUP BY x.tenant_id, x.customer_id, x.metric_key, x.vid, x.gk, 7
     ${merge ? onConflict : ''}`;
 }
@@ -146,10 +157,15 @@ export async function recordUsage(client: PoolClient, tables: UsageTables, prepa
   const series = `INSERT INTO ${tables.series} (tenant_id, metric_key, month, customer_id)
       SELECT DISTINCT tenant_id, metric_key, date_trunc('month', ts AT TIME ZONE 'UTC')::date, customer_id FROM inserted
       ON CONFLICT DO NOTHING`;
-  const main =
+  // One metering pass (CTE m), then both levels of buckets from it.
+  const metered =
     slots.length === 0
-      ? 'SELECT 1'
-      : bucketInsertSql(slots, params, tables.buckets, `SELECT ${USAGE_ROW_COLUMNS} FROM inserted`, true);
+      ? ''
+      : `, m AS (${meteredRowsSql(slots, params, `SELECT ${USAGE_ROW_COLUMNS} FROM inserted`, {
+          byMetric: true,
+          groupBy: 'version',
+        })}), quarter AS (${bucketInsertSql(slots, tables.buckets, 'm', 'quarter', true)})`;
+  const main = slots.length === 0 ? 'SELECT 1' : bucketInsertSql(slots, tables.daily, 'm', 'day', true);
   const origins = `INSERT INTO ${tables.origins} (tenant_id, usage_id, actor, request_id)
       SELECT i.tenant_id, i.usage_id, o.actor, o.request_id
         FROM inserted i
@@ -164,7 +180,7 @@ export async function recordUsage(client: PoolClient, tables: UsageTables, prepa
           'text[]',
         )}) AS o(usage_id, actor, request_id) ON o.usage_id = i.usage_id`;
   await client.query(
-    `WITH inserted AS (${insert}), series AS (${series}), origins AS (${origins}) ${main}`,
+    `WITH inserted AS (${insert}), series AS (${series}), origins AS (${origins})${metered} ${main}`,
     params.values,
   );
 }
@@ -213,8 +229,30 @@ function mergeRanges(ranges: readonly Range[]): Range[] {
  * deletes them, then inserts the states of every counted event in them.
  */
 async function rederive(client: PoolClient, tables: UsageTables, ranges: readonly Range[]): Promise<void> {
-  const merged = mergeRanges(ranges);
-  if (merged.length === 0) return;
+  if (ranges.length === 0) return;
+  const slots = await bucketSlots(client, tables, distinctPairs(ranges));
+  for (const level of LEVELS) {
+    // Each level re-derives whole buckets of its own width: widen the ranges to them.
+    const width = BUCKET_LEVEL_MS[level];
+    const merged = mergeRanges(
+      ranges.map((range) => ({
+        ...range,
+        from: range.from === null ? null : floorTo(range.from, width),
+        until: range.until === null ? null : ceilTo(range.until, width),
+      })),
+    );
+    await rederiveLevel(client, tables, level, merged, slots);
+  }
+}
+
+async function rederiveLevel(
+  client: PoolClient,
+  tables: UsageTables,
+  level: BucketLevel,
+  merged: readonly Range[],
+  slots: MeterSlot[],
+): Promise<void> {
+  const table = levelTable(tables, level);
   const rangeParams = (params: SqlParams) =>
     [
       params.add(
@@ -240,12 +278,11 @@ async function rederive(client: PoolClient, tables: UsageTables, ranges: readonl
     ].join(', ');
   const deletion = new SqlParams();
   await client.query(
-    `DELETE FROM ${tables.buckets} b USING unnest(${rangeParams(deletion)}) AS r(tenant_id, metric_key, customer_id, from_ts, until_ts)
+    `DELETE FROM ${table} b USING unnest(${rangeParams(deletion)}) AS r(tenant_id, metric_key, customer_id, from_ts, until_ts)
       WHERE b.tenant_id = r.tenant_id AND b.customer_id = r.customer_id AND b.metric_key = r.metric_key
         AND b.bucket_start >= r.from_ts AND b.bucket_start < r.until_ts`,
     deletion.values,
   );
-  const slots = await bucketSlots(client, tables, distinctPairs(merged));
   if (slots.length === 0) return;
   const params = new SqlParams();
   const source = `SELECT ${USAGE_ROW_COLUMNS.split(', ')
@@ -255,7 +292,8 @@ async function rederive(client: PoolClient, tables: UsageTables, ranges: readonl
       JOIN ${tables.events} e ON e.tenant_id = r.tenant_id AND e.customer_id = r.customer_id
        AND e.metric_key = r.metric_key AND e.ts >= r.from_ts AND e.ts < r.until_ts
      WHERE e.voided_at IS NULL`;
-  await client.query(bucketInsertSql(slots, params, tables.buckets, source, false), params.values);
+  const metered = meteredRowsSql(slots, params, source, { byMetric: true, groupBy: 'version' });
+  await client.query(bucketInsertSql(slots, table, `(${metered})`, level, false), params.values);
 }
 
 /**
@@ -335,7 +373,17 @@ export async function removeVoidedFromBuckets(
       )}) AS v(tenant_id, usage_id)
       JOIN ${tables.events} u ON u.tenant_id = v.tenant_id AND u.usage_id = v.usage_id`;
   const metered = meteredRowsSql(slots, params, source, { byMetric: true, groupBy: 'version' });
-  const { rows } = await client.query<BucketKeyRow & { empty: boolean }>(
+  const subtractable = SUBTRACTABLE.map((aggregation) => `'${aggregation}'`).join(', ');
+  const keyMatch = (t: string, d: string) =>
+    `${t}.tenant_id = ${d}.tenant_id AND ${t}.customer_id = ${d}.customer_id AND ${t}.metric_key = ${d}.metric_key
+     AND ${t}.bucket_start = ${d}.bucket_start AND ${t}.meter_version = ${d}.meter_version AND ${t}.group_key = ${d}.group_key`;
+  const subtract = (table: string, delta: string) => `UPDATE ${table} b
+          SET event_count = b.event_count - d.event_count, value_count = b.value_count - d.value_count,
+              value_sum = b.value_sum - d.value_sum
+         FROM ${delta} d
+        WHERE d.aggregation IN (${subtractable}) AND ${keyMatch('b', 'd')}
+       RETURNING b.tenant_id, b.customer_id, b.metric_key, b.bucket_start, b.meter_version, b.group_key, b.event_count`;
+  const { rows } = await client.query<BucketKeyRow & { empty: BucketLevel | null }>(
     `WITH delta AS (
        SELECT x.tenant_id, x.customer_id, x.metric_key, x.gk AS group_key,
               ${perSlot(slots, 'x.vid', (slot) => String(slot.version.version))} AS meter_version,
@@ -344,32 +392,32 @@ export async function removeVoidedFromBuckets(
               count(*) AS event_count, count(x.mv) AS value_count, COALESCE(sum(x.mv), 0) AS value_sum
          FROM (${metered}) x
         GROUP BY x.tenant_id, x.customer_id, x.metric_key, x.vid, x.gk, 7),
-     subtracted AS (
-       UPDATE ${tables.buckets} b
-          SET event_count = b.event_count - d.event_count, value_count = b.value_count - d.value_count,
-              value_sum = b.value_sum - d.value_sum
-         FROM delta d
-        WHERE d.aggregation IN (${SUBTRACTABLE.map((a) => `'${a}'`).join(', ')})
-          AND b.tenant_id = d.tenant_id AND b.customer_id = d.customer_id AND b.metric_key = d.metric_key
-          AND b.bucket_start = d.bucket_start AND b.meter_version = d.meter_version AND b.group_key = d.group_key
-       RETURNING b.tenant_id, b.customer_id, b.metric_key, b.bucket_start, b.meter_version, b.group_key, b.event_count)
-     SELECT true AS empty, tenant_id, customer_id, metric_key, bucket_start, meter_version, group_key
-       FROM subtracted WHERE event_count = 0
+     daily_delta AS (
+       SELECT tenant_id, customer_id, metric_key, group_key, meter_version, aggregation,
+              ${bucketStartSql('bucket_start', 'day')} AS bucket_start,
+              sum(event_count) AS event_count, sum(value_count) AS value_count, sum(value_sum) AS value_sum
+         FROM delta GROUP BY 1, 2, 3, 4, 5, 6, 7),
+     quarter AS (${subtract(tables.buckets, 'delta')}),
+     day AS (${subtract(tables.daily, 'daily_delta')})
+     SELECT 'quarter' AS empty, tenant_id, customer_id, metric_key, bucket_start, meter_version, group_key
+       FROM quarter WHERE event_count = 0
      UNION ALL
-     SELECT DISTINCT false, tenant_id, customer_id, metric_key, bucket_start, NULL::int, NULL::jsonb FROM delta
-      WHERE aggregation NOT IN (${SUBTRACTABLE.map((a) => `'${a}'`).join(', ')})`,
+     SELECT 'day', tenant_id, customer_id, metric_key, bucket_start, meter_version, group_key
+       FROM day WHERE event_count = 0
+     UNION ALL
+     SELECT DISTINCT NULL, tenant_id, customer_id, metric_key, bucket_start, NULL::int, NULL::jsonb FROM delta
+      WHERE aggregation NOT IN (${subtractable})`,
     params.values,
   );
-  // A separate statement: a row updated by a statement cannot also be deleted by it.
-  const emptied = rows.filter((row) => row.empty);
-  if (emptied.length > 0) {
+  // Separate statements: a row updated by a statement cannot also be deleted by it.
+  for (const level of LEVELS) {
+    const emptied = rows.filter((row) => row.empty === level);
+    if (emptied.length === 0) continue;
     await client.query(
-      `DELETE FROM ${tables.buckets} b
+      `DELETE FROM ${levelTable(tables, level)} b
         USING unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::int[], $6::jsonb[])
               AS e(tenant_id, customer_id, metric_key, bucket_start, meter_version, group_key)
-        WHERE b.tenant_id = e.tenant_id AND b.customer_id = e.customer_id AND b.metric_key = e.metric_key
-          AND b.bucket_start = e.bucket_start AND b.meter_version = e.meter_version AND b.group_key = e.group_key
-          AND b.event_count = 0`,
+        WHERE ${keyMatch('b', 'e')} AND b.event_count = 0`,
       [
         emptied.map((row) => row.tenant_id),
         emptied.map((row) => row.customer_id),
@@ -380,7 +428,7 @@ export async function removeVoidedFromBuckets(
       ],
     );
   }
-  const recompute = rows.filter((row) => !row.empty);
+  const recompute = rows.filter((row) => row.empty === null);
   await rederive(
     client,
     tables,

@@ -6,6 +6,7 @@ import {
   recordUsage,
   rederiveMeterChanges,
   removeVoidedFromBuckets,
+  USAGE_BUCKETS_DAILY_DDL,
   USAGE_BUCKETS_DDL,
   USAGE_ORIGINS_DDL,
   USAGE_SERIES_DDL,
@@ -24,8 +25,8 @@ import { applyMeterEvents, USAGE_METERS_DDL } from './usage-meters.writer';
  *   log holding a duplicate counts exactly like Postgres. A UsageVoided sets voided_at/void_reason.
  *   `log_position` numbers the UsageRecorded events in log order (the projection's own counter).
  * - `usage_origins`: who recorded each counted event (actor, request id), since audit_log skips them.
- * - `usage_buckets`: pre-aggregated partial states per 15-minute UTC bucket and meter version (see
- *   usage-buckets.writer.ts); `usage_series`: which customers have usage of a metric in a month.
+ * - `usage_buckets` / `usage_buckets_daily`: pre-aggregated partial states per 15-minute UTC bucket
+ *   and per UTC day, and meter version (see usage-buckets.writer.ts); `usage_series`: which customers have usage of a metric in a month.
  * - `usage_meters`: the projection's own copy of every metric's versions (projections never read
  *   each other's tables); `usage_subscriptions`: billing cycles, for the default period of
  *   GET /v1/usage/summary.
@@ -37,7 +38,7 @@ export const USAGE_PROJECTION = 'usage';
 
 export const usageProjection: Projection = {
   name: USAGE_PROJECTION,
-  version: 4,
+  version: 5,
   eventTypes: [USAGE_RECORDED, USAGE_VOIDED, ...METRIC_EVENT_TYPES, ...ACCOUNT_EVENT_TYPES],
   tables: {
     usage_events: (t) => `
@@ -68,6 +69,7 @@ export const usageProjection: Projection = {
       INSERT INTO ${t} (id, last_position) VALUES (true, 0);`,
     usage_origins: USAGE_ORIGINS_DDL,
     usage_buckets: USAGE_BUCKETS_DDL,
+    usage_buckets_daily: USAGE_BUCKETS_DAILY_DDL,
     usage_series: USAGE_SERIES_DDL,
     usage_meters: USAGE_METERS_DDL,
     usage_subscriptions: USAGE_SUBSCRIPTIONS_DDL,
@@ -77,6 +79,7 @@ export const usageProjection: Projection = {
       events: table('usage_events'),
       origins: table('usage_origins'),
       buckets: table('usage_buckets'),
+      daily: table('usage_buckets_daily'),
       series: table('usage_series'),
       meters: table('usage_meters'),
     };
