@@ -6,6 +6,7 @@ import { CatalogDirectoryModule } from './common/catalog-directory.module';
 import { CommonModule } from './common/common.module';
 import type { ApiDeps } from './common/tokens';
 import { CustomersModule } from './customers/customers.module';
+import { EntitlementsModule } from './entitlements/entitlements.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PricePlansModule } from './price-plans/price-plans.module';
@@ -41,6 +42,7 @@ export class AppModule {
         UsageModule,
         PricePlansModule,
         SubscriptionsModule,
+        EntitlementsModule,
       ],
     };
   }

@@ -63,6 +63,8 @@ const routes: Route[] = [
     (b) =>
       `/v1/usage/histogram?customer_id=${b.customerId}&metric_key=${b.metricKey}&from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z&granularity=day`,
   ],
+  ['GET', (b) => `/v1/entitlements/check?customer_id=${b.customerId}&feature=anything`],
+  ['GET', (b) => `/v1/entitlements?customer_id=${b.customerId}`],
 ];
 
 describe('tenant isolation', () => {
