@@ -54,6 +54,7 @@ describe('benchmarks (smoke)', () => {
   const optional: Array<[string, string[]]> = [
     ['ingestion', ['--smoke']],
     ['metering', ['--smoke']],
+    ['entitlements', ['--smoke']],
   ];
   for (const [name, args] of optional) {
     const present = existsSync(join(root, 'bench', `${name}.ts`));

@@ -16,10 +16,12 @@ import {
 } from './entitlement.view';
 import {
   SubscriptionDirectory,
+  type CachedPeriod,
   type EntitledSubscription,
   type NoSubscriptionReason,
   type SubscriptionInForce,
 } from './subscription-directory';
+import { SingleFlight } from './single-flight';
 import { UsageLag } from './usage-lag';
 
 /** How long a check of a customer without a subscription waits for the directory to reach the log's end. */
@@ -47,6 +49,9 @@ export interface EntitlementListView {
  */
 @Injectable()
 export class EntitlementsService {
+  /** Usage reads in flight, by tenant, customer, metric and period start. */
+  private readonly usageReads = new SingleFlight<LimitUsage | undefined>();
+
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -118,17 +123,32 @@ export class EntitlementsService {
     return this.directory.inForce(tenantId, customerId, now.getTime());
   }
 
-  /** A metered limit's usage in the subscription's current period: one read of the buckets. */
-  private async limitUsage(
+  /**
+   * A metered limit's usage in the subscription's current period: one read of the buckets. Checks of
+   * the same customer, metric and period while that read is in flight share it (a busy customer's
+   * checks arrive together): an answer is then at most one read older than its request, well within
+   * the eventual consistency the response declares.
+   */
+  private limitUsage(
     subscription: EntitledSubscription,
     entitlement: Entitlement,
     now: Date,
   ): Promise<LimitUsage | undefined> {
-    if (entitlement.type !== 'limit' || entitlement.metric_key === null) return undefined;
-    // The catalog directory's versions (memory): the usage projection's own copy would cost a read.
-    const metric = await this.catalog.metric(subscription.tenantId, entitlement.metric_key);
-    if (metric === null) return undefined;
+    if (entitlement.type !== 'limit' || entitlement.metric_key === null) return Promise.resolve(undefined);
     const period = this.directory.periodAt(subscription, now.getTime());
+    const metricKey = entitlement.metric_key;
+    const key = `${subscription.tenantId}\n${subscription.customerId}\n${metricKey}\n${period.start}`;
+    return this.usageReads.run(key, () => this.readUsage(subscription, metricKey, period));
+  }
+
+  private async readUsage(
+    subscription: EntitledSubscription,
+    metricKey: string,
+    period: CachedPeriod,
+  ): Promise<LimitUsage | undefined> {
+    // The catalog directory's versions (memory): the usage projection's own copy would cost a read.
+    const metric = await this.catalog.metric(subscription.tenantId, metricKey);
+    if (metric === null) return undefined;
     try {
       const usage = await summarizeUsage(
         this.pool,
