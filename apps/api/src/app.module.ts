@@ -2,6 +2,7 @@ import { type DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
+import { BillingModule } from './billing/billing.module';
 import { CatalogDirectoryModule } from './common/catalog-directory.module';
 import { CommonModule } from './common/common.module';
 import type { ApiDeps } from './common/tokens';
@@ -43,6 +44,7 @@ export class AppModule {
         PricePlansModule,
         SubscriptionsModule,
         EntitlementsModule,
+        BillingModule,
       ],
     };
   }

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { ProjectionRunner, type EventStore, type Projection } from '#ledger';
+import { ProjectionRunner, startJournalPoster, type EventStore, type Projection, type Subscription } from '#ledger';
 import { startMetricsServer, type MetricsServer } from './metrics-server';
 import { projections as registeredProjections } from './projections';
 
@@ -46,8 +46,16 @@ export async function startProjector(deps: ProjectorDeps): Promise<Projector> {
   });
   let metrics: MetricsServer | undefined;
   if (typeof deps.metricsPort === 'number') metrics = await startMetricsServer(deps.metricsPort, deps.metricsHost);
+  let journal: Subscription | undefined;
   try {
     await runner.start();
+    // The journal poster posts the entry of every billing fact (libs/ledger/src/journal): it appends
+    // events, so it is not a projection, but it follows the log like one, in this process.
+    journal = await startJournalPoster({
+      pool: deps.pool,
+      store: deps.store,
+      onError: (error) => logger?.error({ err: error }, 'journal poster failed; it retries'),
+    });
   } catch (error) {
     await runner.stop();
     await metrics?.close();
@@ -63,6 +71,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<Projector> {
     metricsUrl: metrics?.url ?? null,
     stop: () =>
       (stopping ??= (async () => {
+        await journal?.stop();
         await runner.stop();
         await metrics?.close();
         logger?.info({}, 'projector stopped');

@@ -1,4 +1,5 @@
 import { startTestApi, type TestApi } from '../../../../test/support/api';
+import { startTestProjector, type TestProjector } from '../../../../test/support/projector';
 
 /**
  * A key of tenant A gets 404 (never 403, never 200) for every resource of tenant B. Each area adds
@@ -11,9 +12,16 @@ interface TenantBResources {
   planKey: string;
   subscriptionId: string;
   usageId: string;
+  invoiceId: string;
 }
 
-type Route = [method: string, path: (b: TenantBResources) => string, body?: unknown];
+const B_PERIOD = { period_start: '2026-01-01T00:00:00Z', period_end: '2026-02-01T00:00:00Z' };
+
+type Route = [
+  method: string,
+  path: (b: TenantBResources) => string,
+  body?: unknown | ((b: TenantBResources) => unknown),
+];
 const PLACEHOLDERS: TenantBResources = {
   apiKeyId: ':id',
   metricKey: ':key',
@@ -21,6 +29,7 @@ const PLACEHOLDERS: TenantBResources = {
   planKey: ':key',
   subscriptionId: ':id',
   usageId: ':id',
+  invoiceId: ':id',
 };
 
 const routes: Route[] = [
@@ -65,19 +74,29 @@ const routes: Route[] = [
   ],
   ['GET', (b) => `/v1/entitlements/check?customer_id=${b.customerId}&feature=anything`],
   ['GET', (b) => `/v1/entitlements?customer_id=${b.customerId}`],
+  ['POST', () => '/v1/pricing/calculate', (b: TenantBResources) => ({ subscription_id: b.subscriptionId })],
+  ['POST', () => '/v1/invoices', (b: TenantBResources) => ({ subscription_id: b.subscriptionId, ...B_PERIOD })],
+  ['GET', (b) => `/v1/invoices/${b.invoiceId}`],
+  ['GET', (b) => `/v1/invoices/${b.invoiceId}/explain`],
+  ['POST', (b) => `/v1/invoices/${b.invoiceId}/close`, {}],
+  ['POST', (b) => `/v1/invoices/${b.invoiceId}/void`, { reason: 'taken over' }],
+  ['GET', (b) => `/v1/customers/${b.customerId}/balance`],
+  ['GET', (b) => `/v1/customers/${b.customerId}/ledger`],
 ];
 
 describe('tenant isolation', () => {
   let api: TestApi;
+  let projector: TestProjector;
   let keyA: string;
   let keyB: string;
   let resourcesB: TenantBResources;
 
   beforeAll(async () => {
     api = await startTestApi();
+    projector = await startTestProjector(api); // invoices are drafted from exact (projected) usage
     keyA = (await api.request('POST', '/v1/tenants', { body: { name: 'Tenant A' } })).body.admin_key;
     keyB = (await api.request('POST', '/v1/tenants', { body: { name: 'Tenant B' } })).body.admin_key;
-    const fixtures = async (): Promise<TenantBResources> => ({
+    const fixtures = async (): Promise<Omit<TenantBResources, 'invoiceId'>> => ({
       apiKeyId: (await api.request('POST', '/v1/api-keys', { key: keyB, body: { role: 'finance', kind: 'secret' } }))
         .body.id,
       metricKey: (
@@ -111,16 +130,25 @@ describe('tenant isolation', () => {
         })
       ).body.id,
     });
-    resourcesB = await fixtures();
+    const created = await fixtures();
+    const invoice = await api.request('POST', '/v1/invoices', {
+      key: keyB,
+      body: { subscription_id: created.subscriptionId, ...B_PERIOD },
+    });
+    resourcesB = { ...created, invoiceId: invoice.body.id };
     // A fixture that failed to be created would make its routes 404 for the wrong reason.
     for (const value of Object.values(resourcesB)) expect(value).toEqual(expect.any(String));
   });
-  afterAll(() => api?.close());
+  afterAll(async () => {
+    await projector?.stop();
+    await api?.close();
+  });
 
   it.each(routes.map((route) => [`${route[0]} ${route[1](PLACEHOLDERS)}`, route] as const))(
     '%s of tenant B is 404 for tenant A',
     async (_label, [method, path, body]) => {
-      const response = await api.request(method, path(resourcesB), { key: keyA, body });
+      const payload = typeof body === 'function' ? (body as (b: TenantBResources) => unknown)(resourcesB) : body;
+      const response = await api.request(method, path(resourcesB), { key: keyA, body: payload });
       expect(response.status).toBe(404);
       expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
       // Tenant B's resource is untouched and still visible to B.
@@ -134,5 +162,8 @@ describe('tenant isolation', () => {
     const listA = await api.request('GET', '/v1/api-keys?limit=100', { key: keyA });
     expect(listA.body.data.map((k: { id: string }) => k.id)).not.toContain(resourcesB.apiKeyId);
     expect(listA.body.data).toHaveLength(1);
+    await projector.caughtUp();
+    expect((await api.request('GET', '/v1/invoices', { key: keyA })).body.data).toEqual([]);
+    expect((await api.request('GET', '/v1/invoices', { key: keyB })).body.data).toHaveLength(1);
   });
 });

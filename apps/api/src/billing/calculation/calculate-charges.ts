@@ -23,7 +23,7 @@ export async function calculateCharges(
   const { record } = await recordCalculation(
     options.store,
     options.tenantId,
-    { calculation, ...provenance },
+    { calculation, inputs, ...provenance },
     options.metadata,
   );
   return { calculation, inputs, record };

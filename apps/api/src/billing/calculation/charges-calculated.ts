@@ -1,4 +1,4 @@
-import type { Calculation } from '#domain';
+import type { Calculation, CalculationInputs } from '#domain';
 import {
   EventIdConflictError,
   WrongExpectedRevisionError,
@@ -14,15 +14,16 @@ import { readStreamAsOf } from './log-reads';
 /**
  * `ChargesCalculated`, in `<tenant>:calculation-<calc id>`: a calculation, stored once. Its id is
  * derived from its content (sealCalculation), so the stream holds at most one event: appending the
- * same calculation again is a no-op, and the first record (with where its inputs were read, to
- * reproduce it) stands.
+ * same calculation again is a no-op, and the first record (with its inputs and where they were read,
+ * to reproduce it and explain it) stands.
  */
 export const CALCULATION_STREAM_CATEGORY = 'calculation';
 export const CHARGES_CALCULATED = 'ChargesCalculated';
 
 export interface ChargesCalculated {
   type: typeof CHARGES_CALCULATED;
-  data: InputsProvenance & { calculation: Calculation };
+  /** The calculation, the inputs it was computed from, and where the fast loader read them. */
+  data: InputsProvenance & { calculation: Calculation; inputs: CalculationInputs };
 }
 
 export const calculationStream = (tenantId: string, calculationId: string) =>
