@@ -91,7 +91,7 @@ describe('POST /v1/pricing/calculate', () => {
   let keys: Keys;
   const subscriptions: Record<string, string> = {};
 
-  const calculate = (body: unknown, key?: string) => api.request('POST', '/v1/pricing/calculate', { body, key });
+  const calculate = (body: unknown, key?: string | null) => api.request('POST', '/v1/pricing/calculate', { body, key });
 
   beforeAll(async () => {
     api = await startTestApi();

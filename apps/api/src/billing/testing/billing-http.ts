@@ -28,7 +28,8 @@ export async function issueKeys(api: TestApi): Promise<Keys> {
   };
 }
 
-export async function created(api: TestApi, path: string, body: unknown): Promise<TestResponse> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests index into bodies freely
+export async function created(api: TestApi, path: string, body: unknown): Promise<TestResponse<any>> {
   const response = await api.request('POST', path, { body });
   if (response.status !== 201) throw new Error(`POST ${path}: ${response.status} ${JSON.stringify(response.body)}`);
   return response;
