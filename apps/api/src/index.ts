@@ -11,3 +11,17 @@ export {
   type RevokeApiKeyInput,
 } from './tenancy/tenancy.operations';
 export type { ApiKeyView, IssuedApiKey } from './tenancy/api-key.view';
+// Billing: reproducible calculations (pure calculate + the fast and audit loaders) and the invoice
+// operations the billing cycle and the CLI build on (no Nest in any of them).
+export * from './billing/calculation';
+export {
+  closeInvoice,
+  currentInvoice,
+  draftInvoice,
+  voidInvoice,
+  type CloseRequest,
+  type InvoiceOutcome,
+} from './billing/invoice.operations';
+export { invoicePeriodEnd, periodEndingAt, type BulkInvoicesResult } from './billing/bulk-invoices.operations';
+export { recordManualAdjustment, type ManualAdjustmentRequest } from './billing/adjustment.operations';
+export { creditNoteIdFor, invoiceIdFor, type BillingContext } from './billing/billing-context';
