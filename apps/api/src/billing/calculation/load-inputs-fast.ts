@@ -13,7 +13,7 @@ import {
 } from '#domain';
 import { type Checkpoint, type EventStore } from '#ledger';
 import { withSharedSnapshot } from '../../usage/shared-snapshot';
-import { scanUsage } from '../../usage/usage-reader';
+import { scanUsage, type ExactUsage } from '../../usage/usage-reader';
 import { adjustmentsAgree, notCaughtUp, passBarrier, type BarrierOptions } from './calculation-barrier';
 import { loadBillingCatalog } from './billing-catalog';
 
@@ -81,17 +81,26 @@ async function readInSnapshot(options: LoadFastOptions, clients: PoolClient[]): 
   const { subscription, metrics } = await loadBillingCatalog(store, tenantId, options.subscriptionId, head.usage);
   const billing = subscriptionPeriod(subscription, options.period);
   const usage: ChargeUsage[] = [];
+  // Charges pricing the same metric the same way (per_unit and tiered on one metric) share one scan.
+  const scans = new Map<string, Promise<ExactUsage>>();
   for (const measure of usageMeasuresOf(subscription.charges)) {
     const metric = metrics.get(measure.metric_key);
     if (!metric) throw new BillingError('CALCULATION.INVALID', `metric ${measure.metric_key} is not in the log`);
     const window = billing.usage_window;
-    const exact = await scanUsage(
-      clients,
-      { tenantId, customerId: subscription.customer_id, metricKey: measure.metric_key },
-      metric,
-      { start: window.start, end: window.end_exclusive },
-      measure.dimensions === undefined ? {} : { groupBy: measure.dimensions },
-    );
+    const scanKey = JSON.stringify([measure.metric_key, measure.dimensions ?? null]);
+    if (!scans.has(scanKey)) {
+      scans.set(
+        scanKey,
+        scanUsage(
+          clients,
+          { tenantId, customerId: subscription.customer_id, metricKey: measure.metric_key },
+          metric,
+          { start: window.start, end: window.end_exclusive },
+          measure.dimensions === undefined ? {} : { groupBy: measure.dimensions },
+        ),
+      );
+    }
+    const exact = await scans.get(scanKey)!;
     usage.push({
       charge_key: measure.key,
       metric_key: measure.metric_key,
