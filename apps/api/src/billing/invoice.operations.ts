@@ -158,6 +158,8 @@ export async function closeInvoice(
     at: clockOf(ctx),
     metadata: metadataOf(ctx),
   });
+  // Another request closed it first (a concurrent close): it must have asked for the same tax.
+  if (!closed.closedNow) assertSameClose(closed.invoice, request);
   const after = await loadInvoice(ctx.store, ctx.tenantId, invoiceId);
   return { invoiceId, state: present(after.state, invoiceId), change: closed.closedNow ? 'closed' : 'unchanged' };
 }
