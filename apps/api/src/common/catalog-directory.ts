@@ -138,18 +138,46 @@ export class CatalogDirectory {
 
   /** The metric with every version (null: no such metric). Archived metrics are returned, marked. */
   async metric(tenantId: string, key: string): Promise<Metric | null> {
-    if (!isValidMetricKey(key)) return null;
+    const known = this.peekMetric(tenantId, key);
+    if (known !== undefined) return known;
     const stream = streamName(tenantId, METRIC_STREAM_CATEGORY, key);
-    const entry = this.metrics.get(stream) ?? (await this.lookup(stream, 'metric'), this.metrics.get(stream));
-    return entry?.value ?? null;
+    await this.lookup(stream, 'metric');
+    return this.metrics.get(stream)?.value ?? null;
   }
 
   /** The customer (null: no such customer). Archived customers are returned, marked. */
   async customer(tenantId: string, id: string): Promise<CatalogCustomer | null> {
-    if (!isValidCustomerId(id)) return null;
+    const known = this.peekCustomer(tenantId, id);
+    if (known !== undefined) return known;
     const stream = streamName(tenantId, CUSTOMER_STREAM_CATEGORY, id);
-    const entry = this.customers.get(stream) ?? (await this.lookup(stream, 'customer'), this.customers.get(stream));
-    return entry?.value ?? null;
+    await this.lookup(stream, 'customer');
+    return this.customers.get(stream)?.value ?? null;
+  }
+
+  /**
+   * From memory only, for the hot path (no promise): the metric, null when known to be absent, or
+   * undefined when not loaded yet (then call metric()).
+   */
+  peekMetric(tenantId: string, key: string): Metric | null | undefined {
+    // The stream name as streamName() writes it; the tenant id comes from an authenticated key.
+    const stream = `${tenantId}:${METRIC_STREAM_CATEGORY}-${key}`;
+    const entry = this.metrics.get(stream);
+    if (entry !== undefined) return entry.value;
+    return this.knownAbsent(stream, isValidMetricKey(key));
+  }
+
+  /** As peekMetric, for customers. */
+  peekCustomer(tenantId: string, id: string): CatalogCustomer | null | undefined {
+    const stream = `${tenantId}:${CUSTOMER_STREAM_CATEGORY}-${id}`;
+    const entry = this.customers.get(stream);
+    if (entry !== undefined) return entry.value;
+    return this.knownAbsent(stream, isValidCustomerId(id));
+  }
+
+  private knownAbsent(stream: string, validName: boolean): null | undefined {
+    if (!validName) return null;
+    const expires = this.absent.get(stream);
+    return expires !== undefined && expires > this.now() ? null : undefined;
   }
 
   /** Resolves once the directory has applied `position` (true), or after `timeoutMs` (false). */

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { DecimalError, normalizeInstant, parseDecimal, type FieldError } from '#domain';
-import { canonicalJson } from '../common/idempotency/canonical-json';
 
 /**
  * Validation and normalisation of one usage event as a client sends it (no Nest, no I/O: the
@@ -74,8 +73,27 @@ function checkKey(raw: unknown): FieldError[] {
   return [];
 }
 
+/** A plain non-negative decimal within DECIMAL(20,10), no exponent, at most 10 digits on each side. */
+const PLAIN_VALUE = /^(\d{1,10})(?:\.(\d{1,10}))?$/;
+
+/**
+ * The common spellings, canonicalised without decimal.js (the hot path): exactly what parseDecimal
+ * returns for them (a spec checks it on arbitrary inputs); anything else goes to parseDecimal.
+ */
+export function fastCanonicalValue(raw: unknown): string | undefined {
+  if (typeof raw === 'number') return Number.isSafeInteger(raw) && raw >= 0 && raw < 1e10 ? String(raw) : undefined;
+  if (typeof raw !== 'string') return undefined;
+  const match = PLAIN_VALUE.exec(raw);
+  if (match === null) return undefined;
+  const integer = match[1].replace(/^0+(?=\d)/, '');
+  const fraction = (match[2] ?? '').replace(/0+$/, '');
+  return fraction === '' ? integer : `${integer}.${fraction}`;
+}
+
 function checkValue(raw: unknown): { value?: string; errors: FieldError[] } {
   if (raw === undefined || raw === null) return { errors: [{ field: 'value', message: 'is required' }] };
+  const fast = fastCanonicalValue(raw);
+  if (fast !== undefined) return { value: fast, errors: [] };
   try {
     // Usage quantities are never negative: a correction is a void, not a negative event.
     return { value: parseDecimal(raw, { field: 'value', allowNegative: false }), errors: [] };
@@ -85,10 +103,27 @@ function checkValue(raw: unknown): { value?: string; errors: FieldError[] } {
   }
 }
 
+/** UTC with at most millisecond precision: what most clients send. */
+const UTC_MILLIS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,3})?Z$/;
+
+/**
+ * `2026-03-17T14:00:00Z`-style timestamps canonicalised with Date alone (the hot path): exactly what
+ * normalizeInstant returns for them (a spec checks it); impossible dates, which Date would roll over
+ * (Feb 30), and every other form go to normalizeInstant.
+ */
+export function fastCanonicalInstant(raw: unknown): string | undefined {
+  if (typeof raw !== 'string' || !UTC_MILLIS.test(raw)) return undefined;
+  const ms = Date.parse(raw);
+  if (Number.isNaN(ms)) return undefined;
+  const canonical = new Date(ms).toISOString();
+  return canonical.slice(0, 19) === raw.slice(0, 19) ? canonical : undefined;
+}
+
 function checkTimestamp(raw: unknown, options: UsageValidationOptions): { timestamp?: string; errors: FieldError[] } {
   const field = 'timestamp';
   if (raw === undefined || raw === null) return { errors: [{ field, message: 'is required' }] };
-  const normalized = normalizeInstant(raw, field);
+  const fast = fastCanonicalInstant(raw);
+  const normalized = fast !== undefined ? { ok: true as const, value: fast } : normalizeInstant(raw, field);
   if (!normalized.ok) {
     const message =
       typeof raw === 'string' && /^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?$/.test(raw)
@@ -175,13 +210,40 @@ export function validateUsageEvent(raw: unknown, options: UsageValidationOptions
 }
 
 /**
- * SHA-256 hex of the canonical JSON of the normalised payload (the key itself excluded): the same
- * event sent again, however its JSON was spelled ("1.50" or 1.5, "+02:00" or "Z", key order), has
- * the same hash; any difference in what would be recorded gives another hash.
+ * The canonical JSON of the normalised payload (the key itself excluded): RFC 8785 for this shape,
+ * written out by hand because it runs for every event. Members in code-unit order (customer_id,
+ * metric_key, properties, timestamp, value), properties sorted the same way, scalars as
+ * JSON.stringify writes them (which is RFC 8785 for strings, finite numbers, booleans and null).
+ * A spec checks it against the general canonicalJson of '#domain'.
+ */
+export function usagePayloadText(event: NormalizedUsageEvent): string {
+  const names = Object.keys(event.properties).sort();
+  let properties = '';
+  for (const name of names) {
+    properties += `${properties === '' ? '' : ','}${JSON.stringify(name)}:${JSON.stringify(event.properties[name])}`;
+  }
+  return (
+    `{"customer_id":${JSON.stringify(event.customer_id)},"metric_key":${JSON.stringify(event.metric_key)},` +
+    `"properties":{${properties}},"timestamp":${JSON.stringify(event.timestamp)},"value":${JSON.stringify(event.value)}}`
+  );
+}
+
+/**
+ * SHA-256 hex of the canonical payload: the same event sent again, however its JSON was spelled
+ * ("1.50" or 1.5, "+02:00" or "Z", key order), has the same hash; any difference in what would be
+ * recorded gives another hash. Stored with every key: it must never change meaning.
  */
 export function usagePayloadHash(event: NormalizedUsageEvent): string {
-  const { customer_id, metric_key, value, timestamp, properties } = event;
-  return createHash('sha256')
-    .update(canonicalJson({ customer_id, metric_key, value, timestamp, properties }))
-    .digest('hex');
+  return hash('sha256', usagePayloadText(event));
+}
+
+/**
+ * The usage id is derived from the key: a retry gets the same id in every mode, even unchecked ones.
+ * It is deterministicUuid(`usage/<tenant>/<key>`) (a spec checks it), computed with the one-shot
+ * hash because it runs for every event.
+ */
+export function usageIdFor(tenantId: string, idempotencyKey: string): string {
+  const hex = hash('sha256', `abaxus:usage/${tenantId}/${idempotencyKey}`);
+  const variant = ((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { USAGE_RECORDED, usageStreamId, type FieldError, type UsageRecordedData } from '#domain';
+import { USAGE_RECORDED, usageStreamId, type FieldError, type Metric, type UsageRecordedData } from '#domain';
 import {
   StoreUsageWriter,
   UsageGroupCommitWriter,
@@ -11,14 +11,15 @@ import {
   type UsageWriter,
 } from '#ledger';
 import type { AuthContext } from '../common/auth/key-directory';
-import { CatalogDirectory } from '../common/catalog-directory';
-import { deterministicUuid } from '../common/deterministic-id';
+import { CatalogDirectory, type CatalogCustomer } from '../common/catalog-directory';
 import { EVENT_STORE, PG_POOL } from '../common/tokens';
 import {
   MAX_LIVE_AGE_MS,
   usagePayloadHash,
+  usageIdFor,
   validateUsageEvent,
   type NormalizedUsageEvent,
+  type UsageValidation,
 } from './usage-event.validation';
 
 export type IngestResult =
@@ -28,16 +29,12 @@ export type IngestResult =
 /** `ingest`: the live API (timestamps up to 35 days old); `backfill`: any age, with its reason. */
 export type IngestSource = { kind: 'ingest' } | { kind: 'backfill'; reason: string };
 
-/** The usage id is derived from the key: a retry gets the same id in every mode, even unchecked ones. */
-export const usageIdFor = (tenantId: string, idempotencyKey: string): string =>
-  deterministicUuid(`usage/${tenantId}/${idempotencyKey}`);
-
 /** Group-commit tuning from the environment (defaults measured by bench/ingestion.ts). */
 export function groupCommitOptions(env: NodeJS.ProcessEnv = process.env): UsageGroupCommitOptions {
   const number = (name: string): number | undefined => (env[name] ? Number(env[name]) : undefined);
   return {
     maxBatchEvents: number('ABAXUS_USAGE_FLUSH_MAX_EVENTS'),
-    maxInFlight: number('ABAXUS_USAGE_FLUSH_IN_FLIGHT'),
+    partitions: number('ABAXUS_USAGE_FLUSH_PARTITIONS'),
     lingerMs: number('ABAXUS_USAGE_FLUSH_LINGER_MS'),
     maxQueuedEvents: number('ABAXUS_USAGE_MAX_QUEUED_EVENTS'),
   };
@@ -77,7 +74,9 @@ export class UsageIngestion implements OnApplicationShutdown {
   ): Promise<IngestResult[]> {
     const now = new Date();
     const maxAgeMs = source.kind === 'ingest' ? MAX_LIVE_AGE_MS : null;
-    const checked = await Promise.all(raw.map((event) => this.check(caller.tenantId, event, now, maxAgeMs)));
+    const pending = raw.map((event) => this.check(caller.tenantId, event, now, maxAgeMs));
+    // Catalog hits are synchronous; only events naming something not in memory yet wait for a read.
+    const checked = pending.some((c) => c instanceof Promise) ? await Promise.all(pending) : (pending as Checked[]);
     const items: UsageAppendItem[] = [];
     for (const result of checked) if (result.ok) items.push(this.toItem(caller, requestId, result.event, source));
     const outcomes = await this.writer.append(items);
@@ -89,35 +88,20 @@ export class UsageIngestion implements OnApplicationShutdown {
     });
   }
 
-  private async check(
-    tenantId: string,
-    raw: unknown,
-    now: Date,
-    maxAgeMs: number | null,
-  ): Promise<{ ok: true; event: NormalizedUsageEvent } | { ok: false; errors: FieldError[] }> {
+  private check(tenantId: string, raw: unknown, now: Date, maxAgeMs: number | null): Checked | Promise<Checked> {
     const validation = validateUsageEvent(raw, { now, maxAgeMs });
     const fields = validation.ok ? validation.event : (raw as Record<string, unknown> | null);
-    const catalogErrors = await this.checkCatalog(tenantId, fields?.customer_id, fields?.metric_key);
-    if (validation.ok && catalogErrors.length === 0) return validation;
-    const shapeErrors = validation.ok ? [] : validation.errors;
-    // Catalog problems name customer_id and metric_key, the first two fields: keep the field order.
-    return { ok: false, errors: [...catalogErrors, ...shapeErrors] };
-  }
-
-  private async checkCatalog(tenantId: string, customerId: unknown, metricKey: unknown): Promise<FieldError[]> {
-    const errors: FieldError[] = [];
-    if (typeof customerId === 'string' && customerId !== '') {
-      const customer = await this.catalog.customer(tenantId, customerId);
-      if (customer === null) errors.push({ field: 'customer_id', message: `no customer "${customerId}"` });
-      else if (customer.archived_at !== null)
-        errors.push({ field: 'customer_id', message: 'the customer is archived' });
+    const customerId = typeof fields?.customer_id === 'string' && fields.customer_id !== '' ? fields.customer_id : null;
+    const metricKey = typeof fields?.metric_key === 'string' && fields.metric_key !== '' ? fields.metric_key : null;
+    const customer = customerId === null ? null : this.catalog.peekCustomer(tenantId, customerId);
+    const metric = metricKey === null ? null : this.catalog.peekMetric(tenantId, metricKey);
+    if (customer === undefined || metric === undefined) {
+      return Promise.all([
+        customerId === null ? null : this.catalog.customer(tenantId, customerId),
+        metricKey === null ? null : this.catalog.metric(tenantId, metricKey),
+      ]).then(([c, m]) => withCatalog(validation, catalogErrors(customerId, c, metricKey, m)));
     }
-    if (typeof metricKey === 'string' && metricKey !== '') {
-      const metric = await this.catalog.metric(tenantId, metricKey);
-      if (metric === null) errors.push({ field: 'metric_key', message: `no metric "${metricKey}"` });
-      else if (metric.archived_at !== null) errors.push({ field: 'metric_key', message: 'the metric is archived' });
-    }
-    return errors;
+    return withCatalog(validation, catalogErrors(customerId, customer, metricKey, metric));
   }
 
   private toItem(
@@ -157,4 +141,30 @@ export class UsageIngestion implements OnApplicationShutdown {
       },
     };
   }
+}
+
+type Checked = { ok: true; event: NormalizedUsageEvent } | { ok: false; errors: FieldError[] };
+
+/** Catalog problems name customer_id and metric_key, the first two fields: they come first. */
+function withCatalog(validation: UsageValidation, catalog: FieldError[]): Checked {
+  if (validation.ok && catalog.length === 0) return validation;
+  return { ok: false, errors: [...catalog, ...(validation.ok ? [] : validation.errors)] };
+}
+
+function catalogErrors(
+  customerId: string | null,
+  customer: CatalogCustomer | null,
+  metricKey: string | null,
+  metric: Metric | null,
+): FieldError[] {
+  const errors: FieldError[] = [];
+  if (customerId !== null) {
+    if (customer === null) errors.push({ field: 'customer_id', message: `no customer "${customerId}"` });
+    else if (customer.archived_at !== null) errors.push({ field: 'customer_id', message: 'the customer is archived' });
+  }
+  if (metricKey !== null) {
+    if (metric === null) errors.push({ field: 'metric_key', message: `no metric "${metricKey}"` });
+    else if (metric.archived_at !== null) errors.push({ field: 'metric_key', message: 'the metric is archived' });
+  }
+  return errors;
 }

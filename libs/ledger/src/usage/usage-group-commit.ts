@@ -1,7 +1,16 @@
 import type { Pool, PoolClient } from 'pg';
-import type { Checkpoint } from '../event-store';
 import { DEFAULT_NOTIFY_CHANNEL } from '../postgres/postgres-event-store';
-import { appendUsageWithin, distinctKeys, outcomesOf, readUsageKeys, type StoredUsageKey } from './usage-append';
+import {
+  appendUsageInOneTrip,
+  distinctKeys,
+  judge,
+  outcomesOf,
+  readUsageKeys,
+  usageKeyOf,
+  type AppendedUsage,
+  type StoredUsageKey,
+  type UsageKeyResult,
+} from './usage-append';
 import {
   UsageWriterClosedError,
   UsageWriterOverloadedError,
@@ -13,13 +22,16 @@ import {
 export interface UsageGroupCommitOptions {
   /** The event store's LISTEN/NOTIFY channel (subscribers wake at commit). Default `abaxus_events`. */
   notifyChannel?: string;
+  /**
+   * Independent flushers. Each stream belongs to one of them (by a hash of its name), so two flushes
+   * running at once never wait for each other's stream locks. Default 2.
+   */
+  partitions?: number;
   /** A flush takes whole requests until it holds at least this many events. Default 2000. */
   maxBatchEvents?: number;
-  /** Flushes (transactions) running at once. Default 2. */
-  maxInFlight?: number;
   /**
-   * While a flush is already running, how long a further flush waits to gather more events before
-   * it starts (ms). The first flush never waits: an idle writer adds no latency. Default 1.
+   * How long an idle flusher waits for more events before it starts (ms). Default 0: a request to an
+   * idle writer is written at once; under load, events gather while the previous flush runs.
    */
   lingerMs?: number;
   /** Above this many queued events, append() refuses new work (UsageWriterOverloadedError). Default 50 000. */
@@ -39,8 +51,15 @@ export interface UsageGroupCommitStats {
 
 interface Pending {
   items: readonly UsageAppendItem[];
-  resolve(outcomes: UsageAppendOutcome[]): void;
+  resolve(results: UsageKeyResult[]): void;
   reject(error: unknown): void;
+}
+
+interface Partition {
+  queue: Pending[];
+  queuedEvents: number;
+  busy: boolean;
+  timer?: NodeJS.Timeout;
 }
 
 /** SQLSTATE deadlock_detected, serialization_failure: nothing was committed, run the flush again. */
@@ -50,24 +69,30 @@ const MAX_ATTEMPTS = 4;
 const CONTENT_ERROR = /^(22|23|54)/;
 
 const sqlState = (error: unknown) => (error as { code?: unknown } | null)?.code;
+/** No SQLSTATE: the connection itself failed (reset, timeout, closed). */
+const isConnectionError = (error: unknown) => typeof sqlState(error) !== 'string';
+
+/** FNV-1a: a stable, cheap spread of stream names over the partitions. */
+function partitionOf(stream: string, partitions: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < stream.length; i++) hash = Math.imul(hash ^ stream.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % partitions;
+}
 
 /**
- * Group commit for usage ingestion in Postgres mode. Concurrent requests queue their events; a
- * small number of flushers each take whole requests up to a size cap and write them in one
- * transaction (one statement for keys and events, one fsync at COMMIT for all of them), then answer
- * every request of the flush. A request is answered only after its transaction committed.
+ * Group commit for usage ingestion in Postgres mode. Concurrent requests queue their events; each
+ * partition's flusher takes whole requests up to a size cap and writes them in one transaction (one
+ * statement for keys and events, one fsync at COMMIT for all of them), then answers them. A request
+ * is answered only after every transaction holding its events committed. Within a request, the
+ * first item with a key is the one written; later ones are judged against it.
  */
 export class UsageGroupCommitWriter implements UsageWriter {
   readonly mode = 'group_commit' as const;
   private readonly channel: string;
+  private readonly partitions: Partition[];
   private readonly maxBatchEvents: number;
-  private readonly maxInFlight: number;
   private readonly lingerMs: number;
   private readonly maxQueuedEvents: number;
-  private queue: Pending[] = [];
-  private queuedEvents = 0;
-  private inFlight = 0;
-  private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private drained: Array<() => void> = [];
   private readonly counters = { flushes: 0, events: 0, requests: 0, retries: 0, largestFlushEvents: 0 };
@@ -77,73 +102,92 @@ export class UsageGroupCommitWriter implements UsageWriter {
     options: UsageGroupCommitOptions = {},
   ) {
     this.channel = options.notifyChannel ?? DEFAULT_NOTIFY_CHANNEL;
+    const partitions = positive('partitions', options.partitions ?? 2);
+    this.partitions = Array.from({ length: partitions }, () => ({ queue: [], queuedEvents: 0, busy: false }));
     this.maxBatchEvents = positive('maxBatchEvents', options.maxBatchEvents ?? 2000);
-    this.maxInFlight = positive('maxInFlight', options.maxInFlight ?? 2);
-    this.lingerMs = options.lingerMs ?? 1;
+    this.lingerMs = options.lingerMs ?? 0;
     this.maxQueuedEvents = positive('maxQueuedEvents', options.maxQueuedEvents ?? 50_000);
     if (!(this.lingerMs >= 0)) throw new RangeError('lingerMs must be >= 0');
   }
 
-  append(items: readonly UsageAppendItem[]): Promise<UsageAppendOutcome[]> {
-    if (this.closed) return Promise.reject(new UsageWriterClosedError());
-    if (items.length === 0) return Promise.resolve([]);
+  async append(items: readonly UsageAppendItem[]): Promise<UsageAppendOutcome[]> {
+    if (this.closed) throw new UsageWriterClosedError();
+    if (items.length === 0) return [];
+    const queued = this.queuedEvents();
     // A request larger than the whole queue is still taken when the queue is empty.
-    if (this.queuedEvents > 0 && this.queuedEvents + items.length > this.maxQueuedEvents) {
-      return Promise.reject(new UsageWriterOverloadedError(this.queuedEvents));
+    if (queued > 0 && queued + items.length > this.maxQueuedEvents) throw new UsageWriterOverloadedError(queued);
+    const leaders = distinctKeys(items);
+    const parts = new Map<number, UsageAppendItem[]>();
+    for (const item of leaders) {
+      const index = partitionOf(item.stream, this.partitions.length);
+      parts.set(index, [...(parts.get(index) ?? []), item]);
     }
-    return new Promise((resolve, reject) => {
-      this.queue.push({ items, resolve, reject });
-      this.queuedEvents += items.length;
-      this.schedule();
+    const results = new Map<string, UsageKeyResult>();
+    await Promise.all(
+      [...parts].map(async ([index, part]) => {
+        const partResults = await this.enqueue(this.partitions[index], part);
+        part.forEach((item, i) => results.set(usageKeyOf(item.tenantId, item.idempotencyKey), partResults[i]));
+      }),
+    );
+    const leading = new Set(leaders);
+    return items.map((item) => {
+      const result = results.get(usageKeyOf(item.tenantId, item.idempotencyKey))!;
+      return leading.has(item) ? result.outcome : judge(item.payloadHash, result.winnerHash, result.outcome.usageId);
     });
   }
 
   stats(): UsageGroupCommitStats {
-    return { ...this.counters, queuedEvents: this.queuedEvents, inFlight: this.inFlight };
+    const inFlight = this.partitions.filter((p) => p.busy).length;
+    return { ...this.counters, queuedEvents: this.queuedEvents(), inFlight };
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    this.schedule();
-    if (this.queue.length === 0 && this.inFlight === 0) return;
+    for (const partition of this.partitions) if (!partition.busy) this.startFlush(partition);
+    if (this.idle()) return;
     await new Promise<void>((resolve) => this.drained.push(resolve));
   }
 
-  private schedule(): void {
-    while (this.queue.length > 0 && this.inFlight < this.maxInFlight) {
-      const lingering =
-        this.inFlight > 0 && this.lingerMs > 0 && this.queuedEvents < this.maxBatchEvents && !this.closed;
-      if (lingering) {
-        this.timer ??= setTimeout(() => {
-          this.timer = undefined;
-          if (this.queue.length > 0 && this.inFlight < this.maxInFlight) this.startFlush();
-          this.schedule();
-        }, this.lingerMs);
-        return;
-      }
-      this.startFlush();
-    }
-    if (this.queue.length === 0 && this.inFlight === 0) {
-      for (const resolve of this.drained.splice(0)) resolve();
-    }
+  private queuedEvents(): number {
+    return this.partitions.reduce((sum, p) => sum + p.queuedEvents, 0);
   }
 
-  private startFlush(): void {
+  private idle(): boolean {
+    return this.partitions.every((p) => !p.busy && p.queue.length === 0);
+  }
+
+  private enqueue(partition: Partition, items: UsageAppendItem[]): Promise<UsageKeyResult[]> {
+    return new Promise((resolve, reject) => {
+      partition.queue.push({ items, resolve, reject });
+      partition.queuedEvents += items.length;
+      if (partition.busy) return; // taken by the next flush, as soon as this one ends
+      const linger = this.lingerMs > 0 && partition.queuedEvents < this.maxBatchEvents && !this.closed;
+      if (!linger) this.startFlush(partition);
+      else partition.timer ??= setTimeout(() => this.startFlush(partition), this.lingerMs);
+    });
+  }
+
+  private startFlush(partition: Partition): void {
+    clearTimeout(partition.timer);
+    partition.timer = undefined;
+    if (partition.busy || partition.queue.length === 0) return;
     const taken: Pending[] = [];
     let events = 0;
     while (
-      this.queue.length > 0 &&
-      (taken.length === 0 || events + this.queue[0].items.length <= this.maxBatchEvents)
+      partition.queue.length > 0 &&
+      (taken.length === 0 || events + partition.queue[0].items.length <= this.maxBatchEvents)
     ) {
-      const next = this.queue.shift()!;
+      const next = partition.queue.shift()!;
       taken.push(next);
       events += next.items.length;
     }
-    this.queuedEvents -= events;
-    this.inFlight += 1;
+    partition.queuedEvents -= events;
+    partition.busy = true;
     void this.flush(taken).finally(() => {
-      this.inFlight -= 1;
-      this.schedule();
+      partition.busy = false;
+      // What queued meanwhile has waited long enough: no linger.
+      if (partition.queue.length > 0) this.startFlush(partition);
+      else if (this.idle()) for (const resolve of this.drained.splice(0)) resolve();
     });
   }
 
@@ -151,11 +195,11 @@ export class UsageGroupCommitWriter implements UsageWriter {
   private async flush(requests: Pending[]): Promise<void> {
     const items = requests.flatMap((request) => request.items);
     try {
-      const outcomes = await this.write(items);
+      const results = await this.write(items);
       this.counters.requests += requests.length;
       let offset = 0;
       for (const request of requests) {
-        request.resolve(outcomes.slice(offset, offset + request.items.length));
+        request.resolve(results.slice(offset, offset + request.items.length));
         offset += request.items.length;
       }
     } catch (error) {
@@ -169,7 +213,7 @@ export class UsageGroupCommitWriter implements UsageWriter {
     }
   }
 
-  private async write(items: readonly UsageAppendItem[]): Promise<UsageAppendOutcome[]> {
+  private async write(items: readonly UsageAppendItem[]): Promise<UsageKeyResult[]> {
     const leaders = distinctKeys(items);
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
@@ -177,38 +221,30 @@ export class UsageGroupCommitWriter implements UsageWriter {
       try {
         const appended = await this.commit(client, leaders);
         this.count(items.length);
-        const taken = leaders.filter((item) => !appended.has(item.event.id));
+        const taken = leaders.filter((_, index) => !appended.claimed.has(index));
         const stored: Map<string, StoredUsageKey> = taken.length > 0 ? await readUsageKeys(client, taken) : new Map();
-        return outcomesOf(items, appended, stored);
+        return outcomesOf(items, leaders, appended, stored);
       } catch (error) {
-        if (error instanceof CommitFailure) {
-          broken = error.rollbackError;
-          if (RETRYABLE.has(String(sqlState(error.cause))) && attempt < MAX_ATTEMPTS) {
-            this.counters.retries += 1;
-            continue;
-          }
-          throw error.cause;
+        if (!(error instanceof CommitFailure)) throw error;
+        broken = error.rollbackError;
+        if (RETRYABLE.has(String(sqlState(error.cause))) && attempt < MAX_ATTEMPTS) {
+          this.counters.retries += 1;
+          continue;
         }
-        throw error;
+        throw error.cause;
       } finally {
         client.release(broken);
       }
     }
   }
 
-  /** One transaction; a failure inside it is wrapped so write() knows nothing was committed. */
-  private async commit(client: PoolClient, leaders: readonly UsageAppendItem[]): Promise<Map<string, Checkpoint>> {
+  /** One transaction in one round trip; a failure is wrapped so write() knows nothing was committed. */
+  private async commit(client: PoolClient, leaders: readonly UsageAppendItem[]): Promise<AppendedUsage> {
     try {
-      await client.query('BEGIN');
-      const appended = await appendUsageWithin(client, leaders, this.channel);
-      await client.query('COMMIT');
-      return appended;
+      return await appendUsageInOneTrip(client, leaders, this.channel);
     } catch (error) {
-      let rollbackError: Error | undefined;
-      await client.query('ROLLBACK').catch((failure: Error) => {
-        rollbackError = failure;
-      });
-      throw new CommitFailure(error, rollbackError);
+      // The implicit transaction rolled itself back; a connection that failed is not reused.
+      throw new CommitFailure(error, isConnectionError(error) ? (error as Error) : undefined);
     }
   }
 

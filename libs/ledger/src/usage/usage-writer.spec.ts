@@ -4,6 +4,7 @@ import type { Pool } from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
 import type { Checkpoint, NewEvent, RecordedEvent } from '../event-store';
 import { PostgresEventStore } from '../postgres/postgres-event-store';
+import { appendUsageWithin } from './usage-append';
 import { UsageGroupCommitWriter } from './usage-group-commit';
 import { StoreUsageWriter } from './usage-store-writer';
 import { findUsageKey, voidUsageInPostgres } from './usage-void';
@@ -82,7 +83,7 @@ async function logOf(streams: readonly string[]): Promise<RecordedEvent[]> {
 
 describe('UsageGroupCommitWriter', () => {
   it('records events of several streams in one flush, with contiguous revisions and the key rows', async () => {
-    const writer = newWriter();
+    const writer = newWriter({ partitions: 1 });
     const items = [item('k-a1', { customer: 'a' }), item('k-b1', { customer: 'b' }), item('k-a2', { customer: 'a' })];
     const outcomes = await writer.append(items);
     expect(outcomes.map((o) => o.status)).toEqual(['accepted', 'accepted', 'accepted']);
@@ -109,9 +110,8 @@ describe('UsageGroupCommitWriter', () => {
       metricKey: 'api_calls',
       timestamp: '2026-03-17T14:00:00.000Z',
     });
-    // The position answered is the event's own: the same the log reports.
-    const first = outcomes[0];
-    expect(first.status === 'accepted' && first.position).toBe(a[0].position);
+    // The position answered is the flush's last event's: a barrier at or after each event.
+    for (const outcome of outcomes) expect(outcome.status === 'accepted' && outcome.position).toBe(a[1].position);
   });
 
   it('dedupes by key: in one call and across calls, duplicate with the same hash, conflict with another', async () => {
@@ -150,7 +150,7 @@ describe('UsageGroupCommitWriter', () => {
   });
 
   it('keeps each stream in revision order in the global log under concurrent writers and plain appends', async () => {
-    const [one, two] = [newWriter({ maxInFlight: 3 }), newWriter({ maxInFlight: 3 })];
+    const [one, two] = [newWriter({ partitions: 3 }), newWriter({ partitions: 2, lingerMs: 1 })];
     const customers = ['o1', 'o2', 'o3'];
     const streams = customers.map((c) => `${TENANT}:usage-${c}-2026-03`);
     const plain = (stream: string, i: number): NewEvent => ({
@@ -175,7 +175,7 @@ describe('UsageGroupCommitWriter', () => {
   });
 
   it('never leaves a key without its event: a failing statement rolls the key back, other requests still commit', async () => {
-    const writer = newWriter({ lingerMs: 20, maxInFlight: 1 });
+    const writer = newWriter({ partitions: 1 });
     const stream = `${TENANT}:usage-atomic-2026-03`;
     const taken = randomUUID();
     await store.append(stream, [{ id: taken, type: 'Other', data: {}, metadata: { tenant_id: TENANT, actor: 'x' } }]);
@@ -195,7 +195,7 @@ describe('UsageGroupCommitWriter', () => {
   });
 
   it('refuses work beyond its queue limit and drains what it accepted on close', async () => {
-    const writer = newWriter({ maxQueuedEvents: 10, maxInFlight: 1 });
+    const writer = newWriter({ maxQueuedEvents: 10, partitions: 1 });
     const first = writer.append([item('k-q-0', { customer: 'q' })]);
     const queued = writer.append(Array.from({ length: 10 }, (_, i) => item(`k-q-${i + 1}`, { customer: 'q' })));
     await expect(writer.append([item('k-q-x', { customer: 'q' })])).rejects.toBeInstanceOf(UsageWriterOverloadedError);
@@ -203,6 +203,38 @@ describe('UsageGroupCommitWriter', () => {
     expect((await first).map((o) => o.status)).toEqual(['accepted']);
     expect((await queued).every((o) => o.status === 'accepted')).toBe(true);
     await expect(writer.append([item('k-q-y')])).rejects.toMatchObject({ code: 'EVENT.INGESTION_CLOSED' });
+  });
+});
+
+describe('appendUsageWithin (inside a caller transaction)', () => {
+  it('writes keys and events with the rest of the transaction, or nothing when it rolls back', async () => {
+    const client = await db.pool.connect();
+    try {
+      const kept = item('k-within-1', { customer: 'within' });
+      await client.query('BEGIN');
+      const appended = await appendUsageWithin(
+        client,
+        [kept, item('k-within-taken', { customer: 'within' })],
+        'abaxus_events',
+      );
+      expect([...appended.claimed]).toEqual([0, 1]);
+      await client.query('COMMIT');
+      await client.query('BEGIN');
+      const again = await appendUsageWithin(
+        client,
+        [item('k-within-2', { customer: 'within' }), item('k-within-1', { customer: 'within' })],
+        'abaxus_events',
+      );
+      expect([...again.claimed]).toEqual([0]);
+      await client.query('ROLLBACK');
+    } finally {
+      client.release();
+    }
+    const keys = await db.pool.query(
+      `SELECT idempotency_key FROM usage_idempotency WHERE idempotency_key LIKE 'k-within-%' ORDER BY 1`,
+    );
+    expect(keys.rows.map((r) => r.idempotency_key)).toEqual(['k-within-1', 'k-within-taken']);
+    expect(await streamEvents(`${TENANT}:usage-within-2026-03`)).toHaveLength(2);
   });
 });
 

@@ -1,0 +1,393 @@
+/**
+ * Usage ingestion throughput, end to end over HTTP on loopback, with the machine's own ceilings
+ * measured in the same run. Prints one JSON object.
+ *
+ * The API and the projector run as child processes (`abaxus api`, `abaxus projector`, from dist/),
+ * as in production, so the load generator (autocannon, in this process) never shares their event
+ * loop; Postgres is an embedded, durable cluster (fsync on) in a temp dir, unless DATABASE_URL is set.
+ *   (a) batch: POST /v1/events/batch, 500 events per request, unique keys: sustained events/s, then
+ *       the projector's catch-up time once the load stops (its `usage` checkpoint vs the log's last event);
+ *   (b) single: POST /v1/events, 64 connections: req/s, p50, p99;
+ *   (c) ceilings: a bare Fastify server (same JSON parsing, answers 202/207, no work) under the same
+ *       autocannon settings, and a raw multi-row INSERT of the same rows into a bare table.
+ *   node dist/bench/ingestion.js [--seconds 60] [--smoke] [--log-level warn] [--phases batch,single,ceilings]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Pool } from 'pg';
+import { PostgresEventStore, waitForPosition } from '#ledger';
+import { createPool, freePort, migrate, startEmbeddedPostgres, type EmbeddedPostgresHandle } from '#platform';
+
+interface Histogram {
+  average: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+interface AutocannonResult {
+  duration: number;
+  latency: Histogram;
+  requests: Histogram & { total: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  statusCodeStats: Record<string, { count: number }>;
+}
+interface AutocannonRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+type Autocannon = (options: {
+  url: string;
+  connections: number;
+  duration: number;
+  timeout?: number;
+  requests: Array<{
+    method: string;
+    path: string;
+    headers: Record<string, string>;
+    setupRequest(r: AutocannonRequest): AutocannonRequest;
+  }>;
+}) => Promise<AutocannonResult>;
+
+const autocannon = createRequire(__filename)('autocannon') as Autocannon;
+const root = join(__dirname, '..', '..');
+const ADMIN_KEY = `sk_bench${randomBytes(16).toString('hex')}`;
+const RUN = randomBytes(4).toString('hex');
+const CUSTOMERS = 100;
+const BATCH = 500;
+const SINGLE_CONNECTIONS = 64;
+const BATCH_CONNECTIONS = 8;
+
+type Phase = 'batch' | 'single' | 'ceilings';
+const PHASES: readonly Phase[] = ['batch', 'single', 'ceilings'];
+
+interface Options {
+  seconds: number;
+  smoke: boolean;
+  logLevel: string;
+  phases: readonly Phase[];
+}
+
+function parseOptions(argv: string[]): Options {
+  const smoke = argv.includes('--smoke');
+  const at = argv.indexOf('--seconds');
+  const seconds = at >= 0 ? Number(argv[at + 1]) : smoke ? 2 : 60;
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 600)
+    throw new Error('--seconds expects a number in (0, 600]');
+  const level = argv.indexOf('--log-level');
+  const only = argv.indexOf('--phases');
+  const phases = only >= 0 ? (argv[only + 1].split(',') as Phase[]) : PHASES;
+  if (phases.some((phase) => !PHASES.includes(phase)))
+    throw new Error(`--phases expects a list of ${PHASES.join(', ')}`);
+  return { seconds, smoke, logLevel: level >= 0 ? argv[level + 1] : 'warn', phases };
+}
+
+/** Events of one request; keys are unique for the whole run. */
+let sequence = 0;
+const timestamp = new Date(Date.now() - 60_000).toISOString();
+function eventJson(customer: number): string {
+  sequence += 1;
+  return (
+    `{"customer_id":"bench_c${customer}","metric_key":"api_calls","value":"${sequence % 1000}.25",` +
+    `"timestamp":"${timestamp}","idempotency_key":"${RUN}-${sequence}",` +
+    `"properties":{"region":"eu-west-1","endpoint":"/v1/things","status":200}}`
+  );
+}
+const batchBody = () => {
+  const events: string[] = [];
+  for (let i = 0; i < BATCH; i++) events.push(eventJson((sequence + i * 7) % CUSTOMERS));
+  return `{"events":[${events.join(',')}]}`;
+};
+const singleBody = () => eventJson(sequence % CUSTOMERS);
+
+async function load(url: string, path: string, connections: number, seconds: number, body: () => string, key: string) {
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
+  const result = await autocannon({
+    url,
+    connections,
+    duration: seconds,
+    timeout: 30,
+    requests: [{ method: 'POST', path, headers, setupRequest: (request) => ({ ...request, body: body() }) }],
+  });
+  const ok = Object.entries(result.statusCodeStats)
+    .filter(([status]) => status.startsWith('2'))
+    .reduce((sum, [, stats]) => sum + Number(stats.count), 0);
+  return {
+    ok_requests: ok,
+    failed_requests: result.non2xx + result.errors,
+    seconds: result.duration,
+    requests_per_second: Number((ok / result.duration).toFixed(1)),
+    latency_ms: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
+    status_codes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([k, v]) => [k, Number(v.count)])),
+  };
+}
+
+interface Child {
+  process: ChildProcess;
+  stderr: string[];
+  stop(): Promise<void>;
+}
+
+function startChild(args: string[], env: NodeJS.ProcessEnv): Child {
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stderr: string[] = [];
+  child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+  child.stdout!.resume();
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    process: child,
+    stderr,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function waitFor(what: string, probe: () => Promise<boolean>, child: Child, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.process.exitCode !== null) throw new Error(`${what}: process exited\n${child.stderr.join('')}`);
+    if (await probe().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`${what}: not ready in time\n${child.stderr.join('')}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function post(
+  url: string,
+  path: string,
+  key: string,
+  body: unknown,
+): Promise<{ status: number; body: { key?: string } }> {
+  const response = await fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as { key?: string } };
+}
+
+/** An ingest key, the metric and the customers, through the API like any client. */
+async function seed(url: string): Promise<string> {
+  const ingest = await post(url, '/v1/api-keys', ADMIN_KEY, { role: 'ingest', kind: 'secret', name: 'bench' });
+  if (ingest.status !== 201) throw new Error(`could not issue an ingest key: ${ingest.status}`);
+  const metric = await post(url, '/v1/metrics', ADMIN_KEY, { key: 'api_calls', name: 'API calls', aggregation: 'sum' });
+  if (metric.status !== 201) throw new Error(`could not create the metric: ${metric.status}`);
+  for (let i = 0; i < CUSTOMERS; i++) {
+    const customer = await post(url, '/v1/customers', ADMIN_KEY, {
+      id: `bench_c${i}`,
+      name: `Bench ${i}`,
+      currency: 'EUR',
+    });
+    if (customer.status !== 201) throw new Error(`could not create a customer: ${customer.status}`);
+  }
+  return ingest.body.key!;
+}
+
+/** The last committed event in log order (not headCheckpoint: the projector's open batch would hold that back). */
+async function lastCommitted(pool: Pool): Promise<string | null> {
+  const result = await pool.query<{ checkpoint: string }>(
+    `SELECT tx_id::text || '/' || position::text AS checkpoint FROM events ORDER BY tx_id DESC, position DESC LIMIT 1`,
+  );
+  return result.rows[0]?.checkpoint ?? null;
+}
+
+/** Seconds from "load stopped" until the usage projection has applied every event committed before. */
+async function catchUp(
+  pool: Pool,
+  store: PostgresEventStore,
+): Promise<{ seconds: number; events_behind_at_stop: number }> {
+  const started = performance.now();
+  const target = await lastCommitted(pool);
+  const live = await pool.query<{ checkpoint: string | null }>(
+    `SELECT checkpoint FROM projections WHERE name = 'usage' AND status = 'live'`,
+  );
+  const behind = await store.countAfter(live.rows[0]?.checkpoint ?? null, 100_000_000);
+  await waitForPosition({ pool, store }, 'usage', target, 600_000, { maxPollIntervalMs: 10 });
+  return { seconds: Number(((performance.now() - started) / 1000).toFixed(3)), events_behind_at_stop: behind };
+}
+
+/** Transactions and events written by ingestion since `since` (how much one flush carried). */
+async function flushes(
+  pool: Pool,
+  since: Date,
+): Promise<{ transactions: number; events: number; events_per_transaction: number }> {
+  const result = await pool.query<{ transactions: string; events: string }>(
+    `SELECT count(DISTINCT tx_id)::text AS transactions, count(*)::text AS events FROM events
+      WHERE type = 'UsageRecorded' AND recorded_at >= $1`,
+    [since],
+  );
+  const transactions = Number(result.rows[0].transactions);
+  const events = Number(result.rows[0].events);
+  return { transactions, events, events_per_transaction: Number((events / Math.max(1, transactions)).toFixed(1)) };
+}
+
+/** The same rows (as the API would store them) into a bare table: no index, no constraint, plain multi-row INSERTs. */
+async function rawInsert(pool: Pool, seconds: number, connections: number) {
+  await pool.query(`DROP TABLE IF EXISTS bench_raw_usage`);
+  await pool.query(`CREATE TABLE bench_raw_usage (id uuid, stream text, revision bigint, type text, tenant_id text,
+    data jsonb, metadata jsonb, occurred_at timestamptz, recorded_at timestamptz DEFAULT clock_timestamp())`);
+  const rows = (start: number) =>
+    Array.from({ length: BATCH }, (_, i) => {
+      const event = JSON.parse(eventJson((start + i) % CUSTOMERS)) as Record<string, unknown>;
+      return { ...event, usage_id: randomUuid(), payload_hash: randomBytes(32).toString('hex'), source: 'ingest' };
+    });
+  let events = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (performance.now() < deadline) {
+        const batch = rows(sequence);
+        await pool.query(
+          `INSERT INTO bench_raw_usage (id, stream, revision, type, tenant_id, data, metadata, occurred_at)
+           SELECT (d->>'usage_id')::uuid, 'default:usage-' || (d->>'customer_id'), ord, 'UsageRecorded', 'default', d,
+                  $2::jsonb, $3
+             FROM unnest($1::jsonb[]) WITH ORDINALITY AS b(d, ord)`,
+          [
+            batch.map((row) => JSON.stringify(row)),
+            JSON.stringify({ tenant_id: 'default', actor: 'key_bench', request_id: RUN }),
+            timestamp,
+          ],
+        );
+        events += BATCH;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  await pool.query(`DROP TABLE bench_raw_usage`);
+  return { connections, events, seconds: Number(elapsed.toFixed(3)), events_per_second: Math.round(events / elapsed) };
+}
+
+function randomUuid(): string {
+  const hex = randomBytes(16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20)}`;
+}
+
+async function bareCeiling(seconds: number) {
+  const port = await freePort();
+  const bare = startChild([join(root, 'dist', 'bench', 'ingestion-bare-server.js')], { PORT: String(port) });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor('bare fastify', async () => (await fetch(`${url}/nothing`)).status === 404, bare);
+    const single = await load(url, '/v1/events', SINGLE_CONNECTIONS, seconds, singleBody, 'none');
+    const batch = await load(url, '/v1/events/batch', BATCH_CONNECTIONS, seconds, batchBody, 'none');
+    return { single, batch: { ...batch, events_per_second: Math.round(batch.requests_per_second * BATCH) } };
+  } finally {
+    await bare.stop();
+  }
+}
+
+async function runPhases(options: Options, apiUrl: string, key: string, pool: Pool, store: PostgresEventStore) {
+  const { seconds, phases } = options;
+  const report: Record<string, unknown> = {};
+  let batchEventsPerSecond: number | undefined;
+  let singleRequestsPerSecond: number | undefined;
+  if (phases.includes('batch')) {
+    const since = new Date();
+    const batch = await load(apiUrl, '/v1/events/batch', BATCH_CONNECTIONS, seconds, batchBody, key);
+    report.projector_catch_up_after_batch = await catchUp(pool, store);
+    batchEventsPerSecond = Math.round(batch.requests_per_second * BATCH);
+    const flushed = await flushes(pool, since);
+    report.batch = {
+      ...batch,
+      connections: BATCH_CONNECTIONS,
+      events_per_request: BATCH,
+      events_per_second: batchEventsPerSecond,
+      flushes: flushed,
+    };
+  }
+  if (phases.includes('single')) {
+    const since = new Date();
+    const single = await load(apiUrl, '/v1/events', SINGLE_CONNECTIONS, seconds, singleBody, key);
+    report.projector_catch_up_after_single = await catchUp(pool, store);
+    singleRequestsPerSecond = single.requests_per_second;
+    report.single = { ...single, connections: SINGLE_CONNECTIONS, flushes: await flushes(pool, since) };
+  }
+  if (phases.includes('ceilings')) {
+    const bare = await bareCeiling(seconds);
+    const raw = [await rawInsert(pool, seconds / 2, 1), await rawInsert(pool, seconds / 2, 4)];
+    const rawBest = Math.max(...raw.map((r) => r.events_per_second));
+    report.ceilings = { bare_fastify: bare, raw_insert: raw };
+    report.ratios = {
+      batch_vs_raw_insert:
+        batchEventsPerSecond === undefined ? null : Number((batchEventsPerSecond / rawBest).toFixed(3)),
+      single_vs_bare_fastify:
+        singleRequestsPerSecond === undefined
+          ? null
+          : Number((singleRequestsPerSecond / bare.single.requests_per_second).toFixed(3)),
+    };
+  }
+  return report;
+}
+
+async function startEngine(url: string, options: Options, dataDir: string) {
+  const apiPort = await freePort();
+  const env = { DATABASE_URL: url, ABAXUS_DATA_DIR: dataDir, ABAXUS_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: options.logLevel };
+  const cli = join(root, 'dist', 'apps', 'cli', 'src', 'main.js');
+  // ABAXUS_BENCH_API_NODE_ARGS: e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the API alone.
+  const nodeArgs = (process.env.ABAXUS_BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const api = startChild([...nodeArgs, cli, 'api'], { ...env, PORT: String(apiPort), HOST: '127.0.0.1' });
+  const projector = startChild([cli, 'projector'], { ...env, PROJECTOR_METRICS_PORT: String(await freePort()) });
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  await waitFor('api', async () => (await fetch(`${apiUrl}/readyz`)).status === 200, api);
+  return { api, projector, apiUrl };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  let embedded: EmbeddedPostgresHandle | undefined;
+  // Two folders: the cluster's (its user must be able to enter it) and the API's data dir.
+  const dataDir = mkdtempSync(join(tmpdir(), 'abaxus-bench-ingestion-'));
+  const dbDir = mkdtempSync(join(tmpdir(), 'abaxus-bench-ingestion-db-'));
+  let url = process.env.DATABASE_URL;
+  if (!url) {
+    embedded = await startEmbeddedPostgres({ dataDir: dbDir, database: 'abaxus_bench', durable: true });
+    url = embedded.url;
+  }
+  const pool = createPool(url, { max: 8, applicationName: 'abaxus-bench-ingestion' });
+  const store = new PostgresEventStore(pool);
+  let engine: Awaited<ReturnType<typeof startEngine>> | undefined;
+  try {
+    await migrate(pool);
+    engine = await startEngine(url, options, dataDir);
+    const key = await seed(engine.apiUrl);
+    const report: Record<string, unknown> = {
+      bench: 'ingestion',
+      mode: options.smoke ? 'smoke' : 'full',
+      seconds_per_phase: options.seconds,
+      postgres: embedded ? 'embedded (durable, fsync on)' : 'DATABASE_URL',
+      cpus: cpus().length,
+      api_log_level: options.logLevel,
+      customers: CUSTOMERS,
+    };
+    const results = await runPhases(options, engine.apiUrl, key, pool, store);
+    Object.assign(report, results);
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+  } finally {
+    await engine?.api.stop();
+    await engine?.projector.stop();
+    await store.close();
+    await pool.end();
+    await embedded?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(dbDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${String((error as Error).stack ?? error)}\n`);
+  process.exit(1);
+});
