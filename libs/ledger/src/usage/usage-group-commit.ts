@@ -120,7 +120,9 @@ export class UsageGroupCommitWriter implements UsageWriter {
     const parts = new Map<number, UsageAppendItem[]>();
     for (const item of leaders) {
       const index = partitionOf(item.stream, this.partitions.length);
-      parts.set(index, [...(parts.get(index) ?? []), item]);
+      const part = parts.get(index);
+      if (part) part.push(item);
+      else parts.set(index, [item]);
     }
     const results = new Map<string, UsageKeyResult>();
     await Promise.all(

@@ -27,7 +27,11 @@ export class StoreUsageWriter implements UsageWriter {
     if (this.closed) throw new UsageWriterClosedError();
     const leaders = distinctKeys(items);
     const byStream = new Map<string, UsageAppendItem[]>();
-    for (const item of leaders) byStream.set(item.stream, [...(byStream.get(item.stream) ?? []), item]);
+    for (const item of leaders) {
+      const same = byStream.get(item.stream);
+      if (same) same.push(item);
+      else byStream.set(item.stream, [item]);
+    }
     const results = new Map<string, UsageAppendOutcome>();
     await Promise.all([...byStream].map(([stream, streamItems]) => this.appendStream(stream, streamItems, results)));
     const winners = new Map<string, UsageAppendItem>();
