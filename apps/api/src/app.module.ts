@@ -2,6 +2,7 @@ import { type DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
+import { AuditModule } from './audit/audit.module';
 import { BillingModule } from './billing/billing.module';
 import { CatalogDirectoryModule } from './common/catalog-directory.module';
 import { CommonModule } from './common/common.module';
@@ -11,6 +12,7 @@ import { EntitlementsModule } from './entitlements/entitlements.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PricePlansModule } from './price-plans/price-plans.module';
+import { SettingsModule } from './settings/settings.module';
 import { SubscriptionsModule } from './subscriptions/subscriptions.module';
 import { TenancyModule } from './tenancy/tenancy.module';
 import { UsageEventsModule } from './usage-events/usage-events.module';
@@ -45,6 +47,8 @@ export class AppModule {
         SubscriptionsModule,
         EntitlementsModule,
         BillingModule,
+        SettingsModule,
+        AuditModule,
       ],
     };
   }

@@ -25,3 +25,5 @@ export {
 export { invoicePeriodEnd, periodEndingAt, type BulkInvoicesResult } from './billing/bulk-invoices.operations';
 export { recordManualAdjustment, type ManualAdjustmentRequest } from './billing/adjustment.operations';
 export { creditNoteIdFor, invoiceIdFor, type BillingContext } from './billing/billing-context';
+// Audit: invoice reproduction from the event store alone and the audit log (no Nest: the CLI calls them).
+export * from './audit';

@@ -80,6 +80,7 @@ const routes: Route[] = [
   ['GET', (b) => `/v1/invoices/${b.invoiceId}/explain`],
   ['POST', (b) => `/v1/invoices/${b.invoiceId}/close`, {}],
   ['POST', (b) => `/v1/invoices/${b.invoiceId}/void`, { reason: 'taken over' }],
+  ['POST', (b) => `/v1/invoices/${b.invoiceId}/reproduce`],
   ['GET', (b) => `/v1/customers/${b.customerId}/balance`],
   ['GET', (b) => `/v1/customers/${b.customerId}/ledger`],
 ];
@@ -165,5 +166,10 @@ describe('tenant isolation', () => {
     await projector.caughtUp();
     expect((await api.request('GET', '/v1/invoices', { key: keyA })).body.data).toEqual([]);
     expect((await api.request('GET', '/v1/invoices', { key: keyB })).body.data).toHaveLength(1);
+    const auditStreams = async (key: string) =>
+      (await api.request('GET', '/v1/audit-log?limit=100', { key })).body.data.map((e: { stream: string }) => e.stream);
+    const invoiceOfB = (stream: string) => stream.endsWith(`:invoice-${resourcesB.invoiceId}`);
+    expect((await auditStreams(keyB)).some(invoiceOfB)).toBe(true);
+    expect((await auditStreams(keyA)).some(invoiceOfB)).toBe(false);
   });
 });
