@@ -1,6 +1,12 @@
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { ProjectionRunner, startJournalPoster, type EventStore, type Projection, type Subscription } from '#ledger';
+import {
+  billingCycleIntervalMs,
+  startBillingCycle,
+  type BillingCycle,
+  type BillingCycleOptions,
+} from './billing-cycle';
 import { startMetricsServer, type MetricsServer } from './metrics-server';
 import { projections as registeredProjections } from './projections';
 
@@ -17,12 +23,21 @@ export interface ProjectorDeps {
   idlePollMs?: number;
   retryInitialMs?: number;
   retryMaxMs?: number;
+  /**
+   * The billing cycle (./billing-cycle). Default: on when the projector runs the registered
+   * projections, ticking every ABAXUS_BILLING_CYCLE_SECONDS (default 5; 0: off); off when it is
+   * given its own projection list (tests, tools). Options here start it (intervalMs 0: no timer,
+   * call `tick()`); false: off.
+   */
+  billingCycle?: Omit<BillingCycleOptions, 'pool' | 'store' | 'logger'> | false;
 }
 
 export interface Projector {
   runner: ProjectionRunner;
   /** Where `/metrics` is served, when this projector serves it. */
   metricsUrl: string | null;
+  /** The billing cycle running in this projector; null when off. */
+  billingCycle: BillingCycle | null;
   /** Lets each projection's batch in flight commit, then stops (and closes the metrics server). */
   stop(): Promise<void>;
 }
@@ -47,6 +62,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<Projector> {
   let metrics: MetricsServer | undefined;
   if (typeof deps.metricsPort === 'number') metrics = await startMetricsServer(deps.metricsPort, deps.metricsHost);
   let journal: Subscription | undefined;
+  let cycle: BillingCycle | null = null;
   try {
     await runner.start();
     // The journal poster posts the entry of every billing fact (libs/ledger/src/journal): it appends
@@ -56,7 +72,13 @@ export async function startProjector(deps: ProjectorDeps): Promise<Projector> {
       store: deps.store,
       onError: (error) => logger?.error({ err: error }, 'journal poster failed; it retries'),
     });
+    const cycleOptions =
+      deps.billingCycle ?? (deps.projections === undefined ? { intervalMs: billingCycleIntervalMs() } : false);
+    if (cycleOptions !== false && !(deps.billingCycle === undefined && cycleOptions.intervalMs === 0)) {
+      cycle = startBillingCycle({ ...cycleOptions, pool: deps.pool, store: deps.store, logger: deps.logger });
+    }
   } catch (error) {
+    await journal?.stop();
     await runner.stop();
     await metrics?.close();
     throw error;
@@ -69,8 +91,10 @@ export async function startProjector(deps: ProjectorDeps): Promise<Projector> {
   return {
     runner,
     metricsUrl: metrics?.url ?? null,
+    billingCycle: cycle,
     stop: () =>
       (stopping ??= (async () => {
+        await cycle?.stop();
         await journal?.stop();
         await runner.stop();
         await metrics?.close();

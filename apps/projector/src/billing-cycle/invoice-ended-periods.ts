@@ -1,0 +1,182 @@
+import type { BillingPeriod, Subscription } from '#domain';
+import { invoiceIdFor } from '../../../api/src/billing/billing-context';
+import { closeInvoice, draftInvoice } from '../../../api/src/billing/invoice.operations';
+import { endedPeriods, nextPeriodEnd } from './ended-periods';
+import { forEachConcurrently, type TenantRun } from './tenant-run';
+import { failureOf } from './tick-report';
+
+/** Subscriptions whose periods are looked at together (one read of their invoices' statuses). */
+const PAGE = 500;
+const FINAL_STATUSES = new Set(['closed', 'payment_failed', 'paid', 'void']);
+
+interface SubscriptionHead {
+  id: string;
+  customer_id: string;
+  stream_revision: number;
+}
+
+/**
+ * What the cycle remembers of a tenant between ticks: when each subscription next has something to
+ * do (a period ending, a draft's grace running out), valid for the subscription revision it was
+ * computed from and the grace it was computed with. Only a cache: a restarted cycle starts empty and
+ * looks at every subscription once; the facts themselves come from the read models and the log.
+ */
+export class InvoiceSchedule {
+  private graceSeconds: number | null = null;
+  private readonly due = new Map<string, { revision: number; dueAtMs: number }>();
+
+  useGrace(graceSeconds: number): void {
+    if (this.graceSeconds !== graceSeconds) this.due.clear();
+    this.graceSeconds = graceSeconds;
+  }
+
+  isDue(head: SubscriptionHead, nowMs: number): boolean {
+    const entry = this.due.get(head.id);
+    return entry === undefined || entry.revision !== head.stream_revision || entry.dueAtMs <= nowMs;
+  }
+
+  set(id: string, revision: number, dueAtMs: number): void {
+    this.due.set(id, { revision, dueAtMs });
+  }
+
+  forget(id: string): void {
+    this.due.delete(id);
+  }
+}
+
+interface PeriodWork {
+  period: BillingPeriod;
+  invoiceId: string;
+  /** The invoice's status in the `invoices` read model; null: not drafted yet. */
+  status: string | null;
+  /** When the grace after the period's usage window runs out: the invoice is closed from then on. */
+  closeAtMs: number;
+}
+
+interface SubscriptionWork {
+  subscription: Subscription;
+  revision: number;
+  periods: PeriodWork[];
+}
+
+/**
+ * Step 1 of a tick: every ended billing period of every subscription of the tenant gets its invoice,
+ * drafted as soon as its usage window ends and closed once the tenant's grace has passed, oldest
+ * first. Catching up after downtime is the same pass: all missed periods are ended periods. Drafts
+ * and closes go through the billing operations (deterministic invoice ids, gapless numbers), so a
+ * period is never billed twice whatever crashed or ran twice. A customer's invoices are closed one
+ * after the other (a pending adjustment must land on one invoice); customers run side by side.
+ */
+export async function invoiceEndedPeriods(run: TenantRun, schedule: InvoiceSchedule): Promise<void> {
+  schedule.useGrace(run.graceSeconds);
+  const nowMs = run.now.getTime();
+  const due = (await subscriptionHeads(run)).filter((head) => schedule.isDue(head, nowMs));
+  for (let i = 0; i < due.length; i += PAGE) {
+    const byCustomer = await pendingWork(run, due.slice(i, i + PAGE));
+    await forEachConcurrently([...byCustomer.values()], run.concurrency, (work) =>
+      invoiceCustomer(run, schedule, work),
+    );
+  }
+}
+
+async function subscriptionHeads(run: TenantRun): Promise<SubscriptionHead[]> {
+  const { rows } = await run.pool.query<SubscriptionHead>(
+    `SELECT id, customer_id, stream_revision FROM subscriptions
+      WHERE tenant_id = $1 AND start_date < $2 ORDER BY customer_id, id`,
+    [run.tenantId, run.now],
+  );
+  return rows;
+}
+
+/** The ended periods of these subscriptions with their invoices' statuses, by customer. */
+async function pendingWork(run: TenantRun, heads: SubscriptionHead[]): Promise<Map<string, SubscriptionWork[]>> {
+  const { rows } = await run.pool.query<{ subscription: Subscription; stream_revision: number }>(
+    `SELECT subscription, stream_revision FROM subscriptions WHERE tenant_id = $1 AND id = ANY($2::text[])`,
+    [run.tenantId, heads.map((head) => head.id)],
+  );
+  const graceMs = run.graceSeconds * 1000;
+  const works = rows.map((row) => ({
+    subscription: row.subscription,
+    revision: row.stream_revision,
+    periods: endedPeriods(row.subscription, run.now).map(({ period, usage_end }) => ({
+      period,
+      invoiceId: invoiceIdFor(row.subscription.subscription_id, period),
+      status: null as string | null,
+      closeAtMs: Date.parse(usage_end) + graceMs,
+    })),
+  }));
+  const statuses = await invoiceStatuses(
+    run,
+    works.flatMap((work) => work.periods.map((p) => p.invoiceId)),
+  );
+  const byCustomer = new Map<string, SubscriptionWork[]>();
+  for (const work of works) {
+    for (const period of work.periods) period.status = statuses.get(period.invoiceId) ?? null;
+    work.periods = work.periods.filter((period) => period.status === null || !FINAL_STATUSES.has(period.status));
+    const list = byCustomer.get(work.subscription.customer_id) ?? [];
+    list.push(work);
+    byCustomer.set(work.subscription.customer_id, list);
+  }
+  return byCustomer;
+}
+
+async function invoiceStatuses(run: TenantRun, invoiceIds: string[]): Promise<Map<string, string>> {
+  if (invoiceIds.length === 0) return new Map();
+  const { rows } = await run.pool.query<{ invoice_id: string; status: string }>(
+    `SELECT invoice_id, status FROM invoices WHERE tenant_id = $1 AND invoice_id = ANY($2::text[])`,
+    [run.tenantId, invoiceIds],
+  );
+  return new Map(rows.map((row) => [row.invoice_id, row.status]));
+}
+
+/** One customer's periods in the order they ended, across its subscriptions, one at a time. */
+async function invoiceCustomer(run: TenantRun, schedule: InvoiceSchedule, works: SubscriptionWork[]): Promise<void> {
+  const items = works
+    .flatMap((work) => work.periods.map((period) => ({ work, period })))
+    .sort((a, b) => a.period.closeAtMs - b.period.closeAtMs || compare(a.work, b.work));
+  const failed = new Set<SubscriptionWork>();
+  const waiting = new Map<SubscriptionWork, number>();
+  for (const { work, period } of items) {
+    // Oldest first: after a failure the subscription's later periods wait for the next tick.
+    if (failed.has(work)) continue;
+    try {
+      if (!(await invoicePeriod(run, work.subscription, period))) {
+        waiting.set(work, Math.min(waiting.get(work) ?? Infinity, period.closeAtMs));
+      }
+    } catch (error) {
+      failed.add(work);
+      const failure = failureOf(run.tenantId, `subscription:${work.subscription.subscription_id}`, error);
+      run.report.failed.push(failure);
+      run.logger?.warn({ ...failure, period_start: period.period.start }, 'billing cycle: invoicing a period failed');
+    }
+  }
+  for (const work of works) {
+    if (failed.has(work)) {
+      schedule.forget(work.subscription.subscription_id);
+      continue;
+    }
+    const next = nextPeriodEnd(work.subscription, run.now);
+    const dueAtMs = Math.min(next === null ? Infinity : Date.parse(next), waiting.get(work) ?? Infinity);
+    schedule.set(work.subscription.subscription_id, work.revision, dueAtMs);
+  }
+}
+
+const compare = (a: SubscriptionWork, b: SubscriptionWork) =>
+  a.subscription.subscription_id < b.subscription.subscription_id ? -1 : 1;
+
+/**
+ * Drafts the period's invoice if it is not drafted yet, and closes it once its grace has passed.
+ * Returns false when a draft is left waiting for its grace.
+ */
+async function invoicePeriod(run: TenantRun, subscription: Subscription, work: PeriodWork): Promise<boolean> {
+  if (work.status === null) {
+    const drafted = await draftInvoice(run.billing, subscription.subscription_id, work.period);
+    if (drafted.change === 'drafted') run.report.drafted += 1;
+    else if (drafted.change === 'refreshed') run.report.refreshed += 1;
+    if (drafted.state.status !== 'draft') return true;
+  }
+  if (work.closeAtMs > run.now.getTime()) return false;
+  const closed = await closeInvoice(run.billing, work.invoiceId, {});
+  if (closed.change === 'closed') run.report.closed += 1;
+  return true;
+}
