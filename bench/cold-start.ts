@@ -18,7 +18,14 @@ async function timeToReady(dataDir: string, port: number): Promise<number> {
     cwd: root,
     detached: true,
     stdio: 'ignore',
-    env: { ...process.env, ABAXUS_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: '', LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      ABAXUS_DATA_DIR: dataDir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: '',
+      LOG_LEVEL: 'warn',
+    },
   });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   try {

@@ -6,7 +6,10 @@ const bin = (name: string) => join(root, 'node_modules', '.bin', name);
 
 interface CruiseResult {
   summary: { violations: Array<{ from: string; to: string; rule: { name: string } }>; totalCruised: number };
-  modules: Array<{ source: string; dependencies: Array<{ module: string; resolved: string; couldNotResolve: boolean }> }>;
+  modules: Array<{
+    source: string;
+    dependencies: Array<{ module: string; resolved: string; couldNotResolve: boolean }>;
+  }>;
 }
 
 describe('architecture', () => {
@@ -33,11 +36,15 @@ describe('architecture', () => {
   it('passes ESLint', () => {
     let report = '';
     try {
-      execFileSync(bin('eslint'), ['apps', 'libs', 'test', 'bench', '--max-warnings', '0', '--no-error-on-unmatched-pattern'], {
-        cwd: root,
-        encoding: 'utf8',
-        stdio: 'pipe',
-      });
+      execFileSync(
+        bin('eslint'),
+        ['apps', 'libs', 'test', 'bench', '--max-warnings', '0', '--no-error-on-unmatched-pattern'],
+        {
+          cwd: root,
+          encoding: 'utf8',
+          stdio: 'pipe',
+        },
+      );
     } catch (error) {
       const failure = error as { stdout?: string; stderr?: string };
       report = `${failure.stdout ?? ''}${failure.stderr ?? ''}`.trim() || String(error);

@@ -14,7 +14,15 @@ describe('abaxus start (embedded PostgreSQL)', () => {
   });
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  const env = () => ({ ABAXUS_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: '', EVENT_STORE_URL: '', ABAXUS_ADMIN_KEY: '', LOG_LEVEL: 'warn' });
+  const env = () => ({
+    ABAXUS_DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: '',
+    EVENT_STORE_URL: '',
+    ABAXUS_ADMIN_KEY: '',
+    LOG_LEVEL: 'warn',
+  });
 
   async function startOnce() {
     const proc = runCli(['start'], env());
@@ -33,7 +41,9 @@ describe('abaxus start (embedded PostgreSQL)', () => {
     expect((await fetch(`${first.url}/readyz`)).status).toBe(200);
     const keys = await fetch(`${first.url}/v1/api-keys`, { headers: { authorization: `Bearer ${printed![1]}` } });
     expect(keys.status).toBe(200);
-    const bogus = await fetch(`${first.url}/v1/api-keys`, { headers: { authorization: 'Bearer sk_not_a_real_key_000000000000' } });
+    const bogus = await fetch(`${first.url}/v1/api-keys`, {
+      headers: { authorization: 'Bearer sk_not_a_real_key_000000000000' },
+    });
     expect(bogus.status).toBe(401);
     const created = await fetch(`${first.url}/v1/api-keys`, {
       method: 'POST',

@@ -15,7 +15,11 @@ export interface RunningProcess {
 
 /** Runs the built `abaxus` CLI (npm test builds before Jest) as a real child process. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv): RunningProcess {
-  const child = spawn(process.execPath, [cliMain, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: 'pipe' });
+  const child = spawn(process.execPath, [cliMain, ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: 'pipe',
+  });
   let output = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {
@@ -24,7 +28,9 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv): RunningProcess {
   };
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
-  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
   const waitFor = (pattern: RegExp, timeoutMs = 60_000) =>
     new Promise<RegExpMatchArray>((resolve, reject) => {
       const check = () => {

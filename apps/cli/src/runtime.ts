@@ -17,7 +17,10 @@ export function createLogger(config: AbaxusConfig, name: string): Logger {
   return pino({
     name,
     level: config.logLevel,
-    redact: { paths: ['key', 'admin_key', 'adminKey', '*.key', '*.admin_key', 'req.headers.authorization'], censor: '[redacted]' },
+    redact: {
+      paths: ['key', 'admin_key', 'adminKey', '*.key', '*.admin_key', 'req.headers.authorization'],
+      censor: '[redacted]',
+    },
   });
 }
 
@@ -32,13 +35,17 @@ export async function openRuntime(config: AbaxusConfig, options: { name: string;
       onLog: (line) => logger.debug({ component: 'embedded-postgres' }, line),
     });
     url = embedded.url;
-    logger.info({ dataDir: config.dataDir, port: embedded.port, ms: Date.now() - started }, 'embedded PostgreSQL started');
+    logger.info(
+      { dataDir: config.dataDir, port: embedded.port, ms: Date.now() - started },
+      'embedded PostgreSQL started',
+    );
   }
   const pool = createPool(url, { applicationName: `abaxus-${options.name}` });
   try {
     if (options.migrate) {
       const applied = await migrate(pool);
-      if (applied.length > 0) logger.info({ migrations: applied.map((m) => `${m.version}_${m.name}`) }, 'migrations applied');
+      if (applied.length > 0)
+        logger.info({ migrations: applied.map((m) => `${m.version}_${m.name}`) }, 'migrations applied');
     }
   } catch (error) {
     await pool.end();

@@ -16,7 +16,9 @@ export function parseStreamName(stream: string): { tenantId: string; category: s
   const tenantId = stream.slice(0, colon);
   const rest = stream.slice(colon + 1);
   const dash = rest.indexOf('-');
-  return dash < 0 ? { tenantId, category: rest } : { tenantId, category: rest.slice(0, dash), id: rest.slice(dash + 1) };
+  return dash < 0
+    ? { tenantId, category: rest }
+    : { tenantId, category: rest.slice(0, dash), id: rest.slice(dash + 1) };
 }
 
 /** The registry of all tenants lives outside any tenant. */

@@ -41,13 +41,13 @@ function parsePort(variable: string, raw: string | undefined, fallback: number):
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AbaxusConfig {
   const adminKey = env.ABAXUS_ADMIN_KEY || undefined;
   if (adminKey !== undefined && !ADMIN_KEY_PATTERN.test(adminKey)) {
-    throw new ConfigError(
-      'ABAXUS_ADMIN_KEY',
-      'expected "sk_" followed by at least 24 characters of [A-Za-z0-9_]',
-    );
+    throw new ConfigError('ABAXUS_ADMIN_KEY', 'expected "sk_" followed by at least 24 characters of [A-Za-z0-9_]');
   }
   const eventStoreUrl = env.EVENT_STORE_URL || undefined;
-  if (eventStoreUrl !== undefined && !/^(kurrentdb|kurrent|esdb|esdb\+discover|kurrentdb\+discover):\/\//.test(eventStoreUrl)) {
+  if (
+    eventStoreUrl !== undefined &&
+    !/^(kurrentdb|kurrent|esdb|esdb\+discover|kurrentdb\+discover):\/\//.test(eventStoreUrl)
+  ) {
     throw new ConfigError('EVENT_STORE_URL', 'expected a kurrentdb:// or esdb:// connection string');
   }
   const logLevel = env.LOG_LEVEL || 'info';

@@ -48,9 +48,9 @@ export async function migrate(pool: Pool, migrations = loadMigrations()): Promis
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     await client.query(LEDGER_TABLE);
     const applied = new Map(
-      (await client.query<{ version: string; checksum: string }>('SELECT version, checksum FROM schema_migrations')).rows.map(
-        (row) => [row.version, row.checksum],
-      ),
+      (
+        await client.query<{ version: string; checksum: string }>('SELECT version, checksum FROM schema_migrations')
+      ).rows.map((row) => [row.version, row.checksum]),
     );
     const done: Migration[] = [];
     for (const migration of migrations) {
@@ -87,6 +87,8 @@ export async function migrate(pool: Pool, migrations = loadMigrations()): Promis
 export async function pendingMigrations(pool: Pool, migrations = loadMigrations()): Promise<string[]> {
   const table = await pool.query("SELECT to_regclass('schema_migrations') AS t");
   if (table.rows[0].t === null) return migrations.map((m) => m.version);
-  const applied = new Set((await pool.query<{ version: string }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+  const applied = new Set(
+    (await pool.query<{ version: string }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version),
+  );
   return migrations.filter((m) => !applied.has(m.version)).map((m) => m.version);
 }

@@ -15,14 +15,17 @@ export function registerProjectionCommands(program: Command): void {
       const runtime = await openRuntime(loadConfig(), { name: 'cli', migrate: true });
       try {
         const rows = await projectionStatus({ pool: runtime.pool, store: runtime.store });
-        print(command, rows, () =>
-          rows
-            .map(
-              (r) =>
-                `${r.name} v${r.version} ${r.status}  checkpoint=${r.checkpoint ?? '-'}  behind=${r.events_behind} events  lag=${r.lag_seconds}s` +
-                (r.last_error ? `  error=${r.last_error}` : ''),
-            )
-            .join('\n') || 'no projections',
+        print(
+          command,
+          rows,
+          () =>
+            rows
+              .map(
+                (r) =>
+                  `${r.name} v${r.version} ${r.status}  checkpoint=${r.checkpoint ?? '-'}  behind=${r.events_behind} events  lag=${r.lag_seconds}s` +
+                  (r.last_error ? `  error=${r.last_error}` : ''),
+              )
+              .join('\n') || 'no projections',
         );
       } finally {
         await runtime.close();
@@ -37,7 +40,10 @@ export function registerProjectionCommands(program: Command): void {
       const runtime = await openRuntime(loadConfig(), { name: 'cli', migrate: true });
       // A progress bar on a terminal only; scripts (--json, pipes, CI) get clean output.
       const interactive = process.stderr.isTTY && !command.optsWithGlobals<{ json?: boolean }>().json;
-      const bar = new SingleBar({ format: `${name} [{bar}] {value}/{total} events`, stream: process.stderr }, Presets.shades_classic);
+      const bar = new SingleBar(
+        { format: `${name} [{bar}] {value}/{total} events`, stream: process.stderr },
+        Presets.shades_classic,
+      );
       try {
         const total = interactive ? await runtime.store.countAfter(null, Number.MAX_SAFE_INTEGER) : 0;
         if (interactive) bar.start(total, 0);

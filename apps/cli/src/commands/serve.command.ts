@@ -29,7 +29,12 @@ export async function serve(role: Role): Promise<void> {
     if (role !== 'projector') await announceBootstrap(runtime);
     if (role !== 'api') {
       const metricsPort = role === 'projector' ? Number(process.env.PROJECTOR_METRICS_PORT ?? 9464) : null;
-      const projector = await startProjector({ pool: runtime.pool, store: runtime.store, logger: runtime.logger, metricsPort });
+      const projector = await startProjector({
+        pool: runtime.pool,
+        store: runtime.store,
+        logger: runtime.logger,
+        metricsPort,
+      });
       stops.push(() => projector.stop());
     }
     if (role !== 'projector') {
@@ -55,6 +60,12 @@ export function registerServeCommands(program: Command): void {
     .command('start')
     .description('run the API and the projector in one process (embedded PostgreSQL when DATABASE_URL is unset)')
     .action(() => serve('all'));
-  program.command('api').description('run the REST API').action(() => serve('api'));
-  program.command('projector').description('run the projector (read models, billing cycle)').action(() => serve('projector'));
+  program
+    .command('api')
+    .description('run the REST API')
+    .action(() => serve('api'));
+  program
+    .command('projector')
+    .description('run the projector (read models, billing cycle)')
+    .action(() => serve('projector'));
 }

@@ -13,7 +13,11 @@ export function registerTenantCommands(program: Command): void {
       const runtime = await openRuntime(loadConfig(), { name: 'cli', migrate: true });
       try {
         const tenant = await createTenant({ store: runtime.store, name, actor: cliActor() });
-        print(command, tenant, () => `tenant ${tenant.id} (${tenant.name})\nadmin key (shown once): ${tenant.admin_key}`);
+        print(
+          command,
+          tenant,
+          () => `tenant ${tenant.id} (${tenant.name})\nadmin key (shown once): ${tenant.admin_key}`,
+        );
       } finally {
         await runtime.close();
       }

@@ -51,14 +51,12 @@ const packageArb = fc
     ...(free ? { free_units: free } : {}),
   }));
 const perUnitArb = priceArb.map((unit_price): Charge => ({ key: 'u', model: 'per_unit', metric_key: 'm', unit_price }));
-const formulaArb = fc
-  .tuple(decimalArb(3, 0), priceArb)
-  .map(([free, price]): Charge => ({
-    key: 'f',
-    model: 'custom_formula',
-    metric_key: 'm',
-    formula: `max(0, usage - ${free}) * ${price} + round(usage / 7, 3)`,
-  }));
+const formulaArb = fc.tuple(decimalArb(3, 0), priceArb).map(([free, price]): Charge => ({
+  key: 'f',
+  model: 'custom_formula',
+  metric_key: 'm',
+  formula: `max(0, usage - ${free}) * ${price} + round(usage / 7, 3)`,
+}));
 
 /** Optional min/max in whole cents, min <= max. */
 const limitsArb = fc

@@ -407,7 +407,10 @@ describe('PostgresEventStore (Postgres only)', () => {
       const head = await store.headCheckpoint();
       const stream = newStream();
       for (let i = 0; i < 40; i++) {
-        await store.append(stream, Array.from({ length: 500 }, () => newEvent('PgBulkType')));
+        await store.append(
+          stream,
+          Array.from({ length: 500 }, () => newEvent('PgBulkType')),
+        );
       }
       const rare = newEvent('PgVeryRareType');
       const last = await store.append(stream, [rare]);
