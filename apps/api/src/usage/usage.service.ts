@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
-import { GRANULARITY_MS, versionsInPeriod, type GroupValues } from '#domain';
+import { GRANULARITY_MS, type GroupValues } from '#domain';
 import { ProjectionWaitTimeoutError, waitForPosition, type Checkpoint, type EventStore } from '#ledger';
 import { ApiProblem } from '../common/problems/api-problem';
 import { EVENT_STORE, PG_POOL } from '../common/tokens';

@@ -54,15 +54,21 @@ export const USAGE_BUCKETS_DAILY_DDL = USAGE_BUCKETS_DDL;
 /**
  * Who recorded each counted usage event (the event's metadata): audit_log skips UsageRecorded, the
  * hot path, so the usage projection keeps this instead, in a table of its own (`usage_events` has
- * exactly the columns of the shared contract).
+ * exactly the columns of the shared contract). Run-length encoded over log_position: the events of
+ * one request (a batch of up to 500) are consecutive in the log and share actor and request id, so
+ * they take ONE row, [first_position, last_position]. The origin of a usage row:
+ *   SELECT actor, request_id FROM usage_origins
+ *    WHERE tenant_id = $1 AND first_position <= $pos ORDER BY first_position DESC LIMIT 1
+ * (and last_position >= $pos).
  */
 export const USAGE_ORIGINS_DDL = (t: string) => `
   CREATE TABLE ${t} (
-    tenant_id  text NOT NULL,
-    usage_id   uuid NOT NULL,
-    actor      text NOT NULL,
-    request_id text,
-    CONSTRAINT ${t}_pkey PRIMARY KEY (tenant_id, usage_id)
+    tenant_id      text   NOT NULL,
+    first_position bigint NOT NULL,
+    last_position  bigint NOT NULL,
+    actor          text   NOT NULL,
+    request_id     text,
+    CONSTRAINT ${t}_pkey PRIMARY KEY (tenant_id, first_position)
   );`;
 
 /** Which customers have raw usage of a metric in a UTC month: where a new meter version must re-derive. */
@@ -166,19 +172,24 @@ export async function recordUsage(client: PoolClient, tables: UsageTables, prepa
           groupBy: 'version',
         })}), quarter AS (${bucketInsertSql(slots, tables.buckets, 'm', 'quarter', true)})`;
   const main = slots.length === 0 ? 'SELECT 1' : bucketInsertSql(slots, tables.daily, 'm', 'day', true);
-  const origins = `INSERT INTO ${tables.origins} (tenant_id, usage_id, actor, request_id)
-      SELECT i.tenant_id, i.usage_id, o.actor, o.request_id
-        FROM inserted i
-        JOIN unnest(${params.add(
-          prepared.rows.map((row) => row.data.usage_id),
-          'uuid[]',
-        )}, ${params.add(
-          prepared.rows.map((row) => String(row.event.metadata.actor ?? '')),
-          'text[]',
-        )}, ${params.add(
-          prepared.rows.map((row) => row.event.metadata.request_id ?? null),
-          'text[]',
-        )}) AS o(usage_id, actor, request_id) ON o.usage_id = i.usage_id`;
+  // Islands of consecutive inserted positions with one (tenant, actor, request id): one row each.
+  const origins = `INSERT INTO ${tables.origins} (tenant_id, first_position, last_position, actor, request_id)
+      SELECT tenant_id, min(log_position), max(log_position), actor, request_id FROM (
+        SELECT i.tenant_id, i.log_position, o.actor, o.request_id,
+               i.log_position - row_number() OVER (PARTITION BY i.tenant_id, o.actor, o.request_id
+                                                   ORDER BY i.log_position) AS island
+          FROM inserted i
+          JOIN unnest(${params.add(
+            prepared.rows.map((row) => row.position.toString()),
+            'bigint[]',
+          )}, ${params.add(
+            prepared.rows.map((row) => String(row.event.metadata.actor ?? '')),
+            'text[]',
+          )}, ${params.add(
+            prepared.rows.map((row) => row.event.metadata.request_id ?? null),
+            'text[]',
+          )}) AS o(log_position, actor, request_id) ON o.log_position = i.log_position) runs
+      GROUP BY tenant_id, actor, request_id, island`;
   await client.query(
     `WITH inserted AS (${insert}), series AS (${series}), origins AS (${origins})${metered} ${main}`,
     params.values,

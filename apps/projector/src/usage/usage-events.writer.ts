@@ -160,7 +160,7 @@ export function usageInsertSql(params: SqlParams, table: string, prepared: Prepa
                                recorded_at, log_position, source)
      SELECT * FROM unnest(${columns.join(', ')})
      ON CONFLICT DO NOTHING
-     RETURNING ${USAGE_ROW_COLUMNS}`;
+     RETURNING ${USAGE_ROW_COLUMNS}, log_position`;
 }
 
 /**

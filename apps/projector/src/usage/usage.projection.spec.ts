@@ -133,13 +133,17 @@ describe('usage projection: usage_events', () => {
   });
 
   it('keeps who recorded each counted event; audit_log skips UsageRecorded but not UsageVoided', async () => {
-    const origins = await db.pool.query(`SELECT usage_id, actor, request_id FROM usage_origins ORDER BY usage_id`);
+    // Each stored row's origin, looked up by its log position (runs of one request share a row).
     const stored = await rows();
-    expect(origins.rows).toEqual(
-      stored
-        .map((row) => ({ usage_id: row.usage_id, actor: 'key_test', request_id: `req_${row.usage_id}` }))
-        .sort((a, b) => (a.usage_id < b.usage_id ? -1 : 1)),
-    );
+    for (const row of stored) {
+      const origin = await db.pool.query(
+        `SELECT actor, request_id FROM usage_origins
+          WHERE tenant_id = $1 AND first_position <= $2 AND last_position >= $2
+          ORDER BY first_position DESC LIMIT 1`,
+        [row.tenant_id, row.log_position],
+      );
+      expect(origin.rows).toEqual([{ actor: 'key_test', request_id: `req_${row.usage_id}` }]);
+    }
     const last = await appendUsage(store, [usageVoided('acme', second.data, 'audit me')]);
     const runner = new ProjectionRunner({ pool: db.pool, store, projections: [auditLogProjection], idlePollMs: 50 });
     await runner.start();
@@ -150,6 +154,26 @@ describe('usage projection: usage_events', () => {
     }
     const audited = await db.pool.query<{ type: string }>(`SELECT type FROM audit_log`);
     expect(audited.rows.map((row) => row.type)).toEqual(['UsageVoided']);
+  });
+
+  it('events of one request take one origins row (a run of log positions)', async () => {
+    const batch = [1, 2, 3].map((i) => {
+      const event = usageRecorded({
+        customer: 'c3',
+        metric: 'api_calls',
+        timestamp: '2026-03-07T00:00:00.000Z',
+        key: `run-${i}`,
+      });
+      return { ...event, metadata: { ...event.metadata, actor: 'key_batch', request_id: 'req_batch' } };
+    });
+    const last = await appendUsage(store, batch);
+    await project(last);
+    const positions = (await rows()).filter((row) => row.customer_id === 'c3').map((row) => row.log_position);
+    expect(positions).toHaveLength(3);
+    const origins = await db.pool.query(
+      `SELECT first_position, last_position FROM usage_origins WHERE actor = 'key_batch'`,
+    );
+    expect(origins.rows).toEqual([{ first_position: positions[0], last_position: positions[2] }]);
   });
 
   it('a void marks the row with its log time and reason; voiding twice keeps the first', async () => {

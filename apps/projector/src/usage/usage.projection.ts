@@ -24,7 +24,8 @@ import { applyMeterEvents, USAGE_METERS_DDL } from './usage-meters.writer';
  *   with a key in log order counts, later ones are ignored (ON CONFLICT DO NOTHING), so a KurrentDB
  *   log holding a duplicate counts exactly like Postgres. A UsageVoided sets voided_at/void_reason.
  *   `log_position` numbers the UsageRecorded events in log order (the projection's own counter).
- * - `usage_origins`: who recorded each counted event (actor, request id), since audit_log skips them.
+ * - `usage_origins`: who recorded each counted event (actor, request id), since audit_log skips them;
+ *   one row per run of consecutive events of one request.
  * - `usage_buckets` / `usage_buckets_daily`: pre-aggregated partial states per 15-minute UTC bucket
  *   and per UTC day, and meter version (see usage-buckets.writer.ts); `usage_series`: which customers have usage of a metric in a month.
  * - `usage_meters`: the projection's own copy of every metric's versions (projections never read
@@ -38,7 +39,7 @@ export const USAGE_PROJECTION = 'usage';
 
 export const usageProjection: Projection = {
   name: USAGE_PROJECTION,
-  version: 5,
+  version: 6,
   eventTypes: [USAGE_RECORDED, USAGE_VOIDED, ...METRIC_EVENT_TYPES, ...ACCOUNT_EVENT_TYPES],
   tables: {
     usage_events: (t) => `
