@@ -7,6 +7,10 @@ import { registerMigrateCommand } from './commands/migrate.command';
 import { registerProjectionCommands } from './commands/projections.command';
 import { registerTenantCommands } from './commands/tenants.command';
 import { registerKeyCommands } from './commands/keys.command';
+import { registerAuditCommands } from './commands/audit.command';
+import { registerAdjustmentCommands } from './commands/adjustments.command';
+import { registerEventCommands } from './commands/events.command';
+import { registerInvoiceCommands } from './commands/invoices.command';
 
 export function buildProgram(): Command {
   const program = new Command('abaxus')
@@ -19,6 +23,10 @@ export function buildProgram(): Command {
   registerProjectionCommands(program);
   registerTenantCommands(program);
   registerKeyCommands(program);
+  registerInvoiceCommands(program);
+  registerAdjustmentCommands(program);
+  registerEventCommands(program);
+  registerAuditCommands(program);
   return program;
 }
 
