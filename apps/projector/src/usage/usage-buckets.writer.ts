@@ -16,7 +16,13 @@ import {
   type MeterInput,
   type MeterSlot,
 } from '#domain';
-import { USAGE_ROW_COLUMNS, usageInsertSql, type PreparedUsage, type VoidedRow } from './usage-events.writer';
+import {
+  USAGE_ROW_COLUMNS,
+  usageInputSql,
+  usageInsertSql,
+  type PreparedUsage,
+  type VoidedRow,
+} from './usage-events.writer';
 import { loadMeters, type MeterChange } from './usage-meters.writer';
 
 /**
@@ -31,9 +37,9 @@ import { loadMeters, type MeterChange } from './usage-meters.writer';
  */
 export const USAGE_BUCKETS_DDL = (t: string) => `
   CREATE TABLE ${t} (
-    tenant_id     text        NOT NULL,
-    customer_id   text        NOT NULL,
-    metric_key    text        NOT NULL,
+    tenant_id     text COLLATE "C" NOT NULL,
+    customer_id   text COLLATE "C" NOT NULL,
+    metric_key    text COLLATE "C" NOT NULL,
     bucket_start  timestamptz NOT NULL,
     meter_version integer     NOT NULL,
     group_key     jsonb       NOT NULL,
@@ -159,7 +165,8 @@ export async function recordUsage(client: PoolClient, tables: UsageTables, prepa
     ),
   );
   const params = new SqlParams();
-  const insert = usageInsertSql(params, tables.events, prepared);
+  const input = usageInputSql(params, prepared);
+  const insert = usageInsertSql(tables.events);
   const series = `INSERT INTO ${tables.series} (tenant_id, metric_key, month, customer_id)
       SELECT DISTINCT tenant_id, metric_key, date_trunc('month', ts AT TIME ZONE 'UTC')::date, customer_id FROM inserted
       ON CONFLICT DO NOTHING`;
@@ -178,20 +185,11 @@ export async function recordUsage(client: PoolClient, tables: UsageTables, prepa
         SELECT i.tenant_id, i.log_position, o.actor, o.request_id,
                i.log_position - row_number() OVER (PARTITION BY i.tenant_id, o.actor, o.request_id
                                                    ORDER BY i.log_position) AS island
-          FROM inserted i
-          JOIN unnest(${params.add(
-            prepared.rows.map((row) => row.position.toString()),
-            'bigint[]',
-          )}, ${params.add(
-            prepared.rows.map((row) => String(row.event.metadata.actor ?? '')),
-            'text[]',
-          )}, ${params.add(
-            prepared.rows.map((row) => row.event.metadata.request_id ?? null),
-            'text[]',
-          )}) AS o(log_position, actor, request_id) ON o.log_position = i.log_position) runs
+          FROM inserted i JOIN input o ON o.log_position = i.log_position) runs
       GROUP BY tenant_id, actor, request_id, island`;
   await client.query(
-    `WITH inserted AS (${insert}), series AS (${series}), origins AS (${origins})${metered} ${main}`,
+    `WITH input AS MATERIALIZED (${input}), inserted AS (${insert}), series AS (${series}),
+       origins AS (${origins})${metered} ${main}`,
     params.values,
   );
 }

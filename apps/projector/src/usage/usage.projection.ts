@@ -39,16 +39,16 @@ export const USAGE_PROJECTION = 'usage';
 
 export const usageProjection: Projection = {
   name: USAGE_PROJECTION,
-  version: 6,
+  version: 7,
   eventTypes: [USAGE_RECORDED, USAGE_VOIDED, ...METRIC_EVENT_TYPES, ...ACCOUNT_EVENT_TYPES],
   tables: {
     usage_events: (t) => `
       CREATE TABLE ${t} (
-        tenant_id       text           NOT NULL,
+        tenant_id       text COLLATE "C" NOT NULL,
         usage_id        uuid           NOT NULL,
-        idempotency_key text           NOT NULL,
-        customer_id     text           NOT NULL,
-        metric_key      text           NOT NULL,
+        idempotency_key text COLLATE "C" NOT NULL,
+        customer_id     text COLLATE "C" NOT NULL,
+        metric_key      text COLLATE "C" NOT NULL,
         ts              timestamptz    NOT NULL,
         value           numeric(20,10) NOT NULL,
         properties      jsonb          NOT NULL,
@@ -57,6 +57,8 @@ export const usageProjection: Projection = {
         source          text           NOT NULL,
         voided_at       timestamptz,
         void_reason     text,
+        -- COLLATE "C" on the key columns: byte comparisons, whatever the database's locale (a
+        -- locale-aware collation makes every index insert and lookup of the hot path slower).
         CONSTRAINT ${t}_pkey PRIMARY KEY (tenant_id, idempotency_key),
         CONSTRAINT ${t}_usage_id UNIQUE (tenant_id, usage_id)
       );
