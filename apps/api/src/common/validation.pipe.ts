@@ -2,6 +2,7 @@ import { type ArgumentMetadata, Injectable, ValidationPipe } from '@nestjs/commo
 import { ApiProblem } from './problems/api-problem';
 import { validationErrors } from './problems/to-problem';
 import { flattenValidationErrors } from './validation-errors';
+import { reservedKeyPaths } from './reserved-keys';
 
 /**
  * Validation at the edge: unknown fields are rejected (not silently dropped) and every bad field is
@@ -24,6 +25,12 @@ export class RequestValidationPipe extends ValidationPipe {
     const isDto = typeof metadata.metatype === 'function' && !isBuiltIn(metadata.metatype);
     if (metadata.type === 'body' && isDto && (typeof value !== 'object' || value === null || Array.isArray(value))) {
       throw new ApiProblem('REQUEST.INVALID_BODY', 'the request body must be a JSON object');
+    }
+    if (metadata.type === 'body' || metadata.type === 'query') {
+      const reserved = reservedKeyPaths(value);
+      if (reserved.length > 0) {
+        throw validationErrors(reserved.map((field) => ({ field, message: 'reserved key not allowed' })));
+      }
     }
     return super.transform(value, metadata);
   }
