@@ -26,7 +26,8 @@ export class RequestValidationPipe extends ValidationPipe {
     if (metadata.type === 'body' && isDto && (typeof value !== 'object' || value === null || Array.isArray(value))) {
       throw new ApiProblem('REQUEST.INVALID_BODY', 'the request body must be a JSON object');
     }
-    if (metadata.type === 'body' || metadata.type === 'query') {
+    // Only where class-transformer runs (DTOs); hand-validated bodies (usage events) answer for themselves.
+    if (isDto && (metadata.type === 'body' || metadata.type === 'query')) {
       const reserved = reservedKeyPaths(value);
       if (reserved.length > 0) {
         throw validationErrors(reserved.map((field) => ({ field, message: 'reserved key not allowed' })));
