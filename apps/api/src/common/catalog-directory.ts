@@ -1,3 +1,4 @@
+import { CheckpointWaiters } from './checkpoint-waiters';
 import {
   CUSTOMER_STREAM_CATEGORY,
   METRIC_STREAM_CATEGORY,
@@ -82,7 +83,7 @@ export class CatalogDirectory {
   private readonly absent = new Map<string, number>();
   private readonly loading = new Map<string, { buffer: RecordedEvent[]; done: Promise<void> }>();
   private checkpoint: Checkpoint | null = null;
-  private waiters: Array<{ position: Checkpoint; resolve: () => void }> = [];
+  private readonly waiters = new CheckpointWaiters((a, b) => this.store.compareCheckpoints(a, b));
   private subscription?: Subscription;
   private started = false;
   private stopped = false;
@@ -124,7 +125,7 @@ export class CatalogDirectory {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.subscription?.stop();
-    for (const waiter of this.waiters.splice(0)) waiter.resolve();
+    this.waiters.releaseAll();
   }
 
   // Nest lifecycle (the module provides this class through a factory).
@@ -182,22 +183,8 @@ export class CatalogDirectory {
 
   /** Resolves once the directory has applied `position` (true), or after `timeoutMs` (false). */
   waitFor(position: Checkpoint | null, timeoutMs = 5_000): Promise<boolean> {
-    if (position === null || this.stopped || !this.started) return Promise.resolve(true);
-    if (this.store.compareCheckpoints(this.checkpoint, position) >= 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const waiter = {
-        position,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve(true);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        resolve(false);
-      }, timeoutMs);
-      this.waiters.push(waiter);
-    });
+    if (this.stopped || !this.started) return Promise.resolve(true);
+    return this.waiters.wait(this.checkpoint, position, timeoutMs);
   }
 
   status(): CatalogDirectoryStatus {
@@ -272,12 +259,7 @@ export class CatalogDirectory {
   }
 
   private releaseWaiters(): void {
-    if (this.waiters.length === 0) return;
-    this.waiters = this.waiters.filter((waiter) => {
-      if (this.store.compareCheckpoints(this.checkpoint, waiter.position) < 0) return true;
-      waiter.resolve();
-      return false;
-    });
+    this.waiters.release(this.checkpoint);
   }
 }
 

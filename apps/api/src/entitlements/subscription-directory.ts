@@ -1,3 +1,4 @@
+import { CheckpointWaiters } from '../common/checkpoint-waiters';
 import {
   BILLING_INTERVALS,
   SUBSCRIPTION_EVENT_TYPES,
@@ -73,7 +74,7 @@ export class SubscriptionDirectory {
   private readonly byCustomer = new Map<string, Entry[]>();
   private readonly bySubscription = new Map<string, Entry>();
   private checkpoint: Checkpoint | null = null;
-  private waiters: Array<{ position: Checkpoint; resolve: () => void }> = [];
+  private readonly waiters = new CheckpointWaiters((a, b) => this.store.compareCheckpoints(a, b));
   private subscription?: Subscription;
   private loaded = false;
   private stopped = false;
@@ -114,7 +115,7 @@ export class SubscriptionDirectory {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.subscription?.stop();
-    for (const waiter of this.waiters.splice(0)) waiter.resolve();
+    this.waiters.releaseAll();
   }
 
   // Nest lifecycle (the module provides this class through a factory).
@@ -161,23 +162,8 @@ export class SubscriptionDirectory {
 
   /** Resolves once the directory has applied `position` (true), or after `timeoutMs` (false). */
   waitFor(position: Checkpoint | null, timeoutMs = 5_000): Promise<boolean> {
-    if (position === null || this.stopped || this.store.compareCheckpoints(this.checkpoint, position) >= 0) {
-      return Promise.resolve(true);
-    }
-    return new Promise((resolve) => {
-      const waiter = {
-        position,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve(true);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        resolve(false);
-      }, timeoutMs);
-      this.waiters.push(waiter);
-    });
+    if (this.stopped) return Promise.resolve(true);
+    return this.waiters.wait(this.checkpoint, position, timeoutMs);
   }
 
   status(): SubscriptionDirectoryStatus {
@@ -219,12 +205,7 @@ export class SubscriptionDirectory {
   }
 
   private releaseWaiters(): void {
-    if (this.waiters.length === 0) return;
-    this.waiters = this.waiters.filter((waiter) => {
-      if (this.store.compareCheckpoints(this.checkpoint, waiter.position) < 0) return true;
-      waiter.resolve();
-      return false;
-    });
+    this.waiters.release(this.checkpoint);
   }
 }
 

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { CheckpointWaiters } from '../checkpoint-waiters';
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
 import {
@@ -48,7 +49,7 @@ export class KeyDirectory implements OnModuleInit, OnApplicationShutdown {
   private readonly byTenant = new Map<string, Map<string, ApiKeyRecord>>();
   private readonly tenants = new Map<string, TenantRecord>();
   private checkpoint: Checkpoint | null = null;
-  private waiters: Array<{ position: Checkpoint; resolve: () => void }> = [];
+  private readonly waiters = new CheckpointWaiters((a, b) => this.store.compareCheckpoints(a, b));
   private subscription?: Subscription;
   private loaded = false;
   private stopped = false;
@@ -69,7 +70,7 @@ export class KeyDirectory implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     await this.subscription?.stop();
-    for (const waiter of this.waiters.splice(0)) waiter.resolve();
+    this.waiters.releaseAll();
   }
 
   /** Reads to the head before the API listens: no request is ever judged on a partial directory. */
@@ -133,12 +134,7 @@ export class KeyDirectory implements OnModuleInit, OnApplicationShutdown {
   }
 
   private releaseWaiters(): void {
-    if (this.waiters.length === 0) return;
-    this.waiters = this.waiters.filter((waiter) => {
-      if (this.store.compareCheckpoints(this.checkpoint, waiter.position) < 0) return true;
-      waiter.resolve();
-      return false;
-    });
+    this.waiters.release(this.checkpoint);
   }
 
   /** The key a bearer token belongs to, or null (unknown, malformed or revoked). */
@@ -155,23 +151,8 @@ export class KeyDirectory implements OnModuleInit, OnApplicationShutdown {
 
   /** Resolves once the directory has applied `position` (true), or after `timeoutMs` (false). */
   waitFor(position: Checkpoint | null, timeoutMs = 5_000): Promise<boolean> {
-    if (position === null || this.store.compareCheckpoints(this.checkpoint, position) >= 0 || this.stopped) {
-      return Promise.resolve(true);
-    }
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        resolve(false);
-      }, timeoutMs);
-      const waiter = {
-        position,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve(true);
-        },
-      };
-      this.waiters.push(waiter);
-    });
+    if (this.stopped) return Promise.resolve(true);
+    return this.waiters.wait(this.checkpoint, position, timeoutMs);
   }
 
   tenant(tenantId: string): TenantRecord | undefined {
