@@ -11,8 +11,8 @@
  *   2. starts the projector and measures how long the `usage` projection takes to apply them all
  *      (events/s, every registered projection running, as in production);
  *   3. POST /v1/usage/compute over that month, several runs: min / median / max latency;
- *   4. GET /v1/usage/summary for that month under autocannon: req/s, p50, p99 (and that the summary
- *      equals the compute).
+ *   4. GET /v1/usage/summary for that month under autocannon, with 1 then 8 connections: req/s, p50,
+ *      p99 (and that the summary equals the compute).
  *   node dist/bench/metering.js [--events 1000000] [--seconds 10] [--runs 5] [--smoke]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -48,7 +48,8 @@ const CUSTOMER = 'bench_c0';
 const METRIC = 'api_calls';
 const MONTH = { start: '2026-10-01T00:00:00.000Z', end: '2026-11-01T00:00:00.000Z' };
 const SEED_CHUNK = 100_000;
-const SUMMARY_CONNECTIONS = 8;
+/** One connection: the latency of a summary alone; eight: under concurrent load (2 cores shared with Postgres). */
+const SUMMARY_CONNECTIONS = [1, 8];
 
 interface Options {
   events: number;
@@ -218,7 +219,7 @@ async function measureCompute(apiUrl: string, runs: number) {
   return { runs, latency_ms: stats(latencies), grouped_latency_ms: Number(grouped.ms.toFixed(1)), result: last };
 }
 
-async function measureSummary(apiUrl: string, seconds: number) {
+async function measureSummary(apiUrl: string, seconds: number, connections: number) {
   const path = `/v1/usage/summary?${new URLSearchParams({
     customer_id: CUSTOMER,
     metric_key: METRIC,
@@ -228,7 +229,7 @@ async function measureSummary(apiUrl: string, seconds: number) {
   const { json } = await call(apiUrl, 'GET', path);
   const result = await autocannon({
     url: `${apiUrl}${path}`,
-    connections: SUMMARY_CONNECTIONS,
+    connections,
     duration: seconds,
     headers: { authorization: `Bearer ${ADMIN_KEY}` },
   });
@@ -236,7 +237,7 @@ async function measureSummary(apiUrl: string, seconds: number) {
     .filter(([status]) => status.startsWith('2'))
     .reduce((sum, [, stat]) => sum + Number(stat.count), 0);
   return {
-    connections: SUMMARY_CONNECTIONS,
+    connections,
     seconds: result.duration,
     ok_requests: ok,
     failed_requests: result.non2xx + result.errors,
@@ -277,7 +278,10 @@ async function main(): Promise<void> {
     await waitForPosition({ pool, store }, 'usage', target, 3_600_000, { maxPollIntervalMs: 20 });
     const projectSeconds = (performance.now() - started) / 1000;
     const compute = await measureCompute(api.apiUrl, options.runs);
-    const summary = await measureSummary(api.apiUrl, options.seconds);
+    const summaries = [];
+    for (const connections of SUMMARY_CONNECTIONS) {
+      summaries.push(await measureSummary(api.apiUrl, options.seconds, connections));
+    }
     const report = {
       bench: 'metering',
       mode: options.smoke ? 'smoke' : 'full',
@@ -298,12 +302,12 @@ async function main(): Promise<void> {
         event_count: compute.result.event_count,
         value: compute.result.value,
       },
-      summary: {
+      summary: summaries.map((summary) => ({
         ...summary,
         result: undefined,
         value: summary.result.value,
         equals_compute: summary.result.value === compute.result.value,
-      },
+      })),
     };
     process.stdout.write(`${JSON.stringify(report)}\n`);
   } finally {

@@ -199,6 +199,38 @@ export function chunksOf(period: UsagePeriod, count: number): Array<[string, str
   return bounds.slice(0, -1).map((from, i) => [from, bounds[i + 1]] as [string, string]);
 }
 
+/**
+ * [start, end) cut into about `count` consecutive pieces holding about as many events each, from the
+ * 15-minute buckets' event counts (only a guide: every event is scanned whichever piece it falls
+ * in). Without buckets (unique_count, percentile, or nothing matched), pieces of equal duration.
+ */
+export async function balancedChunks(
+  client: PoolClient,
+  key: SeriesKey,
+  period: UsagePeriod,
+  count: number,
+): Promise<Array<[string, string]>> {
+  const { rows } = await client.query<{ bucket_start: Date; events: string }>(
+    `SELECT bucket_start, sum(event_count)::text AS events FROM usage_buckets
+      WHERE tenant_id = $1 AND customer_id = $2 AND metric_key = $3 AND bucket_start >= $4 AND bucket_start < $5
+      GROUP BY 1 ORDER BY 1`,
+    [key.tenantId, key.customerId, key.metricKey, iso(floorTo(new Date(period.start), BUCKET_MS)), period.end],
+  );
+  const total = rows.reduce((sum, row) => sum + Number(row.events), 0);
+  if (total === 0) return chunksOf(period, count);
+  const bounds = [period.start];
+  let seen = 0;
+  for (const row of rows) {
+    // A piece ends where the next bucket would start past its share of the events.
+    const share = (total * bounds.length) / count;
+    const at = iso(row.bucket_start);
+    if (seen >= share && at > bounds[bounds.length - 1] && at < period.end) bounds.push(at);
+    seen += Number(row.events);
+  }
+  bounds.push(period.end);
+  return bounds.slice(0, -1).map((from, i) => [from, bounds[i + 1]] as [string, string]);
+}
+
 const FAST_AGGREGATIONS = new Set(['sum', 'count', 'avg', 'min', 'max']);
 
 interface ChunkRow {
@@ -231,7 +263,7 @@ export async function scanUsage(
   );
   const fast = options.groupBy === undefined && segments.every((segment) => FAST_AGGREGATIONS.has(segment.aggregation));
   const segmentOf = (slot: MeterSlot) => accumulator.segmentOfVersion(slot.version.version)!;
-  const chunks = chunksOf(period, 8 * clients.length);
+  const chunks = await balancedChunks(clients[0], key, period, 4 * clients.length);
   const results: ChunkRow[] = new Array(chunks.length);
   let next = 0;
   const worker = async (client: PoolClient) => {
