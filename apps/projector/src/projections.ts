@@ -1,6 +1,7 @@
 import type { Projection } from '#ledger';
 import { auditLogProjection } from './audit/audit-log.projection';
 import { billingProjections } from './billing';
+import { lateUsageProjection } from './billing-cycle/late-usage.projection';
 import { customersProjection } from './catalog/customers.projection';
 import { metricsProjection } from './catalog/metrics.projection';
 import { plansProjection } from './catalog/plans.projection';
@@ -19,4 +20,5 @@ export const projections: Projection[] = [
   plansProjection,
   subscriptionsProjection,
   ...billingProjections,
+  lateUsageProjection,
 ];

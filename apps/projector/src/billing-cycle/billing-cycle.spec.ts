@@ -218,6 +218,11 @@ describe('billing cycle', () => {
     );
     expect(holder.rows).toHaveLength(1);
     await db.pool.query('SELECT pg_terminate_backend($1)', [holder.rows[0].pid]);
+    // Termination is asynchronous: wait (on a condition, not a delay) for the session to be gone.
+    for (let gone = false; !gone;) {
+      const { rows } = await db.pool.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [holder.rows[0].pid]);
+      gone = rows.length === 0;
+    }
     const c = cycle(key);
     expect((await c.tick()).lease).toBe(true);
     expect((await b.tick()).lease).toBe(false);

@@ -14,12 +14,14 @@ import {
 import { loadTenantSettings } from '../../../api/src/settings/settings.operations';
 import { BillingLease, BILLING_CYCLE_LOCK } from './billing-lease';
 import { billingCycleMetrics } from './billing-cycle.metrics';
+import { checkChangedInvoices } from './changed-invoices';
+import { issueCreditNotes } from './credit-notes';
 import { InvoiceSchedule, invoiceEndedPeriods } from './invoice-ended-periods';
 import { BILLING_CYCLE_ACTOR, metadataOf, type TenantRun } from './tenant-run';
 import { emptyReport, failureOf, type TickReport } from './tick-report';
 
 /** The read models a tick reads: it waits for them to pass the log's last committed event first. */
-export const BILLING_CYCLE_PROJECTIONS = ['subscriptions', 'invoices', 'usage', 'adjustments'] as const;
+export const BILLING_CYCLE_PROJECTIONS = ['subscriptions', 'invoices', 'usage', 'adjustments', 'late_usage'] as const;
 
 export interface BillingCycleOptions {
   pool: Pool;
@@ -181,9 +183,12 @@ async function runTenant(run: TenantRun, state: CycleState): Promise<void> {
   });
   run.report.swept += swept.completed.length;
   if (swept.lastSequence > 0) state.sweepFrom.set(run.tenantId, swept.lastSequence + 1);
+  // Late usage first: its adjustments then ride on the invoices this tick closes.
+  await checkChangedInvoices(run);
   let schedule = state.schedules.get(run.tenantId);
   if (!schedule) state.schedules.set(run.tenantId, (schedule = new InvoiceSchedule()));
   await invoiceEndedPeriods(run, schedule);
+  await issueCreditNotes(run);
 }
 
 /** Every registered tenant (`$system:tenants`). */
