@@ -346,6 +346,10 @@ describe('usage over HTTP', () => {
         });
         expectProblem(response, 503, 'USAGE.NOT_CAUGHT_UP');
         expect(response.headers['retry-after']).toBe('2');
+        // The eventual summary still answers, and says how far behind it is (the barrier waited 5 s).
+        const eventual = await summary({ customer_id: 'cus_1', metric_key: 'api_calls' });
+        expect(eventual.status).toBe(200);
+        expect(eventual.body.meta.lag_seconds).toBeGreaterThanOrEqual(4);
       } finally {
         projector = await startTestProjector(api);
       }
