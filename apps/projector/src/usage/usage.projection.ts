@@ -1,7 +1,6 @@
 import type { PoolClient } from 'pg';
-import { METRIC_EVENT_TYPES, USAGE_RECORDED, USAGE_VOIDED } from '#domain';
 import type { Projection } from '#ledger';
-import { ACCOUNT_EVENT_TYPES, applyAccountEvents, USAGE_SUBSCRIPTIONS_DDL } from './usage-accounts.writer';
+import { applyAccountEvents, USAGE_SUBSCRIPTIONS_DDL } from './usage-accounts.writer';
 import {
   recordUsage,
   rederiveMeterChanges,
@@ -40,7 +39,9 @@ export const USAGE_PROJECTION = 'usage';
 export const usageProjection: Projection = {
   name: USAGE_PROJECTION,
   version: 7,
-  eventTypes: [USAGE_RECORDED, USAGE_VOIDED, ...METRIC_EVENT_TYPES, ...ACCOUNT_EVENT_TYPES],
+  // No `eventTypes`: usage is nearly all of the log, and a type-filtered read walks one index per
+  // type and fetches the rows again by position (about 40% slower per batch here). apply() picks
+  // its own: UsageRecorded/UsageVoided, the metric events and the subscription events.
   tables: {
     usage_events: (t) => `
       CREATE TABLE ${t} (
