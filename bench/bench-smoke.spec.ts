@@ -55,6 +55,7 @@ describe('benchmarks (smoke)', () => {
     ['ingestion', ['--smoke']],
     ['metering', ['--smoke']],
     ['entitlements', ['--smoke']],
+    ['reproduce', ['--smoke']],
   ];
   for (const [name, args] of optional) {
     const present = existsSync(join(root, 'bench', `${name}.ts`));
