@@ -367,6 +367,31 @@ describe('usage read model: summary and exact scan equal the domain (parity law)
     expect(await snapshot()).toEqual(before);
   });
 
+  it('usage logged before its metric existed is bucketed when the metric is created', async () => {
+    const early = [1, 2, 3].map((i) =>
+      usageRecorded({
+        tenant: TENANT,
+        customer: 'c8',
+        metric: 'm_late',
+        value: String(i),
+        timestamp: `2026-03-0${i}T10:00:00.000Z`,
+      }),
+    );
+    last = await appendUsage(store, early);
+    await project();
+    const created = await runMetricCommand(store, TENANT, {
+      type: 'CreateMetric',
+      metric_key: 'm_late',
+      name: 'late',
+      definition: { aggregation: 'sum' },
+      at: new Date('2026-01-01T00:00:00Z'),
+    });
+    last = created.position!;
+    await project();
+    const key = { tenantId: TENANT, customerId: 'c8', metricKey: 'm_late' };
+    expect((await summarizeUsage(db.pool, key, created.metric, MARCH)).value).toBe('6');
+  });
+
   it('a void of the only event of a min bucket recomputes it from the raw rows', async () => {
     // Two events in one bucket; the smaller is voided: min moves to the other, not to nothing.
     const low = usageRecorded({

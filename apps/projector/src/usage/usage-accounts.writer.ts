@@ -1,5 +1,10 @@
 import type { PoolClient } from 'pg';
-import type { SubscriptionCancelled, SubscriptionPlanChanged, SubscriptionStarted } from '#domain';
+import {
+  instantKey,
+  type SubscriptionCancelled,
+  type SubscriptionPlanChanged,
+  type SubscriptionStarted,
+} from '#domain';
 import type { RecordedEvent } from '#ledger';
 
 /**
@@ -31,6 +36,17 @@ type Ended = SubscriptionCancelled['data'] | SubscriptionPlanChanged['data'];
 
 const isText = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
 
+/** An RFC 3339 instant (what PostgreSQL will read as timestamptz without failing the batch). */
+function isInstant(value: unknown): value is string {
+  if (!isText(value)) return false;
+  try {
+    instantKey(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Idempotent: inserts keep the first row, ends are set to the event's value. Malformed events are skipped. */
 export async function applyAccountEvents(
   client: PoolClient,
@@ -42,7 +58,7 @@ export async function applyAccountEvents(
   const started = relevant
     .filter((event) => event.type === 'SubscriptionStarted')
     .map((event) => ({ tenant: event.metadata.tenant_id, data: event.data as Partial<Started> }))
-    .filter(({ data }) => isText(data?.subscription_id) && isText(data?.customer_id) && isText(data?.start_date))
+    .filter(({ data }) => isText(data?.subscription_id) && isText(data?.customer_id) && isInstant(data?.start_date))
     .filter(({ data }) => isText(data.billing_anchor?.at) && isText(data.billing_interval) && isText(data.timezone));
   if (started.length > 0) {
     await client.query(
@@ -64,7 +80,7 @@ export async function applyAccountEvents(
   const ended = relevant
     .filter((event) => event.type === 'SubscriptionCancelled' || event.type === 'SubscriptionPlanChanged')
     .map((event) => ({ tenant: event.metadata.tenant_id, data: event.data as Partial<Ended> }))
-    .filter(({ data }) => isText(data?.subscription_id) && isText(data?.ends_at));
+    .filter(({ data }) => isText(data?.subscription_id) && isInstant(data?.ends_at));
   if (ended.length > 0) {
     await client.query(
       `UPDATE ${tables.subscriptions} AS s SET ends_at = e.ends_at
