@@ -16,6 +16,11 @@ import { openRuntime, type Runtime } from '../runtime';
 
 /** Below this many events a reproduction is quick: no progress bar. */
 const PROGRESS_BAR_FROM_EVENTS = 10_000;
+/**
+ * How long a calculation waits for the projector to reach the log head. Longer than a request's: no
+ * client holds a connection open, and an operator would rather wait than retry.
+ */
+const CLI_BARRIER_MS = 30_000;
 /** A reproduction that ran but does not match exits with this code (1 is an error). */
 export const MISMATCH_EXIT_CODE = 2;
 
@@ -69,6 +74,7 @@ export function cliBillingContext(runtime: Runtime, tenantId: string): BillingCo
     tenantId,
     actor: cliActor(),
     requestId: `cli-${randomUUID()}`,
+    barrierMs: CLI_BARRIER_MS,
   };
 }
 
