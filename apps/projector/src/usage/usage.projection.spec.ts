@@ -227,7 +227,7 @@ describe('usage projection: usage_events', () => {
     const defs = indexes.map((row) => row.indexdef.replace(/^.* USING btree /, ''));
     expect(defs.sort()).toEqual(
       [
-        '(tenant_id, customer_id, metric_key, ts, usage_id)',
+        '(tenant_id, customer_id, metric_key, ts, usage_id) INCLUDE (value, recorded_at, voided_at)',
         '(tenant_id, idempotency_key)',
         '(tenant_id, usage_id)',
       ].sort(),
