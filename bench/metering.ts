@@ -247,6 +247,43 @@ async function measureSummary(apiUrl: string, seconds: number, connections: numb
   };
 }
 
+function buildReport(
+  options: Options,
+  embedded: boolean,
+  seeded: { seconds: number; events_per_second: number },
+  projectSeconds: number,
+  compute: Awaited<ReturnType<typeof measureCompute>>,
+  summaries: Array<Awaited<ReturnType<typeof measureSummary>>>,
+) {
+  return {
+    bench: 'metering',
+    mode: options.smoke ? 'smoke' : 'full',
+    postgres: embedded ? 'embedded (durable, fsync on)' : 'DATABASE_URL',
+    cpus: cpus().length,
+    events: options.events,
+    period: MONTH,
+    seed: seeded,
+    projector: {
+      // From the projector's start (every projection) to the usage projection at the last seeded event.
+      seconds: Number(projectSeconds.toFixed(3)),
+      events_per_second: Math.round(options.events / projectSeconds),
+    },
+    compute: {
+      runs: compute.runs,
+      latency_ms: compute.latency_ms,
+      grouped_by_region_latency_ms: compute.grouped_latency_ms,
+      event_count: compute.result.event_count,
+      value: compute.result.value,
+    },
+    summary: summaries.map((summary) => ({
+      ...summary,
+      result: undefined,
+      value: summary.result.value,
+      equals_compute: summary.result.value === compute.result.value,
+    })),
+  };
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const dataDir = mkdtempSync(join(tmpdir(), 'abaxus-bench-metering-'));
@@ -282,33 +319,7 @@ async function main(): Promise<void> {
     for (const connections of SUMMARY_CONNECTIONS) {
       summaries.push(await measureSummary(api.apiUrl, options.seconds, connections));
     }
-    const report = {
-      bench: 'metering',
-      mode: options.smoke ? 'smoke' : 'full',
-      postgres: embedded ? 'embedded (durable, fsync on)' : 'DATABASE_URL',
-      cpus: cpus().length,
-      events: options.events,
-      period: MONTH,
-      seed: seeded,
-      projector: {
-        // From the projector's start (every projection) to the usage projection at the last seeded event.
-        seconds: Number(projectSeconds.toFixed(3)),
-        events_per_second: Math.round(options.events / projectSeconds),
-      },
-      compute: {
-        runs: compute.runs,
-        latency_ms: compute.latency_ms,
-        grouped_by_region_latency_ms: compute.grouped_latency_ms,
-        event_count: compute.result.event_count,
-        value: compute.result.value,
-      },
-      summary: summaries.map((summary) => ({
-        ...summary,
-        result: undefined,
-        value: summary.result.value,
-        equals_compute: summary.result.value === compute.result.value,
-      })),
-    };
+    const report = buildReport(options, embedded !== undefined, seeded, projectSeconds, compute, summaries);
     process.stdout.write(`${JSON.stringify(report)}\n`);
   } finally {
     await api?.child.stop();

@@ -352,48 +352,25 @@ interface BucketKeyRow {
   group_key: Array<string | null> | null;
 }
 
+const SUBTRACTABLE_SQL = SUBTRACTABLE.map((aggregation) => `'${aggregation}'`).join(', ');
+
+const keyMatch = (t: string, d: string) =>
+  `${t}.tenant_id = ${d}.tenant_id AND ${t}.customer_id = ${d}.customer_id AND ${t}.metric_key = ${d}.metric_key
+   AND ${t}.bucket_start = ${d}.bucket_start AND ${t}.meter_version = ${d}.meter_version AND ${t}.group_key = ${d}.group_key`;
+
 /**
- * Takes just-voided rows out of their buckets. sum, count and avg states subtract exactly; min, max,
- * first and last cannot (the runner-up is not in the state), so those buckets are derived again
- * from the raw rows, in the same transaction. Buckets left without events are deleted.
+ * One statement: the voided rows' states per 15-minute bucket (`delta`) and per day, subtracted from
+ * the sum/count/avg buckets of both levels. Returns the keys those subtractions emptied (`empty` =
+ * their level) and the 15-minute buckets of other aggregations, to derive again (`empty` null).
  */
-export async function removeVoidedFromBuckets(
-  client: PoolClient,
-  tables: UsageTables,
-  voided: readonly VoidedRow[],
-): Promise<void> {
-  if (voided.length === 0) return;
-  const slots = await bucketSlots(
-    client,
-    tables,
-    distinctPairs(voided.map((row) => ({ tenantId: row.tenant_id, metricKey: row.metric_key }))),
-  );
-  if (slots.length === 0) return;
-  const params = new SqlParams();
-  const source = `SELECT ${USAGE_ROW_COLUMNS.split(', ')
-    .map((column) => `u.${column}`)
-    .join(', ')}
-      FROM unnest(${params.add(
-        voided.map((row) => row.tenant_id),
-        'text[]',
-      )}, ${params.add(
-        voided.map((row) => row.usage_id),
-        'uuid[]',
-      )}) AS v(tenant_id, usage_id)
-      JOIN ${tables.events} u ON u.tenant_id = v.tenant_id AND u.usage_id = v.usage_id`;
-  const metered = meteredRowsSql(slots, params, source, { byMetric: true, groupBy: 'version' });
-  const subtractable = SUBTRACTABLE.map((aggregation) => `'${aggregation}'`).join(', ');
-  const keyMatch = (t: string, d: string) =>
-    `${t}.tenant_id = ${d}.tenant_id AND ${t}.customer_id = ${d}.customer_id AND ${t}.metric_key = ${d}.metric_key
-     AND ${t}.bucket_start = ${d}.bucket_start AND ${t}.meter_version = ${d}.meter_version AND ${t}.group_key = ${d}.group_key`;
+function subtractVoidsSql(slots: MeterSlot[], tables: UsageTables, metered: string): string {
   const subtract = (table: string, delta: string) => `UPDATE ${table} b
           SET event_count = b.event_count - d.event_count, value_count = b.value_count - d.value_count,
               value_sum = b.value_sum - d.value_sum
          FROM ${delta} d
-        WHERE d.aggregation IN (${subtractable}) AND ${keyMatch('b', 'd')}
+        WHERE d.aggregation IN (${SUBTRACTABLE_SQL}) AND ${keyMatch('b', 'd')}
        RETURNING b.tenant_id, b.customer_id, b.metric_key, b.bucket_start, b.meter_version, b.group_key, b.event_count`;
-  const { rows } = await client.query<BucketKeyRow & { empty: BucketLevel | null }>(
-    `WITH delta AS (
+  return `WITH delta AS (
        SELECT x.tenant_id, x.customer_id, x.metric_key, x.gk AS group_key,
               ${perSlot(slots, 'x.vid', (slot) => String(slot.version.version))} AS meter_version,
               ${perSlot(slots, 'x.vid', (slot) => `'${slot.version.aggregation}'`)} AS aggregation,
@@ -415,38 +392,80 @@ export async function removeVoidedFromBuckets(
        FROM day WHERE event_count = 0
      UNION ALL
      SELECT DISTINCT NULL, tenant_id, customer_id, metric_key, bucket_start, NULL::int, NULL::jsonb FROM delta
-      WHERE aggregation NOT IN (${subtractable})`,
+      WHERE aggregation NOT IN (${SUBTRACTABLE_SQL})`;
+}
+
+/** Deletes bucket rows left without events (a separate statement: a row updated by a statement cannot also be deleted by it). */
+async function deleteEmptied(client: PoolClient, table: string, emptied: readonly BucketKeyRow[]): Promise<void> {
+  if (emptied.length === 0) return;
+  await client.query(
+    `DELETE FROM ${table} b
+      USING unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::int[], $6::jsonb[])
+            AS e(tenant_id, customer_id, metric_key, bucket_start, meter_version, group_key)
+      WHERE ${keyMatch('b', 'e')} AND b.event_count = 0`,
+    [
+      emptied.map((row) => row.tenant_id),
+      emptied.map((row) => row.customer_id),
+      emptied.map((row) => row.metric_key),
+      emptied.map((row) => row.bucket_start),
+      emptied.map((row) => row.meter_version),
+      emptied.map((row) => JSON.stringify(row.group_key)),
+    ],
+  );
+}
+
+/**
+ * Takes just-voided rows out of their buckets. sum, count and avg states subtract exactly; min, max,
+ * first and last cannot (the runner-up is not in the state), so those buckets are derived again
+ * from the raw rows, in the same transaction. Buckets left without events are deleted.
+ */
+export async function removeVoidedFromBuckets(
+  client: PoolClient,
+  tables: UsageTables,
+  voided: readonly VoidedRow[],
+): Promise<void> {
+  if (voided.length === 0) return;
+  const slots = await bucketSlots(
+    client,
+    tables,
+    distinctPairs(voided.map((row) => ({ tenantId: row.tenant_id, metricKey: row.metric_key }))),
+  );
+  if (slots.length === 0) return;
+  const params = new SqlParams();
+  const ids = `unnest(${params.add(
+    voided.map((row) => row.tenant_id),
+    'text[]',
+  )}, ${params.add(
+    voided.map((row) => row.usage_id),
+    'uuid[]',
+  )}) AS v(tenant_id, usage_id)`;
+  const source = `SELECT ${USAGE_ROW_COLUMNS.split(', ')
+    .map((column) => `u.${column}`)
+    .join(', ')}
+      FROM ${ids} JOIN ${tables.events} u ON u.tenant_id = v.tenant_id AND u.usage_id = v.usage_id`;
+  const metered = meteredRowsSql(slots, params, source, { byMetric: true, groupBy: 'version' });
+  const { rows } = await client.query<BucketKeyRow & { empty: BucketLevel | null }>(
+    subtractVoidsSql(slots, tables, metered),
     params.values,
   );
-  // Separate statements: a row updated by a statement cannot also be deleted by it.
   for (const level of LEVELS) {
-    const emptied = rows.filter((row) => row.empty === level);
-    if (emptied.length === 0) continue;
-    await client.query(
-      `DELETE FROM ${levelTable(tables, level)} b
-        USING unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::int[], $6::jsonb[])
-              AS e(tenant_id, customer_id, metric_key, bucket_start, meter_version, group_key)
-        WHERE ${keyMatch('b', 'e')} AND b.event_count = 0`,
-      [
-        emptied.map((row) => row.tenant_id),
-        emptied.map((row) => row.customer_id),
-        emptied.map((row) => row.metric_key),
-        emptied.map((row) => row.bucket_start),
-        emptied.map((row) => row.meter_version),
-        emptied.map((row) => JSON.stringify(row.group_key)),
-      ],
+    await deleteEmptied(
+      client,
+      levelTable(tables, level),
+      rows.filter((row) => row.empty === level),
     );
   }
-  const recompute = rows.filter((row) => row.empty === null);
   await rederive(
     client,
     tables,
-    recompute.map((row) => ({
-      tenantId: row.tenant_id,
-      metricKey: row.metric_key,
-      customerId: row.customer_id,
-      from: row.bucket_start,
-      until: new Date(row.bucket_start.getTime() + BUCKET_MS),
-    })),
+    rows
+      .filter((row) => row.empty === null)
+      .map((row) => ({
+        tenantId: row.tenant_id,
+        metricKey: row.metric_key,
+        customerId: row.customer_id,
+        from: row.bucket_start,
+        until: new Date(row.bucket_start.getTime() + BUCKET_MS),
+      })),
   );
 }
