@@ -196,6 +196,34 @@ async function startProjector(url: string, dataDir: string): Promise<Child> {
   });
 }
 
+/**
+ * Samples the usage projection's `events_applied` and measures its pace between 10% and 90% of the
+ * seeded events (null when the run was too short to see both).
+ */
+function steadyRate(pool: Pool, events: number): { stop(): Promise<number | null> } {
+  let running = true;
+  const marks: { low?: number; high?: number } = {};
+  const sampling = (async () => {
+    while (running) {
+      const { rows } = await pool.query<{ applied: string }>(
+        `SELECT events_applied::text AS applied FROM projections WHERE name = 'usage' AND status = 'live'`,
+      );
+      const applied = Number(rows[0]?.applied ?? 0);
+      if (marks.low === undefined && applied >= events * 0.1) marks.low = performance.now();
+      if (marks.high === undefined && applied >= events * 0.9) marks.high = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await sampling;
+      if (marks.low === undefined || marks.high === undefined || marks.high <= marks.low) return null;
+      return Math.round((events * 0.8) / ((marks.high - marks.low) / 1000));
+    },
+  };
+}
+
 const stats = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const round = (n: number) => Number(n.toFixed(1));
@@ -251,7 +279,7 @@ function buildReport(
   options: Options,
   embedded: boolean,
   seeded: { seconds: number; events_per_second: number },
-  projectSeconds: number,
+  projection: { projectSeconds: number; steadyEventsPerSecond: number | null },
   compute: Awaited<ReturnType<typeof measureCompute>>,
   summaries: Array<Awaited<ReturnType<typeof measureSummary>>>,
 ) {
@@ -264,9 +292,11 @@ function buildReport(
     period: MONTH,
     seed: seeded,
     projector: {
-      // From the projector's start (every projection) to the usage projection at the last seeded event.
-      seconds: Number(projectSeconds.toFixed(3)),
-      events_per_second: Math.round(options.events / projectSeconds),
+      // From the projector's start (process start, every projection) to the usage projection at the last seeded event.
+      seconds: Number(projection.projectSeconds.toFixed(3)),
+      events_per_second: Math.round(options.events / projection.projectSeconds),
+      // The usage projection's own pace between 10% and 90% of the events (no process start-up).
+      steady_events_per_second: projection.steadyEventsPerSecond,
     },
     compute: {
       runs: compute.runs,
@@ -312,14 +342,23 @@ async function main(): Promise<void> {
     const target = await lastCommitted(pool);
     const started = performance.now();
     projector = await startProjector(url, dataDir);
+    const steady = steadyRate(pool, options.events);
     await waitForPosition({ pool, store }, 'usage', target, 3_600_000, { maxPollIntervalMs: 20 });
     const projectSeconds = (performance.now() - started) / 1000;
+    const steadyEventsPerSecond = await steady.stop();
     const compute = await measureCompute(api.apiUrl, options.runs);
     const summaries = [];
     for (const connections of SUMMARY_CONNECTIONS) {
       summaries.push(await measureSummary(api.apiUrl, options.seconds, connections));
     }
-    const report = buildReport(options, embedded !== undefined, seeded, projectSeconds, compute, summaries);
+    const report = buildReport(
+      options,
+      embedded !== undefined,
+      seeded,
+      { projectSeconds, steadyEventsPerSecond },
+      compute,
+      summaries,
+    );
     process.stdout.write(`${JSON.stringify(report)}\n`);
   } finally {
     await api?.child.stop();
