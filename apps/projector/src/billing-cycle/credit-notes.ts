@@ -2,19 +2,16 @@ import { createHash } from 'node:crypto';
 import {
   carriedAdjustments,
   endsAt,
-  findPlanVersion,
   formatMoney,
   sealCalculation,
   type AdjustmentKind,
   type Calculation,
   type PendingAdjustment,
-  type PlanSnapshot,
   type Subscription,
 } from '#domain';
 import { closeInvoiceWithNumber, runInvoiceCommand } from '#ledger';
 import { invoiceIdFor } from '../../../api/src/billing/billing-context';
-import { loadCustomer } from '../../../api/src/customers/customer.operations';
-import { loadPricePlan } from '../../../api/src/price-plans/price-plan.operations';
+import { customerSnapshot, planSnapshot } from './close-snapshots';
 import { endedPeriods } from './ended-periods';
 import { metadataOf, type TenantRun } from './tenant-run';
 import { failureOf } from './tick-report';
@@ -94,18 +91,11 @@ async function issueCreditNote(run: TenantRun, customerId: string, currency: str
     command: { type: 'DraftInvoice', invoice_id: invoiceId, calculation, at: run.now },
     metadata,
   });
-  const customer = await loadCustomer(run.store, run.tenantId, customerId);
   const closed = await closeInvoiceWithNumber({
     store: run.store,
     tenantId: run.tenantId,
     invoiceId,
-    customer: {
-      id: customer.id,
-      name: customer.name,
-      email: customer.email,
-      currency: customer.currency,
-      timezone: customer.timezone,
-    },
+    customer: await customerSnapshot(run, customerId),
     plan: await planSnapshot(run, last),
     at: run.now,
     metadata,
@@ -144,19 +134,6 @@ async function lastEndedSubscription(
   );
   const allClosed = statuses.rows.length === ids.length && statuses.rows.every((r) => FINAL_STATUSES.has(r.status));
   return allClosed ? last : null;
-}
-
-async function planSnapshot(run: TenantRun, subscription: Subscription): Promise<PlanSnapshot> {
-  const plan = await loadPricePlan(run.store, run.tenantId, subscription.plan_key);
-  return {
-    key: subscription.plan_key,
-    version: subscription.plan_version,
-    name: findPlanVersion(plan, subscription.plan_version)?.name ?? plan.key,
-    currency: subscription.currency,
-    billing_interval: subscription.billing_interval,
-    charges: subscription.charges,
-    minimum_commitment: subscription.minimum_commitment,
-  };
 }
 
 /** `inv_` + 24 hex digits from the subscription and the adjustments carried: the same credit, the same id. */

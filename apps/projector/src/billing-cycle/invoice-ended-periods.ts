@@ -1,8 +1,10 @@
 import type { BillingPeriod, Subscription } from '#domain';
+import { closeInvoiceWithNumber } from '#ledger';
 import { invoiceIdFor } from '../../../api/src/billing/billing-context';
 import { closeInvoice, draftInvoice } from '../../../api/src/billing/invoice.operations';
+import { customerSnapshot, planSnapshot } from './close-snapshots';
 import { endedPeriods, nextPeriodEnd } from './ended-periods';
-import { forEachConcurrently, type TenantRun } from './tenant-run';
+import { forEachConcurrently, metadataOf, type TenantRun } from './tenant-run';
 import { failureOf } from './tick-report';
 
 /** Subscriptions whose periods are looked at together (one read of their invoices' statuses). */
@@ -167,15 +169,34 @@ const compare = (a: SubscriptionWork, b: SubscriptionWork) =>
 /**
  * Drafts the period's invoice if it is not drafted yet, and closes it once its grace has passed.
  * Returns false when a draft is left waiting for its grace.
+ *
+ * A draft made and closed in the same tick (its grace was over when its period came up: catching up,
+ * or a grace of 0) is closed with the calculation it was just drafted with, instead of calculating it
+ * a second time a moment later (closeInvoice's last recalculation): that halves the cost of a billing
+ * run. Usage accepted between the two is not lost: every invoice is checked after it closes, and such
+ * usage becomes a late-usage adjustment like any other.
  */
 async function invoicePeriod(run: TenantRun, subscription: Subscription, work: PeriodWork): Promise<boolean> {
+  const due = work.closeAtMs <= run.now.getTime();
   if (work.status === null) {
     const drafted = await draftInvoice(run.billing, subscription.subscription_id, work.period);
     if (drafted.change === 'drafted') run.report.drafted += 1;
     else if (drafted.change === 'refreshed') run.report.refreshed += 1;
     if (drafted.state.status !== 'draft') return true;
+    if (!due) return false;
+    const closed = await closeInvoiceWithNumber({
+      store: run.store,
+      tenantId: run.tenantId,
+      invoiceId: drafted.invoiceId,
+      customer: await customerSnapshot(run, subscription.customer_id),
+      plan: await planSnapshot(run, subscription),
+      at: run.now,
+      metadata: metadataOf(run),
+    });
+    if (closed.closedNow) run.report.closed += 1;
+    return true;
   }
-  if (work.closeAtMs > run.now.getTime()) return false;
+  if (!due) return false;
   const closed = await closeInvoice(run.billing, work.invoiceId, {});
   if (closed.change === 'closed') run.report.closed += 1;
   return true;
