@@ -56,6 +56,7 @@ describe('benchmarks (smoke)', () => {
     ['metering', ['--smoke']],
     ['entitlements', ['--smoke']],
     ['reproduce', ['--smoke']],
+    ['billing-run', ['--smoke']],
   ];
   for (const [name, args] of optional) {
     const present = existsSync(join(root, 'bench', `${name}.ts`));
