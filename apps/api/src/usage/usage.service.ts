@@ -135,7 +135,10 @@ export class UsageService {
   private lagInFlight?: Promise<number>;
 
   private async measureLag(): Promise<number> {
-    const checkpoint = await usageCheckpoint(this.pool);
+    // The checkpoint and the visible head in parallel: at the head (the usual case) that is the
+    // whole measurement, one round trip; behind it, the first event not applied gives the age.
+    const [checkpoint, head] = await Promise.all([usageCheckpoint(this.pool), this.store.headCheckpoint()]);
+    if (this.store.compareCheckpoints(checkpoint, head) >= 0) return 0;
     const next = await this.store.readAll(checkpoint, { maxCount: 1 });
     const oldest = next.events[0];
     if (!oldest) return 0;
