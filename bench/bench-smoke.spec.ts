@@ -60,9 +60,13 @@ describe('benchmarks (smoke)', () => {
   ];
   for (const [name, args] of optional) {
     const present = existsSync(join(root, 'bench', `${name}.ts`));
-    (present ? it : it.skip)(`${name} runs in its smoke mode${present ? '' : ' (skipped: bench not written yet)'}`, async () => {
-      const figures = await runBench(name, args);
-      expect(positiveNumbers(figures).length).toBeGreaterThan(0);
-    }, 240_000);
+    (present ? it : it.skip)(
+      `${name} runs in its smoke mode${present ? '' : ' (skipped: bench not written yet)'}`,
+      async () => {
+        const figures = await runBench(name, args);
+        expect(positiveNumbers(figures).length).toBeGreaterThan(0);
+      },
+      240_000,
+    );
   }
 });
