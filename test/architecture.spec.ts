@@ -51,4 +51,19 @@ describe('architecture', () => {
     }
     expect(report).toBe('');
   }, 120_000);
+
+  it('is formatted with Prettier', () => {
+    let report = '';
+    try {
+      execFileSync(bin('prettier'), ['--list-different', 'apps', 'libs', 'test', 'bench'], {
+        cwd: root,
+        encoding: 'utf8',
+        stdio: 'pipe',
+      });
+    } catch (error) {
+      const failure = error as { stdout?: string; stderr?: string };
+      report = `${failure.stdout ?? ''}${failure.stderr ?? ''}`.trim() || String(error);
+    }
+    expect(report).toBe('');
+  }, 120_000);
 });
