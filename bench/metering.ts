@@ -68,8 +68,8 @@ function parseOptions(argv: string[]): Options {
     return value;
   };
   return {
-    events: Math.floor(number('--events', smoke ? 20_000 : 1_000_000, 50_000_000)),
-    seconds: number('--seconds', smoke ? 2 : 10, 600),
+    events: Math.floor(number('--events', smoke ? 10_000 : 1_000_000, 50_000_000)),
+    seconds: number('--seconds', smoke ? 1 : 10, 600),
     runs: Math.floor(number('--runs', smoke ? 2 : 5, 100)),
     smoke,
   };
