@@ -6,6 +6,7 @@ import {
   ProjectionWaitTimeoutError,
   TENANTS_STREAM,
   completeInvoiceCloses,
+  invoiceNumbersStream,
   readOrEmpty,
   waitForPosition,
   type Checkpoint,
@@ -175,20 +176,48 @@ async function runTick(
 
 async function runTenant(run: TenantRun, state: CycleState): Promise<void> {
   run.graceSeconds = (await loadTenantSettings(run.store, run.tenantId)).billing_grace_seconds;
-  const swept = await completeInvoiceCloses({
-    store: run.store,
-    tenantId: run.tenantId,
-    metadata: metadataOf(run),
-    fromSequence: state.sweepFrom.get(run.tenantId) ?? 1,
-  });
-  run.report.swept += swept.completed.length;
-  if (swept.lastSequence > 0) state.sweepFrom.set(run.tenantId, swept.lastSequence + 1);
+  await sweepCrashedCloses(run, state);
   // Late usage first: its adjustments then ride on the invoices this tick closes.
   await checkChangedInvoices(run);
   let schedule = state.schedules.get(run.tenantId);
   if (!schedule) state.schedules.set(run.tenantId, (schedule = new InvoiceSchedule()));
   await invoiceEndedPeriods(run, schedule);
   await issueCreditNotes(run);
+}
+
+/**
+ * completeInvoiceCloses, from the first number not known to be closed. Usually there is nothing to
+ * complete: every number assigned has its closed invoice in the `invoices` read model (one indexed
+ * count against the numbers stream's last revision), and the sweep is skipped. When they differ (a
+ * close crashed after taking its number, or one is under way), the sweep runs from where the last one
+ * ended (from the first number after a restart) and completes what it finds.
+ */
+async function sweepCrashedCloses(run: TenantRun, state: CycleState): Promise<void> {
+  // Counted first: every invoice counted had its number before the numbers stream is read, so a count
+  // that reaches the stream's length means every number up to it belongs to a closed invoice.
+  const { rows } = await run.pool.query<{ n: string }>(
+    `SELECT count(*) AS n FROM invoices WHERE tenant_id = $1 AND number IS NOT NULL`,
+    [run.tenantId],
+  );
+  const [last] = await readOrEmpty(run.store, invoiceNumbersStream(run.tenantId), {
+    direction: 'backwards',
+    maxCount: 1,
+  });
+  const assigned = last === undefined ? 0 : last.revision + 1;
+  const from = state.sweepFrom.get(run.tenantId) ?? 1;
+  if (assigned < from) return;
+  if (Number(rows[0].n) >= assigned) {
+    state.sweepFrom.set(run.tenantId, assigned + 1);
+    return;
+  }
+  const swept = await completeInvoiceCloses({
+    store: run.store,
+    tenantId: run.tenantId,
+    metadata: metadataOf(run),
+    fromSequence: from,
+  });
+  run.report.swept += swept.completed.length;
+  if (swept.lastSequence > 0) state.sweepFrom.set(run.tenantId, swept.lastSequence + 1);
 }
 
 /** Every registered tenant (`$system:tenants`). */
