@@ -76,6 +76,8 @@ export function startBillingCycle(options: BillingCycleOptions): BillingCycle {
   let stopped = false;
 
   const tick = (): Promise<TickReport> => {
+    // Stopped: the lease is given back, and a tick would take it again.
+    if (stopped) return Promise.resolve(emptyReport((options.now ?? (() => new Date()))(), false));
     const run = chain.then(() => runTick(options, lease, state, logger));
     chain = run.catch(() => undefined);
     return run;

@@ -54,7 +54,7 @@ export async function checkLateUsage(run: TenantRun, invoiceId: string, throughS
   if (last && last.through_seq >= throughSeq) return false;
   const recomputed = await recompute(run, invoice);
   const billed = billedAmounts(invoice, last);
-  const planned = recomputed === null ? [] : plan(invoice, billed, recomputed, previous.length);
+  const planned = recomputed === null ? [] : planLateUsage(invoice, billed, recomputed, previous.length);
   const data: LateUsageChecked['data'] = {
     invoice_id: invoiceId,
     invoice_number: invoice.number,
@@ -167,7 +167,7 @@ function billedAmounts(invoice: ClosedInvoice, last: LateUsageChecked['data'] | 
   return new Map((last?.lines ?? closedLines(invoice)).map((line) => [line.charge_key, line.billed_amount]));
 }
 
-interface Planned {
+export interface Planned {
   charge_key: string;
   adjustment: PlannedAdjustment;
 }
@@ -177,9 +177,9 @@ interface Planned {
  * invoice's, plus any the recomputation adds or a previous check billed: only the minimum-commitment
  * true-up may come and go with usage (the domain refuses anything else as another plan version).
  */
-function plan(
-  invoice: ClosedInvoice,
-  billed: Map<string, string>,
+export function planLateUsage(
+  invoice: Pick<ClosedInvoice, 'invoice_id' | 'currency' | 'calculation'>,
+  billed: ReadonlyMap<string, string>,
   recomputed: Calculation,
   checkIndex: number,
 ): Planned[] {
@@ -234,7 +234,11 @@ function trueUpLine(chargeKey: string, zero: string): CalculationLine {
   };
 }
 
-function linesAfter(recomputed: Calculation, billed: Map<string, string>, planned: Planned[]): LateUsageLine[] {
+export function linesAfter(
+  recomputed: Calculation,
+  billed: ReadonlyMap<string, string>,
+  planned: readonly Planned[],
+): LateUsageLine[] {
   const adjusted = new Map(planned.map((p) => [p.charge_key, p.adjustment.recomputed_amount]));
   const lines = recomputed.line_items.map((line) => ({
     charge_key: line.charge_key,
