@@ -8,6 +8,8 @@ export interface Runtime {
   config: AbaxusConfig;
   logger: Logger;
   pool: Pool;
+  /** Connection string of the database in use (embedded or DATABASE_URL). */
+  url: string;
   store: EventStore;
   embedded?: EmbeddedPostgresHandle;
   close(): Promise<void>;
@@ -58,6 +60,7 @@ export async function openRuntime(config: AbaxusConfig, options: { name: string;
     config,
     logger,
     pool,
+    url,
     store,
     embedded,
     close: async () => {

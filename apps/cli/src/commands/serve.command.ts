@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { startApi, bootstrapDefaultTenant } from '../../../api/src';
 import { startProjector } from '../../../projector/src';
-import { loadConfig } from '#platform';
+import { createPool, loadConfig } from '#platform';
 import { onShutdownSignal, openRuntime, type Runtime } from '../runtime';
 
 type Role = 'api' | 'projector' | 'all';
@@ -29,13 +29,15 @@ export async function serve(role: Role): Promise<void> {
     if (role !== 'projector') await announceBootstrap(runtime);
     if (role !== 'api') {
       const metricsPort = role === 'projector' ? Number(process.env.PROJECTOR_METRICS_PORT ?? 9464) : null;
-      const projector = await startProjector({
-        pool: runtime.pool,
-        store: runtime.store,
-        logger: runtime.logger,
-        metricsPort,
+      // In one process the projector gets its own pool: API load must never starve the read models
+      // (or the billing cycle) of connections.
+      const pool =
+        role === 'all' ? createPool(runtime.url, { applicationName: 'abaxus-projector', max: 10 }) : runtime.pool;
+      const projector = await startProjector({ pool, store: runtime.store, logger: runtime.logger, metricsPort });
+      stops.push(async () => {
+        await projector.stop();
+        if (pool !== runtime.pool) await pool.end();
       });
-      stops.push(() => projector.stop());
     }
     if (role !== 'projector') {
       const api = await startApi({ config, pool: runtime.pool, store: runtime.store, logger: runtime.logger });
