@@ -1,7 +1,3 @@
-import type { Pool } from 'pg';
-import type { EventStore } from '#ledger';
-import { usageCheckpoint } from '../usage/usage-catalog';
-
 /**
  * `meta.lag_seconds` for the hot path: the usage projection's lag, measured at most once per
  * `maxAgeMs` (one catalog read and one log read) however many checks ask, and shared by the checks
@@ -40,14 +36,4 @@ export class UsageLag {
   }
 }
 
-/**
- * Age of the oldest event the usage projection has not applied (0 at the head), as GET
- * /v1/usage/summary reports it: the projection's live checkpoint, then the next event of the log.
- */
-export async function measureUsageLag(pool: Pool, store: EventStore): Promise<number> {
-  const checkpoint = await usageCheckpoint(pool);
-  const next = await store.readAll(checkpoint, { maxCount: 1 });
-  const oldest = next.events[0];
-  if (oldest === undefined) return 0;
-  return Math.round(Math.max(0, Date.now() - oldest.recorded_at.getTime())) / 1000;
-}
+export { measureUsageLag } from '../usage/usage-lag.measure';

@@ -1,3 +1,4 @@
+import { measureUsageLag } from './usage-lag.measure';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
 import { GRANULARITY_MS, type GroupValues } from '#domain';
@@ -134,15 +135,8 @@ export class UsageService {
 
   private lagInFlight?: Promise<number>;
 
-  private async measureLag(): Promise<number> {
-    // The checkpoint and the visible head in parallel: at the head (the usual case) that is the
-    // whole measurement, one round trip; behind it, the first event not applied gives the age.
-    const [checkpoint, head] = await Promise.all([usageCheckpoint(this.pool), this.store.headCheckpoint()]);
-    if (this.store.compareCheckpoints(checkpoint, head) >= 0) return 0;
-    const next = await this.store.readAll(checkpoint, { maxCount: 1 });
-    const oldest = next.events[0];
-    if (!oldest) return 0;
-    return Math.round(Math.max(0, Date.now() - oldest.recorded_at.getTime())) / 1000;
+  private measureLag(): Promise<number> {
+    return measureUsageLag(this.pool, this.store);
   }
 
   async summary(tenantId: string, query: UsageSummaryQuery, now = new Date()): Promise<SummaryView> {
