@@ -1,0 +1,102 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, startEmbeddedPostgres, type EmbeddedPostgresHandle } from '#platform';
+import { waitUntil } from './wait';
+
+export type ShutdownMode = 'fast' | 'immediate';
+
+/** The postmaster's signals (PostgreSQL docs, "Shutting Down the Server"). */
+const SIGNALS: Record<ShutdownMode, NodeJS.Signals> = {
+  // Fast: roll back open transactions, disconnect clients, checkpoint, exit.
+  fast: 'SIGINT',
+  // Immediate: exit at once without a checkpoint; the next start runs WAL recovery (a crash).
+  immediate: 'SIGQUIT',
+};
+
+/**
+ * A PostgreSQL cluster of its own (not the Jest run's shared one), in a temp dir, that a scenario can
+ * stop (fast or immediate) and start again on the SAME port and data dir, so processes configured with
+ * its DATABASE_URL reconnect to it. Durable (fsync on), like production: an immediate stop must not
+ * lose an acknowledged commit.
+ */
+export class RestartablePostgres {
+  restarts = 0;
+  private handle: EmbeddedPostgresHandle | null = null;
+  private started = false;
+  private lastUrl: string | null = null;
+
+  private constructor(
+    readonly dataDir: string,
+    readonly port: number,
+    readonly database: string,
+  ) {}
+
+  static async start(database = 'abaxus_chaos'): Promise<RestartablePostgres> {
+    const cluster = new RestartablePostgres(
+      mkdtempSync(join(tmpdir(), 'abaxus-chaos-pg-')),
+      await freePort(),
+      database,
+    );
+    await cluster.startAgain();
+    return cluster;
+  }
+
+  get url(): string {
+    // Stable across restarts (same port, same password): processes keep their DATABASE_URL.
+    if (this.lastUrl === null) throw new Error('the cluster has never started');
+    return this.lastUrl;
+  }
+
+  get running(): boolean {
+    return this.postmasterPid() !== null;
+  }
+
+  /** Stops the postmaster with `mode` and waits until it is gone (its pid file removed or its process dead). */
+  async stop(mode: ShutdownMode = 'fast'): Promise<void> {
+    const pid = this.postmasterPid();
+    if (pid === null) return;
+    // Signalled directly, not through the package's stop(): that one only knows SIGINT, and it waits
+    // for an 'exit' event that an already-dead process would never emit again.
+    process.kill(pid, SIGNALS[mode]);
+    await waitUntil(`postgres ${mode} shutdown`, () => !isAlive(pid), { timeoutMs: 60_000, intervalMs: 50 });
+    // The package's handle is left behind on purpose (see above); a fresh one is made on start.
+    this.handle = null;
+  }
+
+  /** Starts the cluster on the same port and data dir (WAL recovery after an immediate stop). */
+  async startAgain(): Promise<void> {
+    if (this.running) throw new Error('postgres is already running');
+    if (this.started) this.restarts += 1;
+    this.started = true;
+    this.handle = await startEmbeddedPostgres({
+      dataDir: this.dataDir,
+      database: this.database,
+      port: this.port,
+      durable: true,
+    });
+    this.lastUrl = this.handle.url;
+  }
+
+  /** Stops (fast) and deletes the data dir. */
+  async destroy(): Promise<void> {
+    await this.stop('fast').catch(() => undefined);
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  private postmasterPid(): number | null {
+    const file = join(this.dataDir, 'pg', 'postmaster.pid');
+    if (!existsSync(file)) return null;
+    const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : null;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
