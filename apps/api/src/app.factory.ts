@@ -9,6 +9,7 @@ import { apiLogger } from './common/observability/logging';
 import { REQUEST_ID_HEADER, requestIdFor } from './common/observability/request-id';
 import type { ApiDeps } from './common/tokens';
 import { RequestLogController } from './common/observability/request-log';
+import { registerProtection, serverOptions } from './common/protection/protection';
 import type { Logger } from 'pino';
 
 export type { ApiDeps } from './common/tokens';
@@ -25,6 +26,8 @@ function createAdapter(deps: ApiDeps, logger: Logger): FastifyAdapter {
     requestIdHeader: false,
     loggerInstance: logger,
     logController: new RequestLogController(),
+    // Request/header timeouts and problem+json for Node's own 408/431/400.
+    ...serverOptions(deps.config),
   });
   const fastify = adapter.getInstance();
   // JSON only: anything else (text/plain, forms) is 415.
@@ -61,6 +64,8 @@ export async function createApiApp(deps: ApiDeps): Promise<NestFastifyApplicatio
     },
   );
   app.useLogger(app.get(PinoNestLogger));
+  // Before any route exists: helmet and the rate limit attach to routes as they are added.
+  await registerProtection(app, deps.config);
   setupDocs(app);
   await app.init();
   return app;

@@ -14,7 +14,14 @@ export interface AbaxusConfig {
   logLevel: string;
   /** Maximum request body, bytes. */
   bodyLimitBytes: number;
+  /** Requests per second per API key (per client IP without a valid key), per API replica; 0: off. */
+  rateLimitPerSecond?: number;
+  /** Longest time a client may take to send a whole request (headers: at most 10 s of it), ms. */
+  requestTimeoutMs?: number;
 }
+
+export const DEFAULT_RATE_LIMIT_PER_SECOND = 2_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 export class ConfigError extends Error {
   constructor(
@@ -36,6 +43,15 @@ function parsePort(variable: string, raw: string | undefined, fallback: number):
     throw new ConfigError(variable, `expected a port number 0-65535, got "${raw}"`);
   }
   return port;
+}
+
+function parseInteger(variable: string, raw: string | undefined, fallback: number, min: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min) {
+    throw new ConfigError(variable, `expected an integer >= ${min}, got "${raw}"`);
+  }
+  return value;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AbaxusConfig {
@@ -67,5 +83,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AbaxusConfig {
     adminKey,
     logLevel,
     bodyLimitBytes: bodyLimit,
+    rateLimitPerSecond: parseInteger(
+      'ABAXUS_RATE_LIMIT_PER_SECOND',
+      env.ABAXUS_RATE_LIMIT_PER_SECOND,
+      DEFAULT_RATE_LIMIT_PER_SECOND,
+      0,
+    ),
+    requestTimeoutMs: parseInteger(
+      'ABAXUS_REQUEST_TIMEOUT_MS',
+      env.ABAXUS_REQUEST_TIMEOUT_MS,
+      DEFAULT_REQUEST_TIMEOUT_MS,
+      1_000,
+    ),
   };
 }

@@ -11,6 +11,11 @@ const CHALLENGE = 'Bearer realm="abaxus"';
 
 export type AuthenticatedRequest = FastifyRequest & { auth?: AuthContext };
 
+/** The token of an `Authorization: Bearer <token>` header, or undefined for anything else. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return header === undefined ? undefined : BEARER.exec(header)?.[1];
+}
+
 export function isOperator(caller: AuthContext): boolean {
   return caller.tenantId === DEFAULT_TENANT_ID && caller.role === 'admin' && caller.kind === 'secret';
 }
@@ -51,7 +56,7 @@ export class AuthGuard implements CanActivate {
         headers: { 'www-authenticate': CHALLENGE },
       });
     }
-    const token = BEARER.exec(header)?.[1];
+    const token = bearerToken(header);
     const caller = token === undefined ? null : this.directory.authenticate(token);
     if (!caller) {
       throw new ApiProblem('AUTH.UNAUTHENTICATED', 'the API key is not valid or has been revoked', {

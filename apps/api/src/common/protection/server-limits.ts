@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyServerOptions } from 'fastify';
+import { DEFAULT_REQUEST_TIMEOUT_MS, type AbaxusConfig } from '#platform';
+import { registerProblemTypes, problemType, problemTypeUri } from '../problems/problem-catalog';
+
+registerProblemTypes({
+  'REQUEST.TIMEOUT': { status: 408, title: 'The request was not received in time' },
+  'REQUEST.HEADERS_TOO_LARGE': { status: 431, title: 'The request headers are too large' },
+});
+
+/** Headers arrive in one go from any real client: a trickle is a slowloris. */
+const HEADERS_TIMEOUT_MS = 10_000;
+/** After the answer is written, how long the peer gets to read it before the socket is destroyed. */
+const LINGER_MS = 1_000;
+
+export interface ServerLimits {
+  /** From the first byte to the last byte of a request (headers and body). */
+  requestTimeoutMs: number;
+  /** From the first byte to the end of the headers; also an idle new connection's lifetime. */
+  headersTimeoutMs: number;
+  /** How often Node looks for requests over their time (it checks on a timer, not per socket). */
+  checkIntervalMs: number;
+}
+
+export function serverLimits(config: AbaxusConfig): ServerLimits {
+  const requestTimeoutMs = config.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const headersTimeoutMs = Math.min(requestTimeoutMs, HEADERS_TIMEOUT_MS);
+  // Node's default interval (30 s) would let a request overstay its timeout by that much.
+  const checkIntervalMs = Math.max(50, Math.min(1_000, Math.floor(headersTimeoutMs / 4)));
+  return { requestTimeoutMs, headersTimeoutMs, checkIntervalMs };
+}
+
+/**
+ * Fastify/Node options that protect the process from clients that send slowly or too much: a
+ * request must arrive whole within `requestTimeoutMs` (its headers within 10 s), else 408 and the
+ * connection is closed; headers over Node's 16 KiB are 431. Only the time to *receive* a request
+ * is bounded: a handler that takes long (an exact compute waiting for the projector) is not cut off.
+ */
+export function serverOptions(config: AbaxusConfig): Pick<
+  FastifyServerOptions,
+  'requestTimeout' | 'clientErrorHandler'
+> & {
+  http: { headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number };
+} {
+  const limits = serverLimits(config);
+  return {
+    requestTimeout: limits.requestTimeoutMs,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: limits.checkIntervalMs,
+    },
+    clientErrorHandler: answerClientError,
+  };
+}
+
+const CLIENT_ERROR_CODES: Record<string, string> = {
+  ERR_HTTP_REQUEST_TIMEOUT: 'REQUEST.TIMEOUT',
+  HPE_HEADER_OVERFLOW: 'REQUEST.HEADERS_TOO_LARGE',
+};
+
+/**
+ * Errors Node raises before a request reaches Fastify (timeouts, unparsable or oversized headers):
+ * a problem+json answer written on the raw socket, which is then closed. Replaces Fastify's
+ * default, whose body is not problem+json.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  // As Node's own handler: never write into a response already under way on this socket.
+  const pending = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !pending?.headersSent) {
+    const code = CLIENT_ERROR_CODES[error.code ?? ''] ?? 'REQUEST.BAD_REQUEST';
+    const type = problemType(code)!;
+    const body = JSON.stringify({
+      type: problemTypeUri(code),
+      title: type.title,
+      status: type.status,
+      detail: type.title.toLowerCase(),
+      code,
+      request_id: randomUUID(),
+    });
+    // end(), not destroy(): closing with the client's unread bytes pending would send a reset that
+    // can overtake the answer. The timer bounds how long a client that never reads can keep it.
+    socket.end(
+      `HTTP/1.1 ${type.status} ${STATUS_CODES[type.status]}\r\nContent-Type: application/problem+json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+    return;
+  }
+  socket.destroy();
+}

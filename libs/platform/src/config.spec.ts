@@ -1,0 +1,23 @@
+import { ConfigError, loadConfig } from './config';
+
+describe('loadConfig: protection settings', () => {
+  it('defaults to 2,000 requests per second per key and a 30 s request timeout', () => {
+    expect(loadConfig({})).toMatchObject({ rateLimitPerSecond: 2_000, requestTimeoutMs: 30_000 });
+  });
+
+  it('reads ABAXUS_RATE_LIMIT_PER_SECOND (0 turns the limit off) and ABAXUS_REQUEST_TIMEOUT_MS', () => {
+    const config = loadConfig({ ABAXUS_RATE_LIMIT_PER_SECOND: '0', ABAXUS_REQUEST_TIMEOUT_MS: '5000' });
+    expect(config).toMatchObject({ rateLimitPerSecond: 0, requestTimeoutMs: 5_000 });
+  });
+
+  it.each([
+    ['ABAXUS_RATE_LIMIT_PER_SECOND', '-1'],
+    ['ABAXUS_RATE_LIMIT_PER_SECOND', '2.5'],
+    ['ABAXUS_RATE_LIMIT_PER_SECOND', 'lots'],
+    ['ABAXUS_REQUEST_TIMEOUT_MS', '999'],
+    ['ABAXUS_REQUEST_TIMEOUT_MS', '1e4'],
+  ])('refuses %s=%s with a ConfigError naming the variable', (variable, value) => {
+    expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}: expected an integer`));
+  });
+});
