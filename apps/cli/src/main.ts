@@ -11,6 +11,7 @@ import { registerAuditCommands } from './commands/audit.command';
 import { registerAdjustmentCommands } from './commands/adjustments.command';
 import { registerEventCommands } from './commands/events.command';
 import { registerInvoiceCommands } from './commands/invoices.command';
+import { DemoError, registerDemoCommand } from './commands/demo.command';
 
 export function buildProgram(): Command {
   const program = new Command('abaxus')
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerAdjustmentCommands(program);
   registerEventCommands(program);
   registerAuditCommands(program);
+  registerDemoCommand(program);
   return program;
 }
 
@@ -35,7 +37,12 @@ async function main(argv: string[]): Promise<void> {
     await buildProgram().parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) process.exit(error.exitCode);
-    const message = error instanceof ConfigError ? `configuration error: ${error.message}` : (error as Error).stack;
+    const message =
+      error instanceof ConfigError
+        ? `configuration error: ${error.message}`
+        : error instanceof DemoError
+          ? error.message
+          : (error as Error).stack;
     process.stderr.write(`abaxus: ${message}\n`);
     process.exit(1);
   }
