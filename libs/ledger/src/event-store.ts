@@ -69,6 +69,12 @@ export interface ReadAllOptions {
   maxCount?: number;
   /** Only these event types (the checkpoint still advances past the others). */
   types?: readonly string[];
+  /**
+   * Every type but these (the checkpoint still advances past them); with `types`, the types listed
+   * there minus these. For a reader that wants all but the bulk of the log (usage): the skipped
+   * events' rows are not sent, and a page may be empty while the checkpoint moves.
+   */
+  excludeTypes?: readonly string[];
 }
 
 export interface ReadAllResult {
@@ -84,8 +90,9 @@ export interface ReadAllResult {
 
 export interface SubscribeOptions extends ReadAllOptions {
   /**
-   * Called with each batch, in log order; the next batch waits for the promise. With `types`, a batch
-   * may be empty: the filter skipped events, and the checkpoint moved past them (persist it).
+   * Called with each batch, in log order; the next batch waits for the promise. With `types` or
+   * `excludeTypes`, a batch may be empty: the filter skipped events, and the checkpoint moved past
+   * them (persist it).
    */
   onBatch(events: RecordedEvent[], checkpoint: Checkpoint): Promise<void>;
   onError?(error: Error): void;

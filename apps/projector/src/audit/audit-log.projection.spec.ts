@@ -79,6 +79,41 @@ describe('audit_log projection', () => {
     expect(await rows()).toEqual(expected);
   });
 
+  it('skips UsageRecorded without reading it, across runs of usage longer than a batch', async () => {
+    const tenant = `t_${randomUUID().slice(0, 8)}`;
+    const meta = { tenant_id: tenant, actor: 'key_usage' };
+    const usage = (n: number) =>
+      Array.from({ length: n }, () => ({ id: randomUUID(), type: 'UsageRecorded', data: {}, metadata: meta }));
+    const stream = streamName(tenant, 'usage', 'c1-2026-03');
+    await store.append(streamName(tenant, 'customer', 'c1'), [
+      { id: randomUUID(), type: 'CustomerCreated', data: {}, metadata: meta },
+    ]);
+    await store.append(stream, usage(45));
+    await store.append(streamName(tenant, 'customer', 'c2'), [
+      { id: randomUUID(), type: 'CustomerCreated', data: {}, metadata: meta },
+    ]);
+    const last = await store.append(stream, usage(30));
+    // batchSize 2: every page looks at a window of 20 events, so the usage runs give empty pages.
+    const runner = new ProjectionRunner({
+      pool: db.pool,
+      store,
+      projections: [auditLogProjection],
+      idlePollMs: 100,
+      batchSize: 2,
+    });
+    await runner.start();
+    await runner.waitForPosition('audit_log', last.position, 10_000);
+    await runner.stop();
+    const { rows: audited } = await db.pool.query<{ type: string; stream: string }>(
+      `SELECT type, stream FROM audit_log WHERE tenant_id = $1 ORDER BY recorded_at, position`,
+      [tenant],
+    );
+    expect(audited).toEqual([
+      { type: 'CustomerCreated', stream: streamName(tenant, 'customer', 'c1') },
+      { type: 'CustomerCreated', stream: streamName(tenant, 'customer', 'c2') },
+    ]);
+  });
+
   it('indexes (tenant_id, recorded_at) for per-tenant audit queries', async () => {
     const index = await db.pool.query(`SELECT indexdef FROM pg_indexes WHERE tablename = 'audit_log__v1'`);
     expect(index.rows.map((row) => row.indexdef)).toContainEqual(expect.stringMatching(/\(tenant_id, recorded_at\)/));

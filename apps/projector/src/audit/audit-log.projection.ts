@@ -1,3 +1,4 @@
+import { USAGE_RECORDED } from '#domain';
 import type { Projection, RecordedEvent } from '#ledger';
 
 /**
@@ -25,10 +26,13 @@ export const auditLogProjection: Projection = {
       );
       CREATE INDEX ${table}_tenant_recorded ON ${table} (tenant_id, recorded_at);`,
   },
+  // Usage events are the hot path and their rows in the `usage` projection already carry the actor
+  // and request id: an audit row per usage event would double the write load for nothing. Excluded
+  // from the read, so the projector never fetches them for this projection (the filter in apply
+  // stays: another store or an older runner may still hand them over).
+  excludedEventTypes: [USAGE_RECORDED],
   async apply(all: readonly RecordedEvent[], context) {
-    // Usage events are the hot path and their rows in the `usage` projection already carry the
-    // actor and request id: an audit row per usage event would double the write load for nothing.
-    const events = all.filter((event) => event.type !== 'UsageRecorded');
+    const events = all.filter((event) => event.type !== USAGE_RECORDED);
     if (events.length === 0) return;
     // One set-based statement per batch; ON CONFLICT makes a replayed batch a no-op.
     await context.client.query(

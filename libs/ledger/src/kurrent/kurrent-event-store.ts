@@ -45,6 +45,7 @@ import {
 import { prepareBatch } from '../postgres/postgres-append';
 import { planAppend } from './kurrent-idempotency';
 import {
+  allTypesExceptRegex,
   eventTypesRegex,
   fromKurrentRecordedEvent,
   fromKurrentStreamName,
@@ -185,16 +186,23 @@ export class KurrentEventStore implements EventStore {
     const maxCount = options.maxCount ?? 1000;
     assertCount('maxCount', maxCount);
     const start = decodeCheckpoint(from);
-    const types = options.types;
+    const excluded = new Set(options.excludeTypes ?? []);
+    const types = options.types?.filter((type) => !excluded.has(type));
+    const filtered = types !== undefined || excluded.size > 0;
     // The server hides records a type filter rejects, so their positions never reach us. Reading
     // the head first makes "the filtered read reached the end" mean "everything up to that head
     // was considered", and the checkpoint can jump there instead of stalling on the last match.
-    const headBefore = types === undefined ? null : await this.headPosition();
+    const headBefore = filtered ? await this.headPosition() : null;
     if (types !== undefined && types.length === 0) {
       const last = headBefore === null ? start : maxPosition(start, headBefore);
       return { events: [], checkpoint: encodeCheckpoint(last), atHead: true };
     }
-    const filter = types === undefined ? excludeSystemEvents() : eventTypeFilter({ regex: eventTypesRegex(types) });
+    const filter =
+      types !== undefined
+        ? eventTypeFilter({ regex: eventTypesRegex(types) })
+        : excluded.size > 0
+          ? eventTypeFilter({ regex: allTypesExceptRegex([...excluded]) })
+          : excludeSystemEvents();
     const page = await this.readAllPage(start, maxCount, filter);
     let last = page.last;
     if (page.atHead && headBefore !== null) last = maxPosition(last, headBefore);
@@ -206,7 +214,11 @@ export class KurrentEventStore implements EventStore {
     const start = decodeCheckpoint(from);
     if (typeof options?.onBatch !== 'function') throw new TypeError('subscribeToAll needs an onBatch function');
     if (options.maxCount !== undefined) assertCount('maxCount', options.maxCount);
-    const types = options.types === undefined ? null : new Set(options.types);
+    const excluded = new Set(options.excludeTypes ?? []);
+    const types =
+      options.types === undefined && excluded.size === 0
+        ? null
+        : ({ has: (type: string) => (options.types?.includes(type) ?? true) && !excluded.has(type) } as const);
     const batching = new BatchingSubscription<AllStreamResolvedEvent>({
       from: isStartPosition(start) ? null : start,
       // Server-side only the system filter: type filtering happens here, so every record's
@@ -445,7 +457,10 @@ function pinStreamState(
   return state;
 }
 
-function classifyRecord(raw: AllStreamResolvedEvent, types: ReadonlySet<string> | null): SubscriptionItem | null {
+function classifyRecord(
+  raw: AllStreamResolvedEvent,
+  types: Pick<ReadonlySet<string>, 'has'> | null,
+): SubscriptionItem | null {
   const record = raw.event;
   if (record?.position === undefined) return null;
   const hidden =

@@ -10,6 +10,7 @@ import {
 } from '@kurrent/kurrentdb-client';
 import { WrongExpectedRevisionError, type NewEvent } from '../event-store';
 import {
+  allTypesExceptRegex,
   eventTypesRegex,
   fromKurrentRecordedEvent,
   fromKurrentStreamName,
@@ -197,6 +198,15 @@ describe('KurrentDB mapping', () => {
       ]) {
         expect(regex.test(type)).toBe(false);
       }
+    });
+
+    it('all types except: every non-system type but exactly the listed ones', () => {
+      const regex = new RegExp(allTypesExceptRegex(['UsageRecorded', 'A+B']));
+      for (const type of ['UsageRecordedV2', 'XUsageRecorded', 'Usage', 'AAB', 'CustomerCreated', 'A+BC']) {
+        expect(regex.test(type)).toBe(true);
+      }
+      for (const type of ['UsageRecorded', 'A+B', '$UsageRecorded', '$>', '$metadata'])
+        expect(regex.test(type)).toBe(false);
     });
   });
 });

@@ -149,3 +149,11 @@ function escapeRegex(literal: string): string {
 export function eventTypesRegex(types: readonly string[]): string {
   return `^(?:${types.map(escapeRegex).join('|')})$`;
 }
+
+/**
+ * Every non-system type but these (a negative lookahead: the server's .NET regex engine has them),
+ * so a reader that skips the bulk of the log never receives those records.
+ */
+export function allTypesExceptRegex(types: readonly string[]): string {
+  return `^(?!(?:${types.map(escapeRegex).join('|')})$)[^$].*`;
+}

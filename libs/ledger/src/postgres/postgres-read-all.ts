@@ -68,11 +68,48 @@ SELECT s.end_tx_id, s.end_position, s.pending, ${EVENT_COLUMNS}
  ORDER BY e.tx_id, e.position`;
 }
 
+/**
+ * Visible events one excluding page looks at, per event it may return: the excluded types are the
+ * bulk of the log (usage), so a page walks this many times maxCount positions in log order, checks
+ * each row's type, and fetches only the rows it keeps. A wider window means fewer (often empty)
+ * pages; the walk reads narrow heap tuples, never the payloads it skips.
+ */
+export const EXCLUDE_SCAN_FACTOR = 10;
+
+/**
+ * "Every type but these": one ordered, limited walk of the (tx_id, position) index over a window of
+ * maxCount * EXCLUDE_SCAN_FACTOR visible events ($4), keeping at most maxCount of the other types.
+ * `s` carries the last position the window looked at, so an empty page still moves the checkpoint.
+ */
+function excludingPageSql(): string {
+  return `
+WITH h AS MATERIALIZED (SELECT ${HORIZON} AS horizon),
+w AS MATERIALIZED (
+  SELECT e.tx_id, e.position, e.type FROM events e
+   WHERE (e.tx_id, e.position) > ($1::xid8, $2::bigint) AND e.tx_id < (SELECT horizon FROM h)
+   ORDER BY e.tx_id, e.position LIMIT $4
+),
+m AS MATERIALIZED (
+  SELECT w.tx_id, w.position FROM w WHERE w.type <> ALL ($5::text[]) ORDER BY w.tx_id, w.position LIMIT $3
+),
+s AS (
+  SELECT l.tx_id::text AS end_tx_id, l.position::text AS end_position, (SELECT count(*) FROM w)::int AS scanned,
+         ${PENDING} AS pending
+    FROM (SELECT 1) one
+    LEFT JOIN (SELECT w.tx_id, w.position FROM w ORDER BY w.tx_id DESC, w.position DESC LIMIT 1) l ON true
+)
+SELECT s.end_tx_id, s.end_position, s.scanned, s.pending, ${EVENT_COLUMNS}
+  FROM s LEFT JOIN (m JOIN events e ON e.position = m.position) ON true
+ ORDER BY e.tx_id, e.position`;
+}
+
 interface PageRow extends EventRow {
   pending: boolean;
   /** Filtered reads only: the last visible event after the checkpoint. */
   end_tx_id?: string | null;
   end_position?: string | null;
+  /** Excluding reads only: visible events the window looked at. */
+  scanned?: number;
 }
 
 export function assertCount(name: string, value: unknown): asserts value is number {
@@ -85,8 +122,10 @@ export async function readLogPage(pool: Pool, from: Checkpoint | null, options: 
   const start = decodeCheckpoint(from);
   const maxCount = options.maxCount ?? 1000;
   assertCount('maxCount', maxCount);
-  const types = options.types === undefined ? null : [...new Set(options.types)];
+  const excluded = new Set(options.excludeTypes ?? []);
+  const types = options.types === undefined ? null : [...new Set(options.types)].filter((type) => !excluded.has(type));
   const cursor = [start.txId.toString(), start.position.toString(), maxCount];
+  if (types === null && excluded.size > 0) return readExcludingPage(pool, from, cursor, [...excluded]);
   const result =
     types === null
       ? await pool.query<PageRow>(READ_PAGE, cursor)
@@ -107,6 +146,28 @@ export async function readLogPage(pool: Pool, from: Checkpoint | null, options: 
   }
   // Every visible event up to the head was considered: skip past the ones the filter left out.
   return { events, checkpoint: head ?? from ?? START_CHECKPOINT, atHead: true, pending: summary.pending };
+}
+
+async function readExcludingPage(
+  pool: Pool,
+  from: Checkpoint | null,
+  cursor: Array<string | number>,
+  excluded: string[],
+): Promise<LogPage> {
+  const maxCount = cursor[2] as number;
+  const window = maxCount * EXCLUDE_SCAN_FACTOR;
+  const result = await pool.query<PageRow>(excludingPageSql(), [...cursor, window, excluded]);
+  const summary = result.rows[0];
+  const events = result.rows.filter((row) => row.id !== null).map(toRecordedEvent);
+  const end = summary.end_tx_id ? encodeCheckpoint(summary.end_tx_id, summary.end_position!) : null;
+  const windowEnded = summary.scanned! < window;
+  if (events.length === maxCount) {
+    // The page filled up inside the window: resume after its last event, not after the window.
+    const checkpoint = events[events.length - 1].position;
+    return { events, checkpoint, atHead: windowEnded && checkpoint === end, pending: summary.pending };
+  }
+  // Every event of the window was looked at: resume after the window, past what it skipped.
+  return { events, checkpoint: end ?? from ?? START_CHECKPOINT, atHead: windowEnded, pending: summary.pending };
 }
 
 export async function countVisibleAfter(pool: Pool, from: Checkpoint | null, limit: number): Promise<number> {

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { Checkpoint, EventStore } from '../event-store';
+import type { Checkpoint, EventStore, ReadAllOptions } from '../event-store';
 import type { Projection, ProjectionContext } from './projection';
 import { inTransaction, lockBuild, writeCheckpoint } from './projection-catalog';
 import { buildLabel, physicalTableName, type BuildKey } from './projection-naming';
@@ -36,6 +36,11 @@ export interface BatchTarget extends BuildKey {
   readonly checkpoint: Checkpoint | null;
 }
 
+/** How a projection reads the log: its batch size and its type filters. */
+export function readOptions(projection: Projection, batchSize: number): ReadAllOptions {
+  return { maxCount: batchSize, types: projection.eventTypes, excludeTypes: projection.excludedEventTypes };
+}
+
 export function projectionContext(
   client: ProjectionContext['client'],
   projection: Projection,
@@ -64,7 +69,7 @@ export async function applyNextBatch(
   batchSize = DEFAULT_BATCH_SIZE,
 ): Promise<BatchOutcome> {
   const { pool, store } = deps;
-  const read = await store.readAll(target.checkpoint, { maxCount: batchSize, types: projection.eventTypes });
+  const read = await store.readAll(target.checkpoint, readOptions(projection, batchSize));
   if (read.events.length === 0 && store.compareCheckpoints(read.checkpoint, target.checkpoint) === 0) {
     return { kind: 'at_head', checkpoint: target.checkpoint };
   }

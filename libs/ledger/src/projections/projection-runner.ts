@@ -166,12 +166,15 @@ export class ProjectionRunner {
     return waitForPosition(this.options, projectionName, checkpoint, timeoutMs);
   }
 
-  /** The store's live subscription only rings the bell; the loops read through the catalog checkpoint. */
+  /**
+   * The store's live subscription only rings the bell; the loops read through the catalog checkpoint.
+   * When every projection follows a few types, it follows their union. Otherwise any new event
+   * rings, and it filters on no type at all (`types: []`): each page then only moves its checkpoint
+   * to the head, so the bell never reads (and parses) the rows the projections read anyway.
+   */
   private async openDoorbell(): Promise<Subscription | undefined> {
     const filtered = this.states.every((state) => state.projection.eventTypes !== undefined);
-    const types = filtered
-      ? [...new Set(this.states.flatMap((state) => state.projection.eventTypes ?? []))]
-      : undefined;
+    const types = filtered ? [...new Set(this.states.flatMap((state) => state.projection.eventTypes ?? []))] : [];
     try {
       const head = await this.options.store.headCheckpoint();
       return this.options.store.subscribeToAll(head, {

@@ -17,6 +17,11 @@ export interface Projection {
   /** Only these event types are handed to `apply` (the checkpoint still advances past others). */
   readonly eventTypes?: readonly string[];
   /**
+   * Every event type but these is handed to `apply` (with `eventTypes`: those minus these). For a
+   * projection that wants everything except the bulk of the log: the skipped events are never read.
+   */
+  readonly excludedEventTypes?: readonly string[];
+  /**
    * Applies a batch inside the runtime's transaction (the checkpoint is written in the same one).
    * Must be idempotent and must never throw on a valid event.
    */

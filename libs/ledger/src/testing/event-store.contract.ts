@@ -105,7 +105,7 @@ async function readAllUntil(
   store: EventStore,
   from: Checkpoint | null,
   done: (events: RecordedEvent[], checkpoint: Checkpoint | null) => boolean,
-  options: { maxCount?: number; types?: readonly string[] } = {},
+  options: { maxCount?: number; types?: readonly string[]; excludeTypes?: readonly string[] } = {},
 ): Promise<ReadResult> {
   const result: ReadResult = { events: [], all: [], checkpoint: from };
   await waitFor('events in readAll', async () => {
@@ -425,6 +425,32 @@ function describeGlobalLog(store: () => EventStore): void {
     expect(store().compareCheckpoints(filtered.checkpoint, last.position)).toBeGreaterThanOrEqual(0);
   });
 
+  it('excludes types: every other event comes back, and the checkpoint moves past the skipped ones', async () => {
+    const from = await store().headCheckpoint();
+    const stream = newStream();
+    const [bulk, kept, alsoKept] = [ownType('Bulk'), ownType('Kept'), ownType('AlsoKept')];
+    // A run of skipped events longer than any page an adapter would scan for maxCount 1.
+    const run = Array.from({ length: 25 }, (_, n) => newEvent(bulk, { n: 3 + n }));
+    const batch = [
+      newEvent(bulk, { n: 0 }),
+      newEvent(kept, { n: 1 }),
+      newEvent(bulk, { n: 2 }),
+      ...run,
+      newEvent(alsoKept, { n: 28 }),
+      newEvent(bulk, { n: 29 }),
+    ];
+    const last = await store().append(stream, batch);
+    const reachedLast = (events: RecordedEvent[], checkpoint: Checkpoint | null) =>
+      store().compareCheckpoints(checkpoint, last.position) >= 0;
+    const excluded = await readAllUntil(store(), from, reachedLast, { excludeTypes: [bulk], maxCount: 1 });
+    expect(excluded.all.some((event) => event.type === bulk)).toBe(false);
+    expect(ids(excluded.events)).toEqual([batch[1].id, batch[28].id]);
+    // With `types` too: those types minus the excluded ones.
+    const both = await readAllUntil(store(), from, reachedLast, { types: [kept, bulk], excludeTypes: [bulk] });
+    expect(ids(both.events)).toEqual([batch[1].id]);
+    expect(both.all.some((event) => event.type === bulk)).toBe(false);
+  });
+
   it('headCheckpoint and countAfter see appended events', async () => {
     const before = await store().headCheckpoint();
     const result = await store().append(newStream(), [newEvent(), newEvent(), newEvent()]);
@@ -470,6 +496,33 @@ function describeSubscriptions(store: () => EventStore): void {
       expect(store().compareCheckpoints(checkpoints[i - 1], checkpoints[i])).toBeLessThan(0);
     }
     expect(errors).toEqual([]);
+  });
+
+  it('a subscription with excludeTypes delivers every other event, and its checkpoint passes the skipped ones', async () => {
+    const from = await store().headCheckpoint();
+    const stream = newStream();
+    const [bulk, kept] = [ownType('SubBulk'), ownType('SubKept')];
+    const batch = [newEvent(bulk), newEvent(kept), newEvent(bulk), newEvent(kept), newEvent(bulk)];
+    const last = await store().append(stream, batch);
+    const received: RecordedEvent[] = [];
+    let checkpoint: Checkpoint | null = from;
+    const subscription = store().subscribeToAll(from, {
+      excludeTypes: [bulk],
+      maxCount: 1,
+      onBatch: async (events, at) => {
+        received.push(...events);
+        checkpoint = at;
+      },
+    });
+    try {
+      await waitFor('the checkpoint to pass the last skipped event', () => {
+        return store().compareCheckpoints(checkpoint, last.position) >= 0;
+      });
+    } finally {
+      await subscription.stop();
+    }
+    expect(received.some((event) => event.type === bulk)).toBe(false);
+    expect(ids(received.filter(isOurs))).toEqual([batch[1].id, batch[3].id]);
   });
 
   it('stop() waits for the batch in flight, and nothing is delivered after it resolves', async () => {
