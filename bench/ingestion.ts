@@ -11,16 +11,25 @@
  *   (c) ceilings: a bare Fastify server (same JSON parsing, answers 202/207, no work) under the same
  *       autocannon settings, and a raw multi-row INSERT of the same rows into a bare table.
  *   node dist/bench/ingestion.js [--seconds 60] [--smoke] [--log-level warn] [--phases batch,single,ceilings]
+ *
+ * `--catch-up-only [--events 555000] [--only usage]`: the projector alone, without the HTTP load. The
+ * API seeds the metric and customers, then N UsageRecorded events (default: 60 s of batch ingestion at
+ * the 9,250 events/s measured) are written set-based in the store's own row format, 500 per transaction
+ * like ingestion's flushes; then the projector starts (`abaxus projector`, every projection and the
+ * journal poster; with `--only`, those projections in-process) and the time each projection needs to
+ * reach the last event is reported. ABAXUS_BENCH_PROJECTOR_NODE_ARGS (e.g. "--cpu-prof
+ * --cpu-prof-dir=/tmp/prof") profiles the projector child.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
-import { PostgresEventStore, waitForPosition } from '#ledger';
+import { ProjectionRunner, PostgresEventStore, type Projection } from '#ledger';
 import { createPool, freePort, migrate, startEmbeddedPostgres, type EmbeddedPostgresHandle } from '#platform';
+import { projections as registeredProjections } from '../apps/projector/src/projections';
 
 interface Histogram {
   average: number;
@@ -73,7 +82,14 @@ interface Options {
   smoke: boolean;
   logLevel: string;
   phases: readonly Phase[];
+  /** Set: seed this many events and time the projector alone (no HTTP load). */
+  catchUpEvents: number | null;
+  /** With catchUpEvents: run only these projections, in this process. */
+  only: readonly string[] | null;
 }
+
+/** 60 s of batch ingestion at the 9,250 events/s measured in session 1. */
+const CATCH_UP_DEFAULT_EVENTS = 555_000;
 
 function parseOptions(argv: string[]): Options {
   const smoke = argv.includes('--smoke');
@@ -86,7 +102,21 @@ function parseOptions(argv: string[]): Options {
   const phases = only >= 0 ? (argv[only + 1].split(',') as Phase[]) : PHASES;
   if (phases.some((phase) => !PHASES.includes(phase)))
     throw new Error(`--phases expects a list of ${PHASES.join(', ')}`);
-  return { seconds, smoke, logLevel: level >= 0 ? argv[level + 1] : 'warn', phases };
+  const events = argv.indexOf('--events');
+  const catchUpEvents = argv.includes('--catch-up-only')
+    ? events >= 0
+      ? Number(argv[events + 1])
+      : smoke
+        ? 5_000
+        : CATCH_UP_DEFAULT_EVENTS
+    : null;
+  if (catchUpEvents !== null && !(Number.isSafeInteger(catchUpEvents) && catchUpEvents > 0))
+    throw new Error('--events expects a positive integer');
+  const onlyAt = argv.indexOf('--only');
+  const subset = onlyAt >= 0 ? argv[onlyAt + 1].split(',') : null;
+  const known = new Set(registeredProjections.map((projection) => projection.name));
+  if (subset?.some((name) => !known.has(name))) throw new Error(`--only expects names among ${[...known].join(', ')}`);
+  return { seconds, smoke, logLevel: level >= 0 ? argv[level + 1] : 'warn', phases, catchUpEvents, only: subset };
 }
 
 /** Events of one request; keys are unique for the whole run. */
@@ -107,8 +137,36 @@ const batchBody = () => {
 };
 const singleBody = () => eventJson(sequence % CUSTOMERS);
 
-async function load(url: string, path: string, connections: number, seconds: number, body: () => string, key: string) {
+/** CPU time (user + system) of a process so far, in ms; null where /proc is not available. */
+function cpuMs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th, in ticks.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** The API child's pid, for its CPU per request. */
+let apiPid: number | undefined;
+
+/**
+ * `serverPid`: the process answering, whose CPU per request is reported (a count-like figure that a
+ * busy machine distorts less than req/s).
+ */
+async function load(
+  url: string,
+  path: string,
+  connections: number,
+  seconds: number,
+  body: () => string,
+  key: string,
+  serverPid?: number,
+) {
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
+  const cpuBefore = cpuMs(serverPid);
   const result = await autocannon({
     url,
     connections,
@@ -126,7 +184,13 @@ async function load(url: string, path: string, connections: number, seconds: num
     requests_per_second: Number((ok / result.duration).toFixed(1)),
     latency_ms: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
     status_codes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([k, v]) => [k, Number(v.count)])),
+    server_cpu_ms_per_request: perRequest(cpuBefore, cpuMs(serverPid), ok),
   };
+}
+
+function perRequest(before: number | null, after: number | null, requests: number): number | null {
+  if (before === null || after === null || requests === 0) return null;
+  return Number(((after - before) / requests).toFixed(3));
 }
 
 interface Child {
@@ -204,19 +268,96 @@ async function lastCommitted(pool: Pool): Promise<string | null> {
   return result.rows[0]?.checkpoint ?? null;
 }
 
-/** Seconds from "load stopped" until the usage projection has applied every event committed before. */
-async function catchUp(
+interface CatchUp {
+  /** Every projection at the last event committed before the start. */
+  seconds: number;
+  /** Seconds until each projection got there. */
+  per_projection_seconds: Record<string, number>;
+  events_behind_at_stop: number;
+}
+
+/** Seconds from `started` until each of `names` has applied every event up to `target`. */
+async function waitForAll(
   pool: Pool,
   store: PostgresEventStore,
-): Promise<{ seconds: number; events_behind_at_stop: number }> {
+  target: string | null,
+  names: readonly string[],
+  started: number,
+): Promise<Record<string, number>> {
+  const reached: Record<string, number> = {};
+  const deadline = started + 900_000;
+  while (names.some((name) => !(name in reached))) {
+    if (performance.now() > deadline) throw new Error(`projections not caught up: ${JSON.stringify(reached)}`);
+    const { rows } = await pool.query<{ name: string; checkpoint: string | null }>(
+      `SELECT name, checkpoint FROM projections WHERE status = 'live'`,
+    );
+    const at = Number(((performance.now() - started) / 1000).toFixed(3));
+    for (const row of rows) {
+      if (!(row.name in reached) && store.compareCheckpoints(row.checkpoint, target) >= 0) reached[row.name] = at;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return reached;
+}
+
+/** Seconds from "load stopped" until every projection has applied every event committed before. */
+async function catchUp(pool: Pool, store: PostgresEventStore): Promise<CatchUp> {
   const started = performance.now();
   const target = await lastCommitted(pool);
   const live = await pool.query<{ checkpoint: string | null }>(
     `SELECT checkpoint FROM projections WHERE name = 'usage' AND status = 'live'`,
   );
   const behind = await store.countAfter(live.rows[0]?.checkpoint ?? null, 100_000_000);
-  await waitForPosition({ pool, store }, 'usage', target, 600_000, { maxPollIntervalMs: 10 });
-  return { seconds: Number(((performance.now() - started) / 1000).toFixed(3)), events_behind_at_stop: behind };
+  const names = registeredProjections.map((projection) => projection.name);
+  const reached = await waitForAll(pool, store, target, names, started);
+  return {
+    seconds: Math.max(...Object.values(reached)),
+    per_projection_seconds: reached,
+    events_behind_at_stop: behind,
+  };
+}
+
+const SEED_PER_TRANSACTION = 500;
+
+/**
+ * N UsageRecorded events of the run's customers, in rows as the Postgres store writes them (event id
+ * = usage id, one stream per customer and month, consecutive revisions), 500 per transaction (one
+ * request, one request id), on two connections like concurrent flushes.
+ */
+async function seedUsage(pool: Pool, events: number): Promise<{ seconds: number; events_per_second: number }> {
+  const started = performance.now();
+  const month = timestamp.slice(0, 7);
+  let next = 0;
+  const writer = async () => {
+    while (next < events) {
+      const from = next;
+      next = Math.min(events, next + SEED_PER_TRANSACTION);
+      await pool.query(
+        `WITH g AS (SELECT i, gen_random_uuid() AS id FROM generate_series($1::bigint, $2::bigint) AS i)
+         INSERT INTO events (id, stream, revision, type, tenant_id, data, metadata, occurred_at)
+         SELECT id, 'default:usage-bench_c' || (i % $3) || '-' || $4, i / $3, 'UsageRecorded', 'default',
+                jsonb_build_object(
+                  'usage_id', id, 'customer_id', 'bench_c' || (i % $3), 'metric_key', 'api_calls',
+                  'value', (i % 1000)::text || '.25', 'timestamp', $5::text, 'idempotency_key', $6 || '-' || i,
+                  'properties', jsonb_build_object('region', 'eu-west-1', 'endpoint', '/v1/things', 'status', 200),
+                  'payload_hash', md5(i::text), 'source', 'ingest'),
+                jsonb_build_object('tenant_id', 'default', 'actor', 'key_bench', 'request_id', $6 || '-r' || $1),
+                $5::timestamptz
+           FROM g`,
+        [from, next - 1, CUSTOMERS, month, timestamp, RUN],
+      );
+    }
+  };
+  await Promise.all([writer(), writer()]);
+  await pool.query(
+    `INSERT INTO streams (stream, tenant_id, revision)
+     SELECT 'default:usage-bench_c' || c || '-' || $3, 'default', ($1::bigint - 1 - c) / $2
+       FROM generate_series(0, LEAST($2::bigint, $1::bigint) - 1) AS c
+     ON CONFLICT (stream) DO UPDATE SET revision = EXCLUDED.revision`,
+    [events, CUSTOMERS, month],
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return { seconds: Number(seconds.toFixed(3)), events_per_second: Math.round(events / seconds) };
 }
 
 /** Transactions and events written by ingestion since `since` (how much one flush carried). */
@@ -293,7 +434,7 @@ async function bareCeiling(seconds: number) {
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitFor('bare fastify', async () => (await fetch(`${url}/nothing`)).status === 404, bare);
-    const single = await load(url, '/v1/events', SINGLE_CONNECTIONS, seconds, singleBody, 'none');
+    const single = await load(url, '/v1/events', SINGLE_CONNECTIONS, seconds, singleBody, 'none', bare.process.pid);
     const batch = await load(url, '/v1/events/batch', BATCH_CONNECTIONS, seconds, batchBody, 'none');
     return { single, batch: { ...batch, events_per_second: Math.round(batch.requests_per_second * BATCH) } };
   } finally {
@@ -322,7 +463,7 @@ async function runPhases(options: Options, apiUrl: string, key: string, pool: Po
   }
   if (phases.includes('single')) {
     const since = new Date();
-    const single = await load(apiUrl, '/v1/events', SINGLE_CONNECTIONS, seconds, singleBody, key);
+    const single = await load(apiUrl, '/v1/events', SINGLE_CONNECTIONS, seconds, singleBody, key, apiPid);
     report.projector_catch_up_after_single = await catchUp(pool, store);
     singleRequestsPerSecond = single.requests_per_second;
     report.single = { ...single, connections: SINGLE_CONNECTIONS, flushes: await flushes(pool, since) };
@@ -344,17 +485,66 @@ async function runPhases(options: Options, apiUrl: string, key: string, pool: Po
   return report;
 }
 
-async function startEngine(url: string, options: Options, dataDir: string) {
+function startProjector(url: string, options: Options, dataDir: string, port: number): Child {
+  const env = { DATABASE_URL: url, ABAXUS_DATA_DIR: dataDir, LOG_LEVEL: options.logLevel };
+  const cli = join(root, 'dist', 'apps', 'cli', 'src', 'main.js');
+  // ABAXUS_BENCH_PROJECTOR_NODE_ARGS: e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the projector.
+  const nodeArgs = (process.env.ABAXUS_BENCH_PROJECTOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  return startChild([...nodeArgs, cli, 'projector'], { ...env, PROJECTOR_METRICS_PORT: String(port) });
+}
+
+async function startEngine(url: string, options: Options, dataDir: string, withProjector = true) {
   const apiPort = await freePort();
   const env = { DATABASE_URL: url, ABAXUS_DATA_DIR: dataDir, ABAXUS_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: options.logLevel };
   const cli = join(root, 'dist', 'apps', 'cli', 'src', 'main.js');
   // ABAXUS_BENCH_API_NODE_ARGS: e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the API alone.
   const nodeArgs = (process.env.ABAXUS_BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const api = startChild([...nodeArgs, cli, 'api'], { ...env, PORT: String(apiPort), HOST: '127.0.0.1' });
-  const projector = startChild([cli, 'projector'], { ...env, PROJECTOR_METRICS_PORT: String(await freePort()) });
+  apiPid = api.process.pid;
+  const projector = withProjector ? startProjector(url, options, dataDir, await freePort()) : undefined;
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   await waitFor('api', async () => (await fetch(`${apiUrl}/readyz`)).status === 200, api);
   return { api, projector, apiUrl };
+}
+
+/**
+ * The projector alone over a backlog: N events seeded while no projector runs, then the time from
+ * its start until each projection has applied them all (`--only`: those projections, in-process).
+ */
+async function catchUpOnly(options: Options, url: string, dataDir: string, pool: Pool, store: PostgresEventStore) {
+  const events = options.catchUpEvents!;
+  const engine = await startEngine(url, options, dataDir, false);
+  let projector: Child | undefined;
+  let runner: ProjectionRunner | undefined;
+  try {
+    await seed(engine.apiUrl);
+    const seeded = await seedUsage(pool, events);
+    const target = await lastCommitted(pool);
+    const started = performance.now();
+    let selected: readonly Projection[] = registeredProjections;
+    if (options.only) {
+      selected = registeredProjections.filter((projection) => options.only!.includes(projection.name));
+      runner = new ProjectionRunner({ pool, store, projections: selected });
+      await runner.start();
+    } else {
+      projector = startProjector(url, options, dataDir, await freePort());
+    }
+    const names = selected.map((projection) => projection.name);
+    const reached = await waitForAll(pool, store, target, names, started);
+    const seconds = Math.max(...Object.values(reached));
+    return {
+      events,
+      seed: seeded,
+      projections: options.only ? `in-process: ${names.join(', ')}` : 'abaxus projector (every projection)',
+      seconds_from_start: seconds,
+      events_per_second: Math.round(events / seconds),
+      per_projection_seconds: reached,
+    };
+  } finally {
+    await runner?.stop();
+    await projector?.stop();
+    await engine.api.stop();
+  }
 }
 
 async function main(): Promise<void> {
@@ -373,8 +563,6 @@ async function main(): Promise<void> {
   let engine: Awaited<ReturnType<typeof startEngine>> | undefined;
   try {
     await migrate(pool);
-    engine = await startEngine(url, options, dataDir);
-    const key = await seed(engine.apiUrl);
     const report: Record<string, unknown> = {
       bench: 'ingestion',
       mode: options.smoke ? 'smoke' : 'full',
@@ -384,12 +572,17 @@ async function main(): Promise<void> {
       api_log_level: options.logLevel,
       customers: CUSTOMERS,
     };
-    const results = await runPhases(options, engine.apiUrl, key, pool, store);
-    Object.assign(report, results);
+    if (options.catchUpEvents !== null) {
+      report.catch_up_only = await catchUpOnly(options, url, dataDir, pool, store);
+    } else {
+      engine = await startEngine(url, options, dataDir);
+      const key = await seed(engine.apiUrl);
+      Object.assign(report, await runPhases(options, engine.apiUrl, key, pool, store));
+    }
     process.stdout.write(`${JSON.stringify(report)}\n`);
   } finally {
     await engine?.api.stop();
-    await engine?.projector.stop();
+    await engine?.projector?.stop();
     await store.close();
     await pool.end();
     await embedded?.stop();
