@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { Checkpoint, EventStore, ReadAllOptions } from '../event-store';
+import type { Checkpoint, EventStore, ReadAllOptions, ReadAllResult } from '../event-store';
 import type { Projection, ProjectionContext } from './projection';
 import { inTransaction, lockBuild, writeCheckpoint } from './projection-catalog';
 import { buildLabel, physicalTableName, type BuildKey } from './projection-naming';
@@ -7,8 +7,11 @@ import { buildLabel, physicalTableName, type BuildKey } from './projection-namin
 export const DEFAULT_BATCH_SIZE = 2000;
 
 export type BatchOutcome =
-  /** Events (or only skipped types) were applied and the checkpoint moved, in one transaction. */
-  | { kind: 'applied'; events: number; checkpoint: Checkpoint | null; atHead: boolean }
+  /**
+   * Events (or only skipped types) were applied and the checkpoint moved, in one transaction.
+   * `readAhead`: the next page, read from the new checkpoint while this batch applied.
+   */
+  | { kind: 'applied'; events: number; checkpoint: Checkpoint | null; atHead: boolean; readAhead?: ReadAhead }
   /** Nothing visible after the checkpoint. */
   | { kind: 'at_head'; checkpoint: Checkpoint | null }
   /** Another runner moved the checkpoint since it was read: the batch was dropped unapplied. */
@@ -27,6 +30,23 @@ export class ProjectionApplyError extends Error {
     super(`${buildLabel(key)}: batch after checkpoint ${from ?? 'start'} failed: ${reason}`, { cause });
     this.name = 'ProjectionApplyError';
   }
+}
+
+/**
+ * A page read from `from` while the previous batch was still applying. Only a batch that starts
+ * from exactly `from` may use it (the lock-and-compare in the transaction still fences it): it is a
+ * valid readAll result, only read earlier.
+ */
+export interface ReadAhead {
+  readonly from: Checkpoint | null;
+  readonly page: Promise<ReadAllResult>;
+}
+
+function startReadAhead(store: EventStore, from: Checkpoint | null, options: ReadAllOptions): ReadAhead {
+  const page = store.readAll(from, options);
+  // A read-ahead nobody uses (the batch rolled back, the runner stopped) must not be an unhandled rejection.
+  page.catch(() => undefined);
+  return { from, page };
 }
 
 export interface BatchTarget extends BuildKey {
@@ -61,15 +81,22 @@ export function projectionContext(
  * read-model rows and the checkpoint therefore commit together: a crash at any point neither loses
  * nor double-applies an event, and a second runner holding the same checkpoint waits on the row
  * lock, then sees the moved checkpoint and drops its batch.
+ *
+ * Pipelined: while a batch that did not reach the head applies, the page after it is read
+ * (`readAhead` of the outcome; pass it to the next call), so reading the log and writing the read
+ * model overlap instead of alternating. A read-ahead for another checkpoint is ignored.
  */
 export async function applyNextBatch(
   deps: { pool: Pool; store: EventStore },
   projection: Projection,
   target: BatchTarget,
   batchSize = DEFAULT_BATCH_SIZE,
+  readAhead?: ReadAhead,
 ): Promise<BatchOutcome> {
   const { pool, store } = deps;
-  const read = await store.readAll(target.checkpoint, readOptions(projection, batchSize));
+  const options = readOptions(projection, batchSize);
+  const usable = readAhead !== undefined && store.compareCheckpoints(readAhead.from, target.checkpoint) === 0;
+  const read = await (usable ? readAhead.page : store.readAll(target.checkpoint, options));
   if (read.events.length === 0 && store.compareCheckpoints(read.checkpoint, target.checkpoint) === 0) {
     return { kind: 'at_head', checkpoint: target.checkpoint };
   }
@@ -77,6 +104,7 @@ export async function applyNextBatch(
     const row = await lockBuild(client, target);
     if (!row || row.status !== target.status) return { kind: 'inactive' } as const;
     if (store.compareCheckpoints(row.checkpoint, target.checkpoint) !== 0) return { kind: 'raced' } as const;
+    const next = read.atHead ? undefined : startReadAhead(store, read.checkpoint, options);
     if (read.events.length > 0) {
       try {
         await projection.apply(read.events, projectionContext(client, projection, target));
@@ -85,6 +113,12 @@ export async function applyNextBatch(
       }
     }
     await writeCheckpoint(client, target, read.checkpoint, read.events.length);
-    return { kind: 'applied', events: read.events.length, checkpoint: read.checkpoint, atHead: read.atHead } as const;
+    return {
+      kind: 'applied',
+      events: read.events.length,
+      checkpoint: read.checkpoint,
+      atHead: read.atHead,
+      readAhead: next,
+    } as const;
   });
 }

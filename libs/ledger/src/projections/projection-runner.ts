@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { Checkpoint, EventStore, Subscription } from '../event-store';
 import type { Projection } from './projection';
-import { applyNextBatch, DEFAULT_BATCH_SIZE, ProjectionApplyError } from './projection-batch';
+import { applyNextBatch, DEFAULT_BATCH_SIZE, ProjectionApplyError, type ReadAhead } from './projection-batch';
 import { waitForPosition } from './projection-barrier';
 import {
   clearProjectionErrors,
@@ -47,6 +47,8 @@ interface ProjectionState {
   appliedSinceCount: number;
   /** A retired build's tables could not be dropped yet (a reader held them): retried on the timer. */
   dropPending: boolean;
+  /** The page read while the last batch applied, and the build it was read for. */
+  readAhead?: { build: string; ahead: ReadAhead };
   stats: ProjectionRunnerStats;
 }
 
@@ -128,6 +130,8 @@ export class ProjectionRunner {
       this.wakeup.close();
       if (this.timer) clearInterval(this.timer);
       await Promise.all(this.loops);
+      // A read-ahead still in flight uses the caller's pool: let it finish (its result is dropped).
+      await Promise.all(this.states.map((state) => state.readAhead?.ahead.page.catch(() => undefined)));
       await this.ticking;
       await this.doorbell
         ?.stop()
@@ -250,10 +254,14 @@ export class ProjectionRunner {
     const labels = { projection: projection.name };
     const stopTimer = this.metrics.batchDuration.startTimer(labels);
     const status = row.status === 'live' ? 'live' : 'building';
-    const outcome = await applyNextBatch(this.options, projection, { ...row, status }, this.batchSize);
+    const build = buildLabel(row);
+    const ahead = state.readAhead?.build === build ? state.readAhead.ahead : undefined;
+    state.readAhead = undefined;
+    const outcome = await applyNextBatch(this.options, projection, { ...row, status }, this.batchSize, ahead);
     switch (outcome.kind) {
       case 'applied':
         stopTimer();
+        if (outcome.readAhead) state.readAhead = { build, ahead: outcome.readAhead };
         state.stats.batches += 1;
         state.stats.events += outcome.events;
         this.metrics.eventsApplied.inc(labels, outcome.events);

@@ -1,0 +1,85 @@
+import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
+import type { EventStore, ReadAllOptions } from '../event-store';
+import { PostgresEventStore } from '../postgres/postgres-event-store';
+import { applyNextBatch, type BatchOutcome } from './projection-batch';
+import { ensureProjection } from './projection-rebuild';
+import { appendEvents, logPositions, recordingProjection } from './testing/projection-fixtures';
+
+describe('applyNextBatch read-ahead', () => {
+  let db: TestDatabase;
+  let store: PostgresEventStore;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    store = new PostgresEventStore(db.pool, { pollIntervalMs: 50 });
+    await appendEvents(store, 250, { streams: 5, chunk: 50 });
+  });
+  afterAll(async () => {
+    await store.close();
+    await db.close();
+  });
+
+  const applied = (outcome: BatchOutcome) => {
+    if (outcome.kind !== 'applied') throw new Error(`expected an applied batch, got ${outcome.kind}`);
+    return outcome;
+  };
+  const positionsOf = async (table: string) =>
+    (await db.pool.query<{ position: string }>(`SELECT position FROM ${table} ORDER BY seq`)).rows.map(
+      (row) => row.position,
+    );
+
+  it('reads the next page while a batch applies, and only a batch starting from its checkpoint uses it', async () => {
+    // Not idempotent: an event applied twice fails the batch loudly.
+    const projection = recordingProjection({ name: 'ahead', idempotent: false });
+    await ensureProjection(db.pool, projection);
+    const deps = { pool: db.pool, store };
+    const key = { name: 'ahead', version: 1, build: 0, status: 'live' as const };
+    const log = await logPositions(store);
+
+    const first = applied(await applyNextBatch(deps, projection, { ...key, checkpoint: null }, 100));
+    expect(first.readAhead?.from).toBe(first.checkpoint);
+    expect((await first.readAhead!.page).events.map((e) => e.position)).toEqual(log.slice(100, 200));
+
+    // Another runner moves the checkpoint first (no read-ahead of its own).
+    const second = applied(await applyNextBatch(deps, projection, { ...key, checkpoint: first.checkpoint }, 100));
+    // A runner still holding the old checkpoint and its read-ahead is fenced by the row lock…
+    expect(
+      await applyNextBatch(deps, projection, { ...key, checkpoint: first.checkpoint }, 100, first.readAhead),
+    ).toEqual({ kind: 'raced' });
+    // …and a read-ahead from another checkpoint is ignored: the batch reads from its own.
+    const third = applied(
+      await applyNextBatch(deps, projection, { ...key, checkpoint: second.checkpoint }, 100, first.readAhead),
+    );
+    expect(third.events).toBe(50);
+    expect(third.atHead).toBe(true);
+    expect(third.readAhead).toBeUndefined(); // nothing to read ahead at the head
+    expect(await positionsOf('ahead_rows')).toEqual(log);
+  });
+
+  it('a pipelined catch-up reads each page once and applies the log exactly once, in order', async () => {
+    const projection = recordingProjection({ name: 'piped', idempotent: false });
+    await ensureProjection(db.pool, projection);
+    let reads = 0;
+    const counting: EventStore = Object.assign(Object.create(store) as EventStore, {
+      readAll: (from: string | null, options?: ReadAllOptions) => {
+        reads += 1;
+        return store.readAll(from, options);
+      },
+    });
+    const deps = { pool: db.pool, store: counting };
+    const key = { name: 'piped', version: 1, build: 0, status: 'live' as const };
+    let checkpoint: string | null = null;
+    let outcome: BatchOutcome | undefined;
+    let batches = 0;
+    do {
+      const ahead: Extract<BatchOutcome, { kind: 'applied' }>['readAhead'] =
+        outcome?.kind === 'applied' ? outcome.readAhead : undefined;
+      outcome = applied(await applyNextBatch(deps, projection, { ...key, checkpoint }, 40, ahead));
+      checkpoint = outcome.checkpoint;
+      batches += 1;
+    } while (!outcome.atHead);
+    expect(batches).toBe(7); // 250 events, 40 per batch
+    expect(reads).toBe(7);
+    expect(await positionsOf('piped_rows')).toEqual(await logPositions(store));
+  });
+});
