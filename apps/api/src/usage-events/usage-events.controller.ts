@@ -9,6 +9,7 @@ import { ListUsageEventsQuery } from './dto/list-usage-events.query';
 import { RecordUsageRequest } from './dto/record-usage.request';
 import { UsageBackfillRequest, UsageBatchRequest } from './dto/usage-batch.request';
 import { VoidUsageRequest } from './dto/void-usage.request';
+import { DirectHandler } from './direct-handler.decorator';
 import { RecordUsage, type RecordedUsageView } from './record-usage.handler';
 import { RecordUsageBatch } from './record-usage-batch.handler';
 import { checkEventBody, parseBatchEnvelope, type BatchResponse } from './usage-batch.envelope';
@@ -23,7 +24,9 @@ const SEMANTICS =
 
 /**
  * Usage events: the ingestion hot path (POST), corrections (void, backfill) and the raw list (GET).
- * Ingestion validates from memory (keys, customers, metrics) and writes through group commit.
+ * Ingestion validates from memory (keys, customers, metrics) and writes through group commit. The two
+ * ingestion routes are served by direct Fastify handlers (usage-events.direct-routes.ts); their methods
+ * here declare them and do the same work if called through Nest.
  */
 @ApiTags('events')
 @ApiBearerAuth()
@@ -38,6 +41,7 @@ export class UsageEventsController {
   @HttpCode(202)
   @Roles('ingest', 'admin')
   @NoIdempotencyKeyHeader()
+  @DirectHandler('record')
   @ApiOperation({
     summary: 'Record one usage event',
     description:
@@ -57,6 +61,7 @@ export class UsageEventsController {
   @HttpCode(207)
   @Roles('ingest', 'admin')
   @NoIdempotencyKeyHeader()
+  @DirectHandler('batch')
   @ApiBody({ type: UsageBatchRequest })
   @ApiOperation({
     summary: 'Record up to 500 usage events; one result per event, in order',

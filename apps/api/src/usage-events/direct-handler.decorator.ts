@@ -1,0 +1,13 @@
+import { RouteConfig } from '@nestjs/platform-fastify';
+
+/** Key in a Fastify route's `config` naming the direct handler that serves it. */
+export const DIRECT_HANDLER = 'abaxusDirectHandler';
+
+/** The ingestion routes whose Nest pipeline is replaced by a direct Fastify handler. */
+export type DirectHandlerName = 'record' | 'batch';
+
+/**
+ * Marks a controller route as served by a direct Fastify handler (usage-events.direct-routes.ts):
+ * Nest still declares the route (path, status, roles, OpenAPI), Fastify runs the direct handler.
+ */
+export const DirectHandler = (name: DirectHandlerName) => RouteConfig({ [DIRECT_HANDLER]: name });
