@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { MetricVersion } from '#domain';
 import { ApiProblem } from '../common/problems/api-problem';
+import { preparedQuery } from './prepared-query';
 import type { SubscriptionCycle } from './usage-period';
 import type { MeteredMetric } from './usage-reader';
 
@@ -52,8 +53,10 @@ export function metricNotFound(key: string): ApiProblem {
 export async function loadMeter(db: Queryable, tenantId: string, metricKey: string): Promise<Meter | null> {
   const { rows } = await read(() =>
     db.query<MeterRow>(
-      `SELECT metric_key, versions, archived_at FROM usage_meters WHERE tenant_id = $1 AND metric_key = $2`,
-      [tenantId, metricKey],
+      preparedQuery(
+        `SELECT metric_key, versions, archived_at FROM usage_meters WHERE tenant_id = $1 AND metric_key = $2`,
+        [tenantId, metricKey],
+      ),
     ),
   );
   return rows.length === 0 ? null : toMeter(rows[0]);
@@ -63,8 +66,10 @@ export async function loadMeter(db: Queryable, tenantId: string, metricKey: stri
 export async function listMeters(db: Queryable, tenantId: string): Promise<Meter[]> {
   const { rows } = await read(() =>
     db.query<MeterRow>(
-      `SELECT metric_key, versions, archived_at FROM usage_meters WHERE tenant_id = $1 ORDER BY metric_key COLLATE "C"`,
-      [tenantId],
+      preparedQuery(
+        `SELECT metric_key, versions, archived_at FROM usage_meters WHERE tenant_id = $1 ORDER BY metric_key COLLATE "C"`,
+        [tenantId],
+      ),
     ),
   );
   return rows.map(toMeter);
@@ -79,10 +84,12 @@ export async function loadLiveSubscriptions(
 ): Promise<SubscriptionCycle[]> {
   const { rows } = await read(() =>
     db.query<SubscriptionCycle>(
-      `SELECT subscription_id, billing_interval, anchor_at, timezone, start_date, ends_at
-         FROM usage_subscriptions
-        WHERE tenant_id = $1 AND customer_id = $2 AND (ends_at IS NULL OR ends_at > $3)`,
-      [tenantId, customerId, now],
+      preparedQuery(
+        `SELECT subscription_id, billing_interval, anchor_at, timezone, start_date, ends_at
+           FROM usage_subscriptions
+          WHERE tenant_id = $1 AND customer_id = $2 AND (ends_at IS NULL OR ends_at > $3)`,
+        [tenantId, customerId, now],
+      ),
     ),
   );
   return rows;
@@ -91,7 +98,7 @@ export async function loadLiveSubscriptions(
 /** The live checkpoint of the usage projection (null: nothing applied, or not started). */
 export async function usageCheckpoint(db: Queryable): Promise<string | null> {
   const { rows } = await db.query<{ checkpoint: string | null }>(
-    `SELECT checkpoint FROM projections WHERE name = 'usage' AND status = 'live'`,
+    preparedQuery(`SELECT checkpoint FROM projections WHERE name = 'usage' AND status = 'live'`),
   );
   return rows[0]?.checkpoint ?? null;
 }

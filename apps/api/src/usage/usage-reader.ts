@@ -31,6 +31,7 @@ import {
   type Grouping,
   type SeriesKey,
 } from './usage-read.sql';
+import { preparedQuery } from './prepared-query';
 
 /*
  * Reads of the `usage` read model: the eventual summary (pre-aggregated buckets), the exact scan of
@@ -136,7 +137,7 @@ export async function summarizeUsage(
   if (buckets.length > 0) {
     const params = new SqlParams();
     const sql = bucketStatesSql(params, key, buckets, { groups: true, aggregations: ALL_AGGREGATIONS });
-    bucketRows = db.query<BucketStateRow>(sql, params.values).then((result) => result.rows);
+    bucketRows = db.query<BucketStateRow>(preparedQuery(sql, params.values)).then((result) => result.rows);
     bucketRows.catch(() => undefined); // awaited below; a failure of the metric load must not leave it unhandled
   }
   const meter = await metric;
@@ -160,7 +161,11 @@ export async function summarizeUsage(
     const params = new SqlParams();
     const slots = slotsFor(key, meter, bucketed);
     const sql = rawStatesSql(params, slots, seriesSourceSql(params, key, edges), grouping);
-    work.push(db.query<RawStateRow>(sql, params.values).then(({ rows }) => addRawStates(accumulator, slots, rows)));
+    work.push(
+      db
+        .query<RawStateRow>(preparedQuery(sql, params.values))
+        .then(({ rows }) => addRawStates(accumulator, slots, rows)),
+    );
   }
   if (raw.length > 0) {
     const params = new SqlParams();
@@ -169,7 +174,11 @@ export async function summarizeUsage(
       grouping,
       mixed: accumulator.segments.length > 1 ? 'true' : 'false',
     });
-    work.push(db.query<RawResultRow>(sql, params.values).then(({ rows }) => addRawResults(accumulator, slots, rows)));
+    work.push(
+      db
+        .query<RawResultRow>(preparedQuery(sql, params.values))
+        .then(({ rows }) => addRawResults(accumulator, slots, rows)),
+    );
   }
   await Promise.all(work);
   const source: SummarySource = raw.length > 0 ? 'raw_events' : edges.length > 0 ? 'buckets_and_raw_edges' : 'buckets';
@@ -211,10 +220,12 @@ export async function balancedChunks(
   count: number,
 ): Promise<Array<[string, string]>> {
   const { rows } = await client.query<{ bucket_start: Date; events: string }>(
-    `SELECT bucket_start, sum(event_count)::text AS events FROM usage_buckets
-      WHERE tenant_id = $1 AND customer_id = $2 AND metric_key = $3 AND bucket_start >= $4 AND bucket_start < $5
-      GROUP BY 1 ORDER BY 1`,
-    [key.tenantId, key.customerId, key.metricKey, iso(floorTo(new Date(period.start), BUCKET_MS)), period.end],
+    preparedQuery(
+      `SELECT bucket_start, sum(event_count)::text AS events FROM usage_buckets
+        WHERE tenant_id = $1 AND customer_id = $2 AND metric_key = $3 AND bucket_start >= $4 AND bucket_start < $5
+        GROUP BY 1 ORDER BY 1`,
+      [key.tenantId, key.customerId, key.metricKey, iso(floorTo(new Date(period.start), BUCKET_MS)), period.end],
+    ),
   );
   const total = rows.reduce((sum, row) => sum + Number(row.events), 0);
   if (total === 0) return chunksOf(period, count);
@@ -272,7 +283,7 @@ export async function scanUsage(
       const params = new SqlParams();
       const source = seriesSourceSql(params, key, [chunks[index]]);
       const sql = scanChunkSql(params, source, period.end, fast ? { slots: all, segmentOf } : null);
-      results[index] = (await client.query<ChunkRow>(sql, params.values)).rows[0];
+      results[index] = (await client.query<ChunkRow>(preparedQuery(sql, params.values))).rows[0];
     }
   };
   await Promise.all(clients.map(worker));
@@ -335,7 +346,7 @@ async function meterExactly(
     const sql = rawStatesSql(params, bucketed, seriesSourceSql(params, key, [[period.start, period.end]]), groupBy);
     work.push(
       client(0)
-        .query<RawStateRow>(sql, params.values)
+        .query<RawStateRow>(preparedQuery(sql, params.values))
         .then(({ rows }) => addRawStates(accumulator, bucketed, rows)),
     );
   }
@@ -347,7 +358,7 @@ async function meterExactly(
     });
     work.push(
       client(1)
-        .query<RawResultRow>(sql, params.values)
+        .query<RawResultRow>(preparedQuery(sql, params.values))
         .then(({ rows }) => addRawResults(accumulator, raw, rows)),
     );
   }
@@ -398,7 +409,7 @@ export async function usageHistogram(
       { groups: false, bin: granularity, aggregations: new Set(versions.map((v) => v.aggregation)) },
     );
     work.push(
-      db.query<BucketStateRow>(sql, params.values).then(({ rows }) => {
+      db.query<BucketStateRow>(preparedQuery(sql, params.values)).then(({ rows }) => {
         for (const row of rows) {
           const version = versions.find((v) => v.version === row.meter_version);
           const point = row.bin === null ? undefined : byStart.get(row.bin.getTime());
@@ -418,7 +429,7 @@ export async function usageHistogram(
       bin: granularity,
     });
     work.push(
-      db.query<RawResultRow>(sql, params.values).then(({ rows }) => {
+      db.query<RawResultRow>(preparedQuery(sql, params.values)).then(({ rows }) => {
         for (const row of rows) {
           const point = row.bin === null ? undefined : byStart.get(row.bin.getTime());
           if (point) addRawResults(point.accumulator, slots, [row]);
