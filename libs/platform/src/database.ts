@@ -17,5 +17,12 @@ export function createPool(url: string, options: PoolOptions = {}): Pool {
   const pool = new Pool(config);
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', () => undefined);
+  // pg-pool listens for errors only on IDLE clients: a checked-out client between two queries (a
+  // transaction in progress, a held lock) whose server goes away emits 'error' with no listener,
+  // which kills the process. With this listener the client is only marked unusable: its next query
+  // rejects (answered 503 by the API), and release() drops it from the pool.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return pool;
 }

@@ -1,0 +1,40 @@
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+import { createPool } from './database';
+
+/**
+ * A server restart terminates every session. pg-pool only listens for errors on idle clients, so a
+ * client checked out between two queries (a transaction in progress, a held lock) used to emit an
+ * unhandled 'error' and kill the process: the API and the projector both died on the first
+ * PostgreSQL restart of the chaos scenario (test/chaos/postgres-restart.spec.ts).
+ */
+describe('createPool: a connection lost while checked out', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrate: false });
+  });
+  afterAll(() => db?.close());
+
+  it('does not crash the process: the next query rejects, release() drops the client, the pool goes on', async () => {
+    const pool = createPool(db.url, { max: 2, applicationName: 'abaxus-pool-spec' });
+    try {
+      const client = await pool.connect();
+      // pg-pool removed its idle listener on checkout: ours is what is left.
+      expect(client.listenerCount('error')).toBe(1);
+      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      // What a fast shutdown does to every session: FATAL 57P01 sent to the client, socket closed.
+      await db.pool.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+      // No listener of the test's own (it would hide the defect): pg marks the client unqueryable in
+      // the same tick it emits 'error', which Node would throw here were nobody listening.
+      const state = client as unknown as { _queryable: boolean };
+      for (let i = 0; state._queryable && i < 500; i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(state._queryable).toBe(false);
+      await expect(client.query('SELECT 1')).rejects.toThrow(/not queryable|terminated|ended/i);
+      client.release();
+      expect(pool.totalCount).toBe(0);
+      const again = await pool.query<{ ok: number }>('SELECT 1 AS ok');
+      expect(again.rows).toEqual([{ ok: 1 }]);
+    } finally {
+      await pool.end();
+    }
+  });
+});
