@@ -56,7 +56,18 @@ export interface RetryingClientOptions {
   /** A key still unacknowledged after this fails the scenario (a hang, not a fault). */
   giveUpAfterMs?: number;
   /** Observes every answer (status, latency, time): scenarios classify them by fault window. */
-  onAnswer?: (answer: { endpoint: string; status: number | 'error'; latencyMs: number; at: number }) => void;
+  onAnswer?: (answer: ClientAnswer) => void;
+}
+
+/** One attempt as the client saw it. `at` is when it was sent (epoch ms). */
+export interface ClientAnswer {
+  endpoint: string;
+  status: number | 'error';
+  latencyMs: number;
+  at: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** Parsed JSON body, when there was one. */
+  body?: unknown;
 }
 
 const CONNECTION_CODES = new Set([
@@ -164,6 +175,7 @@ export class RetryingEventClient {
     let status: number | 'error' = 'error';
     let parsed: unknown;
     let text = '';
+    let headers: ClientAnswer['headers'] = {};
     try {
       const response = await request(`${this.options.baseUrl}${path}`, {
         method: 'POST',
@@ -175,6 +187,7 @@ export class RetryingEventClient {
       });
       text = await response.body.text();
       status = response.statusCode;
+      headers = response.headers;
     } catch (error) {
       const code = (error as { code?: string }).code ?? '';
       if (TIMEOUT_CODES.has(code)) stats.timeouts += 1;
@@ -193,7 +206,7 @@ export class RetryingEventClient {
     const latencyMs = Date.now() - started;
     stats.maxLatencyMs = Math.max(stats.maxLatencyMs, latencyMs);
     stats.count(endpoint, status);
-    this.options.onAnswer?.({ endpoint, status, latencyMs, at: started });
+    this.options.onAnswer?.({ endpoint, status, latencyMs, at: started, headers, body: parsed });
     return { status, body: parsed };
   }
 }
@@ -208,4 +221,46 @@ export function usageEvent(customerId: string, metricKey: string, key: string): 
     idempotency_key: key,
     properties: { source: 'chaos' },
   };
+}
+
+/**
+ * One request with no retry, never throwing: a network failure or a timeout is `status: 'error'`.
+ * For probes (/readyz, reads) whose every answer a scenario judges.
+ */
+export async function probe(
+  baseUrl: string,
+  method: 'GET' | 'POST',
+  path: string,
+  options: { key?: string; body?: unknown; timeoutMs?: number } = {},
+): Promise<ClientAnswer> {
+  const started = Date.now();
+  const endpoint = `${method} ${path.split('?')[0]}`;
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (options.key) headers.authorization = `Bearer ${options.key}`;
+  try {
+    const response = await request(`${baseUrl}${path}`, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      headersTimeout: options.timeoutMs ?? 30_000,
+      bodyTimeout: options.timeoutMs ?? 30_000,
+    });
+    const text = await response.body.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text) as unknown;
+    } catch {
+      // Not JSON (e.g. /metrics): kept as text.
+    }
+    return {
+      endpoint,
+      status: response.statusCode,
+      latencyMs: Date.now() - started,
+      at: started,
+      headers: response.headers,
+      body,
+    };
+  } catch {
+    return { endpoint, status: 'error', latencyMs: Date.now() - started, at: started, headers: {} };
+  }
 }

