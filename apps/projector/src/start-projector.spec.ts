@@ -82,6 +82,38 @@ describe('startProjector', () => {
     expect(row.rows[0].n).toBe(committed * 10);
   });
 
+  it('two projectors on one database: each batch applied once, the batches the loser dropped exported', async () => {
+    const shared: Projection = {
+      name: 'shared_probe',
+      version: 1,
+      tables: { shared_probe: (t) => `CREATE TABLE ${t} (id int PRIMARY KEY, n int NOT NULL)` },
+      async apply(events, context) {
+        // Holds the catalog row lock long enough for the other projector to read the same batch.
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        await context.client.query(
+          `INSERT INTO ${context.table('shared_probe')} AS s VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET n = s.n + $1`,
+          [events.length],
+        );
+      },
+    };
+    const options = { pool: db.pool, store, projections: [shared], batchSize: 3, idlePollMs: 20 };
+    const first = await startProjector({ ...options, metricsPort: 0, metricsHost: '127.0.0.1' });
+    const second = await startProjector({ ...options, metricsPort: null });
+    try {
+      await first.runner.waitForPosition('shared_probe', last, 20_000);
+      const stats = [first, second].map((p) => p.runner.stats().get('shared_probe')!);
+      // Each event applied once in all: 30 events, whoever applied which batch.
+      expect(stats[0].events + stats[1].events).toBe(30);
+      expect((await db.pool.query('SELECT n FROM shared_probe')).rows[0].n).toBe(30);
+      const body = await (await fetch(first.metricsUrl!)).text();
+      const dropped = /abaxus_projector_batches_dropped\{projection="shared_probe"\} (\d+)/.exec(body);
+      expect(Number(dropped?.[1])).toBe(stats[0].dropped + stats[1].dropped);
+    } finally {
+      await second.stop();
+      await first.stop();
+    }
+  });
+
   it('exposes status and rebuild with the signatures the CLI calls', async () => {
     const deps: { pool: Pool; store: PostgresEventStore } = { pool: db.pool, store };
     const rebuilt = await rebuildProjection({ ...deps, name: 'audit_log', force: true });

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
+import { Gauge, register } from 'prom-client';
 import { ProjectionRunner, startJournalPoster, type EventStore, type Projection, type Subscription } from '#ledger';
 import {
   billingCycleIntervalMs,
@@ -42,6 +43,28 @@ export interface Projector {
   stop(): Promise<void>;
 }
 
+/** Runners of this process, for the dropped-batches gauge. */
+const runningRunners = new Set<ProjectionRunner>();
+
+/**
+ * Replicas share the work batch by batch (the checkpoint row lock, see applyNextBatch): a batch read
+ * while another replica applied the same one is dropped unapplied. That wasted read is the price of
+ * running replicas, so it is exported (gauge, since this process started) rather than left unseen.
+ */
+function registerDroppedBatchesGauge(): void {
+  if (register.getSingleMetric('abaxus_projector_batches_dropped')) return;
+  new Gauge({
+    name: 'abaxus_projector_batches_dropped',
+    help: 'Batches read then dropped unapplied because another replica moved the checkpoint first (since start)',
+    labelNames: ['projection'] as const,
+    collect() {
+      this.reset();
+      for (const runner of runningRunners)
+        for (const [projection, stats] of runner.stats()) this.inc({ projection }, stats.dropped);
+    },
+  });
+}
+
 /**
  * Starts the projector inside the calling process with the pool and store it owns (the CLI's
  * `abaxus start` / `abaxus projector`). Plain composition: the projector has no routes or request
@@ -59,11 +82,13 @@ export async function startProjector(deps: ProjectorDeps): Promise<Projector> {
     retryInitialMs: deps.retryInitialMs,
     retryMaxMs: deps.retryMaxMs,
   });
+  registerDroppedBatchesGauge();
   let metrics: MetricsServer | undefined;
   if (typeof deps.metricsPort === 'number') metrics = await startMetricsServer(deps.metricsPort, deps.metricsHost);
   let journal: Subscription | undefined;
   let cycle: BillingCycle | null = null;
   try {
+    runningRunners.add(runner);
     await runner.start();
     // The journal poster posts the entry of every billing fact (libs/ledger/src/journal): it appends
     // events, so it is not a projection, but it follows the log like one, in this process.
@@ -80,6 +105,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<Projector> {
   } catch (error) {
     await journal?.stop();
     await runner.stop();
+    runningRunners.delete(runner);
     await metrics?.close();
     throw error;
   }
@@ -97,6 +123,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<Projector> {
         await cycle?.stop();
         await journal?.stop();
         await runner.stop();
+        runningRunners.delete(runner);
         await metrics?.close();
         logger?.info({}, 'projector stopped');
       })()),

@@ -81,12 +81,12 @@ export async function appliedVersusLog(api: TestApi): Promise<AppliedVersusLog[]
   );
   const result: AppliedVersusLog[] = [];
   for (const row of rows) {
-    const types = projections.find((projection) => projection.name === row.name)?.eventTypes;
+    const projection = projections.find((candidate) => candidate.name === row.name);
+    // Types applied: `eventTypes` (null: all) minus `excludedEventTypes`.
     const counted = await api.db.pool.query<{ n: string }>(
-      types === undefined
-        ? `SELECT count(*)::text AS n FROM events`
-        : `SELECT count(*)::text AS n FROM events WHERE type = ANY($1::text[])`,
-      types === undefined ? [] : [[...types]],
+      `SELECT count(*)::text AS n FROM events
+        WHERE ($1::text[] IS NULL OR type = ANY($1::text[])) AND NOT (type = ANY($2::text[]))`,
+      [projection?.eventTypes ? [...projection.eventTypes] : null, [...(projection?.excludedEventTypes ?? [])]],
     );
     result.push({ projection: row.name, applied: Number(row.applied), inLog: Number(counted.rows[0].n) });
   }
