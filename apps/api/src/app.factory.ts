@@ -10,6 +10,7 @@ import { REQUEST_ID_HEADER, requestIdFor } from './common/observability/request-
 import type { ApiDeps } from './common/tokens';
 import { RequestLogController } from './common/observability/request-log';
 import { registerProtection, serverOptions } from './common/protection/protection';
+import { answerFrameworkError, strictJsonParser } from './common/request-edge';
 import type { Logger } from 'pino';
 
 export type { ApiDeps } from './common/tokens';
@@ -28,14 +29,16 @@ function createAdapter(deps: ApiDeps, logger: Logger): FastifyAdapter {
     logController: new RequestLogController(),
     // Request/header timeouts and problem+json for Node's own 408/431/400.
     ...serverOptions(deps.config),
+    // Malformed or over-long path parameters: problem+json, not the router's plain JSON.
+    frameworkErrors: answerFrameworkError,
   });
   const fastify = adapter.getInstance();
-  // JSON only: anything else (text/plain, forms) is 415.
+  // JSON only, in UTF-8: anything else (text/plain, forms, other charsets) is 415.
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser(
     'application/json',
-    { parseAs: 'string' },
-    fastify.getDefaultJsonParser('error', 'error'),
+    { parseAs: 'buffer' },
+    strictJsonParser(fastify.getDefaultJsonParser('error', 'error')),
   );
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);

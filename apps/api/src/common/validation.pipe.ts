@@ -2,7 +2,7 @@ import { type ArgumentMetadata, Injectable, ValidationPipe } from '@nestjs/commo
 import { ApiProblem } from './problems/api-problem';
 import { validationErrors } from './problems/to-problem';
 import { flattenValidationErrors } from './validation-errors';
-import { reservedKeyPaths } from './reserved-keys';
+import { unsafeInput } from './reserved-keys';
 
 /**
  * Validation at the edge: unknown fields are rejected (not silently dropped) and every bad field is
@@ -26,12 +26,11 @@ export class RequestValidationPipe extends ValidationPipe {
     if (metadata.type === 'body' && isDto && (typeof value !== 'object' || value === null || Array.isArray(value))) {
       throw new ApiProblem('REQUEST.INVALID_BODY', 'the request body must be a JSON object');
     }
-    // Only where class-transformer runs (DTOs); hand-validated bodies (usage events) answer for themselves.
-    if (isDto && (metadata.type === 'body' || metadata.type === 'query')) {
-      const reserved = reservedKeyPaths(value);
-      if (reserved.length > 0) {
-        throw validationErrors(reserved.map((field) => ({ field, message: 'reserved key not allowed' })));
-      }
+    // Path and query values reach SQL as they are (a NUL there is a 500); DTO bodies are checked
+    // where class-transformer runs. Hand-validated bodies (usage events) answer for themselves.
+    if (metadata.type === 'param' || metadata.type === 'query' || (isDto && metadata.type === 'body')) {
+      const unsafe = unsafeInput(value, metadata.type === 'body' ? '' : (metadata.data ?? ''));
+      if (unsafe.length > 0) throw validationErrors(unsafe);
     }
     return super.transform(value, metadata);
   }

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Allow, IsString, MaxLength } from 'class-validator';
+import { IsDefined, IsString, MaxLength } from 'class-validator';
 
 export class CreateInvoiceRequest {
   @ApiProperty({ example: 'sub_3f9c0a…' })
@@ -7,11 +7,13 @@ export class CreateInvoiceRequest {
   @MaxLength(100)
   subscription_id!: string;
 
+  // Required, as documented: without both, the shared period resolver would draft the current,
+  // unfinished period (what /v1/pricing/calculate does on purpose).
   @ApiProperty({ format: 'date-time', description: 'start of one of the subscription’s billing periods' })
-  @Allow()
+  @IsDefined()
   period_start!: unknown;
 
   @ApiProperty({ format: 'date-time', description: 'its end (exclusive)' })
-  @Allow()
+  @IsDefined()
   period_end!: unknown;
 }

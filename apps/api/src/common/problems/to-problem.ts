@@ -1,6 +1,6 @@
 import { HttpException } from '@nestjs/common';
 import { ApiProblem, type FieldError, type ProblemDetails } from './api-problem';
-import { problemType, problemTypeUri } from './problem-catalog';
+import { problemType, problemTypeUri, registerProblemTypes } from './problem-catalog';
 import { isServiceUnavailable } from './service-unavailable';
 
 export interface ProblemResponse {
@@ -24,7 +24,15 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'REQUEST.MALFORMED_JSON',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'REQUEST.INVALID_BODY',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'REQUEST.BAD_REQUEST',
+  // Raised by the router itself, before any route (see request-edge.ts), unwrapped.
+  FST_ERR_BAD_URL: 'REQUEST.BAD_REQUEST',
+  FST_ERR_MAX_PARAM_LENGTH: 'REQUEST.URI_TOO_LONG',
 };
+const ROUTER_DETAILS: Record<string, string> = {
+  FST_ERR_BAD_URL: 'the URL is not validly percent-encoded',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path parameter is longer than 100 characters',
+};
+registerProblemTypes({ 'REQUEST.URI_TOO_LONG': { status: 414, title: 'A path parameter is too long' } });
 const STATUS_CODES: Record<number, string> = {
   400: 'REQUEST.BAD_REQUEST',
   401: 'AUTH.UNAUTHENTICATED',
@@ -80,6 +88,8 @@ export function toProblem(exception: unknown, requestId: string): ProblemRespons
     if (code !== 'INTERNAL.ERROR') return response(code, detail);
   } else {
     const code = (exception as { code?: unknown } | null)?.code;
+    // Their messages quote the whole path (up to 16 KiB): the client sent it, it needs no echo.
+    if (typeof code === 'string' && ROUTER_DETAILS[code]) return response(FASTIFY_CODES[code], ROUTER_DETAILS[code]);
     if (typeof code === 'string' && DOMAIN_CODE.test(code)) {
       const mapped = WRITE_CONFLICTS.has(code) ? 'CONCURRENCY.CONFLICT' : code;
       if (problemType(mapped)) return response(mapped, (exception as Error).message);
