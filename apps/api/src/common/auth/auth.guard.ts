@@ -16,6 +16,26 @@ export function bearerToken(header: string | undefined): string | undefined {
   return header === undefined ? undefined : BEARER.exec(header)?.[1];
 }
 
+/** Who each request in flight authenticated as: the key is hashed once per request, not per check. */
+const resolvedCallers = new WeakMap<object, AuthContext | null>();
+
+/**
+ * The caller of `request` by its Authorization header, remembered for the request's lifetime: the
+ * rate limit (onRequest) and the guard ask the same question a moment apart. A revocation landing
+ * in between applies from the next request, as for a request already in flight.
+ */
+export function authenticateRequest(
+  request: { headers: { authorization?: string } },
+  authenticate: (token: string) => AuthContext | null,
+): AuthContext | null {
+  const known = resolvedCallers.get(request);
+  if (known !== undefined) return known;
+  const token = bearerToken(request.headers.authorization);
+  const caller = token === undefined ? null : authenticate(token);
+  resolvedCallers.set(request, caller);
+  return caller;
+}
+
 export function isOperator(caller: AuthContext): boolean {
   return caller.tenantId === DEFAULT_TENANT_ID && caller.role === 'admin' && caller.kind === 'secret';
 }
@@ -35,7 +55,7 @@ export class AuthGuard implements CanActivate {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const caller = this.authenticate(request.headers.authorization);
+    const caller = this.authenticate(request);
     request.auth = caller;
     if (caller.kind === 'publishable' && !this.reflector.getAllAndOverride<boolean>(ALLOW_PUBLISHABLE, targets)) {
       throw new ApiProblem('AUTH.FORBIDDEN', 'publishable keys may only read entitlements and usage');
@@ -50,14 +70,13 @@ export class AuthGuard implements CanActivate {
     return true;
   }
 
-  private authenticate(header: string | undefined): AuthContext {
-    if (!header) {
+  private authenticate(request: AuthenticatedRequest): AuthContext {
+    if (!request.headers.authorization) {
       throw new ApiProblem('AUTH.UNAUTHENTICATED', 'send an API key: Authorization: Bearer <key>', {
         headers: { 'www-authenticate': CHALLENGE },
       });
     }
-    const token = bearerToken(header);
-    const caller = token === undefined ? null : this.directory.authenticate(token);
+    const caller = authenticateRequest(request, (token) => this.directory.authenticate(token));
     if (!caller) {
       throw new ApiProblem('AUTH.UNAUTHENTICATED', 'the API key is not valid or has been revoked', {
         headers: { 'www-authenticate': `${CHALLENGE}, error="invalid_token"` },

@@ -1,7 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiProblem } from '../problems/api-problem';
-import { bearerToken } from '../auth/auth.guard';
+import { authenticateRequest } from '../auth/auth.guard';
 import type { AuthContext } from '../auth/key-directory';
 
 /** Probes and scrapes must answer while a client is being throttled. */
@@ -18,8 +18,8 @@ export type Authenticate = (token: string) => AuthContext | null;
  * counts against its IP, so cycling random tokens does not escape the limit.
  */
 export function rateLimitKey(request: FastifyRequest, authenticate: Authenticate): string {
-  const token = bearerToken(request.headers.authorization);
-  const caller = token === undefined ? null : authenticate(token);
+  // Remembered for the request: the guard that runs next does not hash the key again.
+  const caller = authenticateRequest(request, authenticate);
   return caller ? `key:${caller.keyId}` : `ip:${request.ip}`;
 }
 
