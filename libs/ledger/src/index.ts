@@ -36,6 +36,8 @@ export {
   DEFAULT_NOTIFY_CHANNEL,
   PostgresEventStore,
   type PostgresEventStoreOptions,
+  type StreamFieldsEvent,
+  type StreamFieldsOptions,
 } from './postgres/postgres-event-store';
 export { AppendOrderConflictError, InvalidEventError } from './postgres/postgres-append';
 export { createEventStore, type CreateEventStoreOptions } from './event-store.factory';

@@ -8,9 +8,13 @@ import type {
   NewEvent,
   ReadStreamOptions,
   RecordedEvent,
+  StreamFieldsEvent,
+  StreamFieldsOptions,
   SubscribeOptions,
   Subscription,
 } from '#ledger';
+
+type FieldsReader = (stream: string, options: StreamFieldsOptions) => Promise<StreamFieldsEvent[]>;
 
 /**
  * The event store as an audit sees it: reads only, each one counted. Appends and subscriptions throw,
@@ -19,11 +23,21 @@ import type {
  */
 export class ReadOnlyEventStore implements EventStore {
   private read = 0;
+  /**
+   * The Postgres adapter's lean stream read (PostgresEventStore.readStreamFields), counted like the
+   * others; undefined when the underlying store has none (readers fall back to readStream).
+   */
+  readonly readStreamFields?: FieldsReader;
 
   constructor(
     private readonly inner: EventStore,
     private readonly onRead?: (eventsRead: number) => void,
-  ) {}
+  ) {
+    const fields = (inner as { readStreamFields?: FieldsReader }).readStreamFields;
+    if (typeof fields === 'function') {
+      this.readStreamFields = async (stream, options) => this.counted(await fields.call(inner, stream, options));
+    }
+  }
 
   get kind(): EventStore['kind'] {
     return this.inner.kind;
@@ -71,7 +85,7 @@ export class ReadOnlyEventStore implements EventStore {
     // The underlying store belongs to the caller.
   }
 
-  private counted(events: RecordedEvent[]): RecordedEvent[] {
+  private counted<T>(events: T[]): T[] {
     this.read += events.length;
     this.onRead?.(this.read);
     return events;

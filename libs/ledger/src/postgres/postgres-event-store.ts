@@ -14,7 +14,7 @@ import {
   type Subscription,
 } from '../event-store';
 import { appendToStream, lockStreams } from './postgres-append';
-import { comparePostgresCheckpoints, decodeCheckpoint } from './postgres-checkpoint';
+import { comparePostgresCheckpoints, decodeCheckpoint, encodeCheckpoint } from './postgres-checkpoint';
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './postgres-event-row';
 import { NotificationListener } from './postgres-notification-listener';
 import { assertCount, countVisibleAfter, readLogPage, visibleHead } from './postgres-read-all';
@@ -30,6 +30,28 @@ export interface PostgresEventStoreOptions {
 export const DEFAULT_NOTIFY_CHANNEL = 'abaxus_events';
 const DEFAULT_POLL_INTERVAL_MS = 250;
 const LAST_REVISION = '9223372036854775807';
+
+export interface StreamFieldsOptions {
+  /** Inclusive, default 0 (forwards only). */
+  fromRevision?: number;
+  maxCount?: number;
+  /** Top-level members of `data` read as text when they are JSON strings; null otherwise (absent, number, object). */
+  strings: readonly string[];
+  /** Top-level members of `data` as JSON text (parse it yourself); null when absent. */
+  json?: readonly string[];
+}
+
+/** An event of readStreamFields: its identity and only the members of `data` that were asked for. */
+export interface StreamFieldsEvent {
+  id: string;
+  type: string;
+  revision: number;
+  position: Checkpoint;
+  /** In the order of `strings`. */
+  strings: Array<string | null>;
+  /** In the order of `json`. */
+  json: Array<string | null>;
+}
 
 /**
  * The default event store: the `events` and `streams` tables of infra/migrations/0001. See
@@ -122,6 +144,48 @@ export class PostgresEventStore implements EventStore {
       if (exists.rowCount === 0) throw new StreamNotFoundError(stream);
     }
     return result.rows.map(toRecordedEvent);
+  }
+
+  /**
+   * A Postgres-only fast path for long replays (audits): a stream page, forwards, with only some
+   * members of each event's `data`, extracted by the server as text. The client then parses neither
+   * the whole jsonb nor the metadata and timestamps: on a million-event usage stream that parsing is
+   * most of the read's cost. A stream with no events (or none from `fromRevision`) reads as [].
+   * Other adapters have no such method: callers fall back to readStream.
+   */
+  async readStreamFields(stream: string, options: StreamFieldsOptions): Promise<StreamFieldsEvent[]> {
+    this.assertOpen();
+    if (options.maxCount !== undefined) assertCount('maxCount', options.maxCount);
+    const from = options.fromRevision ?? 0;
+    if (!Number.isSafeInteger(from) || from < 0) {
+      throw new RangeError(`fromRevision must be an integer >= 0, got ${String(from)}`);
+    }
+    const json = options.json ?? [];
+    const values: unknown[] = [stream, from, options.maxCount ?? null];
+    const bind = (name: string) => `$${values.push(name)}::text`;
+    const columns = [
+      ...options.strings.map((name) => {
+        const at = bind(name);
+        return `CASE WHEN jsonb_typeof(e.data -> ${at}) = 'string' THEN e.data ->> ${at} END`;
+      }),
+      ...json.map((name) => `(e.data -> ${bind(name)})::text`),
+    ];
+    const result = await this.pool.query<Array<string | null>>({
+      text: `SELECT e.id::text, e.type, e.revision::text, e.tx_id::text, e.position::text${columns.map((c) => `, ${c}`).join('')}
+               FROM events e WHERE e.stream = $1 AND e.revision >= $2 ORDER BY e.revision ASC LIMIT $3`,
+      values,
+      rowMode: 'array',
+    });
+    const split = 5 + options.strings.length;
+    return result.rows.map((row) => ({
+      id: row[0] as string,
+      type: row[1] as string,
+      // Revisions are per stream: they stay far below 2^53.
+      revision: Number(row[2]),
+      position: encodeCheckpoint(row[3] as string, row[4] as string),
+      strings: row.slice(5, split),
+      json: row.slice(split),
+    }));
   }
 
   async readAll(from: Checkpoint | null, options: ReadAllOptions = {}): Promise<ReadAllResult> {

@@ -1,21 +1,17 @@
 import {
   PENDING_ADJUSTMENT_FACT_TYPES,
   calculationInputsOf,
-  chargeUsageOf,
-  countedUsageEvents,
   pendingAdjustmentOf,
   pendingAdjustmentsOf,
   subscriptionPeriod,
   usageMeasuresOf,
-  usageStreamId,
   type BillingPeriod,
   type CalculationInputs,
-  type ChargeUsage,
   type PendingAdjustment,
 } from '#domain';
-import { streamName, type Checkpoint, type EventStore, type RecordedEvent } from '#ledger';
+import type { Checkpoint, EventStore, RecordedEvent } from '#ledger';
+import { replayUsage } from '../../audit/usage-replay/replay-usage';
 import { loadBillingCatalog } from './billing-catalog';
-import { mergeInLogOrder, readStreamAsOf } from './log-reads';
 
 export interface LoadFromLogOptions {
   store: EventStore;
@@ -33,9 +29,10 @@ export interface LoadFromLogOptions {
 /**
  * THE AUDIT LOADER: the inputs of a calculation from the event store alone, no read model. The
  * subscription and metrics are folded from their streams; usage from the customer's monthly usage
- * streams covering the usage window (dedupe by idempotency key and usage id, first in log order;
- * voids; each event metered by the version in force at its timestamp; usageChecksum); pending
- * adjustments from the tenant's AdjustmentRecorded / InvoiceClosed / InvoiceVoided facts.
+ * streams covering the usage window, replayed as they are read (replayUsage: dedupe by idempotency
+ * key and usage id, first in log order; voids; each event metered by the version in force at its
+ * timestamp; usageChecksum; nothing held per event but its key and id); pending adjustments from
+ * the tenant's AdjustmentRecorded / InvoiceClosed / InvoiceVoided facts.
  * Given the same log (and asOf) it returns exactly what loadCalculationInputsFast returns.
  *
  * Limit: dedupe sees the customer's usage streams of the window's months only. A duplicate key can
@@ -47,54 +44,22 @@ export async function loadCalculationInputsFromLog(options: LoadFromLogOptions):
   const catalog = await loadBillingCatalog(store, tenantId, options.subscriptionId, asOf);
   const { subscription } = catalog;
   const billing = subscriptionPeriod(subscription, options.period);
-  const [usageEvents, pending] = await Promise.all([
-    readUsageFromLog(store, tenantId, subscription.customer_id, billing.usage_window, asOf),
+  const [usage, pending] = await Promise.all([
+    replayUsage({
+      store,
+      tenantId,
+      customerId: subscription.customer_id,
+      measures: usageMeasuresOf(subscription.charges),
+      metrics: catalog.metrics,
+      window: billing.usage_window,
+      asOf,
+    }),
     readPendingAdjustments(store, tenantId, subscription.customer_id, asOf),
   ]);
-  const counted = countedUsageEvents(usageEvents);
-  const usage: ChargeUsage[] = usageMeasuresOf(subscription.charges).map((measure) => {
-    const metric = catalog.metrics.get(measure.metric_key);
-    if (!metric) return missingMetric(measure.metric_key);
-    return chargeUsageOf(measure, metric, billing.usage_window, counted);
-  });
   return calculationInputsOf({ subscription, billing, metrics: catalog.metrics, usage, pending });
 }
 
-function missingMetric(key: string): never {
-  throw new Error(`metric ${key} named by the subscription's charges is not in the log`);
-}
-
-/** `2026-03`, …: the UTC months of [start, end), as usage streams are named by event timestamp. */
-export function usageMonths(window: BillingPeriod): string[] {
-  const months: string[] = [];
-  const last = new Date(Date.parse(window.end_exclusive) - 1);
-  const cursor = new Date(Date.UTC(new Date(window.start).getUTCFullYear(), new Date(window.start).getUTCMonth(), 1));
-  while (cursor.getTime() <= last.getTime()) {
-    months.push(cursor.toISOString().slice(0, 7));
-    cursor.setUTCMonth(cursor.getUTCMonth() + 1);
-  }
-  return months;
-}
-
-/** Every usage event of the customer's streams of the window's months, merged into log order. */
-async function readUsageFromLog(
-  store: EventStore,
-  tenantId: string,
-  customerId: string,
-  window: BillingPeriod,
-  asOf: Checkpoint | null | undefined,
-): Promise<RecordedEvent[]> {
-  const streams = await Promise.all(
-    usageMonths(window).map((month) =>
-      readStreamAsOf(
-        store,
-        streamName(tenantId, 'usage', usageStreamId(customerId, `${month}-01T00:00:00.000Z`)),
-        asOf,
-      ),
-    ),
-  );
-  return mergeInLogOrder(store, streams);
-}
+export { usageMonths } from '../../audit/usage-replay/replay-usage';
 
 /** The customer's pending adjustments, folded from the tenant's billing facts in the whole log (to asOf). */
 export async function readPendingAdjustments(
