@@ -244,6 +244,8 @@ export async function probe(
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
       headersTimeout: options.timeoutMs ?? 30_000,
       bodyTimeout: options.timeoutMs ?? 30_000,
+      // No keep-alive: a probe leaves no socket behind (Jest would wait for it at exit).
+      reset: true,
     });
     const text = await response.body.text();
     let body: unknown = text;

@@ -1,0 +1,245 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPool, freePort } from '#platform';
+import type { Pool } from 'pg';
+import { EngineProcess } from './support/engine-process';
+import { ClientStats, probe, RetryingEventClient, usageEvent, type ClientAnswer } from './support/event-client';
+import { OutageLog } from './support/outage-log';
+import {
+  CHAOS_ADMIN_KEY,
+  exactCount,
+  keysInLog,
+  periodAroundNow,
+  seedCatalog,
+  storedCounts,
+  summaryCount,
+  type ChaosCatalog,
+} from './support/reconcile';
+import { chaosDurationMs, chaosTimeoutMs, reportChaos } from './support/report';
+import { RestartablePostgres, type ShutdownMode } from './support/restartable-postgres';
+import { delay, randomBetween, waitUntil } from './support/wait';
+
+/**
+ * Issue #6: "Restart PostgreSQL under load: the API answers 503 (not 500, not a hang) while it is
+ * down, /readyz reports it, and everything recovers without a manual step; no acknowledged event is
+ * lost." A cluster of its own is stopped (fast, and an immediate stop: a crash with WAL recovery)
+ * and started again on the same port, repeatedly, under 16 retrying clients and probes of /readyz
+ * and of reads; `abaxus api` and `abaxus projector` are never restarted.
+ */
+const CLIENTS = 16;
+const BATCH_EVERY = 10;
+const BATCH_SIZE = 10;
+/** "Not a hang": every answer during an outage within this (the pool's connect timeout is 5 s). */
+const OUTAGE_ANSWER_BOUND_MS = 10_000;
+const catalog: ChaosCatalog = { metricKey: 'chaos_pg_restart', customers: ['cus_r0', 'cus_r1', 'cus_r2', 'cus_r3'] };
+
+jest.setTimeout(chaosTimeoutMs());
+
+/** /readyz during an outage must name the failing database check. */
+function readyzNamesDatabase(answer: ClientAnswer): string | null {
+  if (answer.endpoint !== 'GET /readyz') return null;
+  const checks = (answer.body as { checks?: Array<{ name: string; status: string }> } | undefined)?.checks ?? [];
+  return checks.some((check) => check.name === 'database' && check.status === 'failed')
+    ? null
+    : `readyz checks ${JSON.stringify(checks)}`;
+}
+
+describe('chaos: restart PostgreSQL under load', () => {
+  let cluster: RestartablePostgres;
+  let pool: Pool;
+  let dataDir: string;
+  let api: EngineProcess | undefined;
+  let projector: EngineProcess | undefined;
+  let admin: RetryingEventClient;
+
+  beforeAll(async () => {
+    cluster = await RestartablePostgres.start();
+    dataDir = mkdtempSync(join(tmpdir(), 'abaxus-chaos-pg-restart-'));
+    const env = { DATABASE_URL: cluster.url, ABAXUS_DATA_DIR: dataDir, ABAXUS_ADMIN_KEY: CHAOS_ADMIN_KEY };
+    // The API migrates on start; the projector starts after it so it finds the schema.
+    api = await EngineProcess.start({ role: 'api', port: await freePort(), env: { ...env, LOG_LEVEL: 'warn' } });
+    projector = await EngineProcess.start({
+      role: 'projector',
+      env: { ...env, PROJECTOR_METRICS_PORT: String(await freePort()) },
+    });
+    pool = createPool(cluster.url, { max: 2, applicationName: 'abaxus-chaos-test' });
+    admin = new RetryingEventClient({ baseUrl: api.url!, key: CHAOS_ADMIN_KEY, stats: new ClientStats() });
+    await seedCatalog(admin, catalog);
+  });
+
+  afterAll(async () => {
+    await admin?.close();
+    await api?.stop();
+    await projector?.stop();
+    await pool?.end();
+    await cluster?.destroy();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function stream(client: RetryingEventClient, index: number, stopAt: number): Promise<void> {
+    const customer = catalog.customers[index % catalog.customers.length];
+    for (let step = 0; Date.now() < stopAt; step += 1) {
+      const key = (n: number) => `pg-c${index}-s${step}-${n}`;
+      if (step % BATCH_EVERY === BATCH_EVERY - 1) {
+        await client.sendBatch(
+          Array.from({ length: BATCH_SIZE }, (_, n) => usageEvent(customer, catalog.metricKey, key(n))),
+        );
+      } else {
+        await client.send(usageEvent(customer, catalog.metricKey, key(0)));
+      }
+    }
+  }
+
+  /** /readyz and reads, one after another, until `stopAt`: every answer is judged by the outage log. */
+  async function probeLoop(outages: OutageLog, stopAt: number, seen: Record<string, number>): Promise<void> {
+    const period = periodAroundNow();
+    const query = new URLSearchParams({ customer_id: 'cus_r0', metric_key: catalog.metricKey, ...period }).toString();
+    const probes: Array<() => Promise<ClientAnswer>> = [
+      () => probe(api!.url!, 'GET', '/readyz'),
+      () => probe(api!.url!, 'GET', `/v1/usage/summary?${query}`, { key: CHAOS_ADMIN_KEY }),
+      () => probe(api!.url!, 'GET', '/v1/customers/cus_r1', { key: CHAOS_ADMIN_KEY }),
+      () =>
+        probe(api!.url!, 'POST', '/v1/usage/compute', {
+          key: CHAOS_ADMIN_KEY,
+          body: { customer_id: 'cus_r2', metric_key: catalog.metricKey, ...period },
+        }),
+    ];
+    for (let i = 0; Date.now() < stopAt; i += 1) {
+      const answer = await probes[i % probes.length]();
+      const name = `${answer.endpoint} ${answer.status}`;
+      seen[name] = (seen[name] ?? 0) + 1;
+      outages.judge(answer, readyzNamesDatabase);
+      await delay(100);
+    }
+  }
+
+  /** Up 1-3 s, down 2-4 s (the second outage an immediate stop), until `stopAt`; always ends up. */
+  async function faultLoop(outages: OutageLog, stopAt: number): Promise<ShutdownMode[]> {
+    const modes: ShutdownMode[] = [];
+    while (Date.now() < stopAt) {
+      await delay(randomBetween(1_000, 3_000));
+      const mode: ShutdownMode = modes.length % 2 === 1 ? 'immediate' : 'fast';
+      await cluster.stop(mode);
+      // The outage begins once the postmaster is gone and ends when it is asked to start again.
+      outages.begin();
+      await delay(randomBetween(2_000, 4_000));
+      outages.end();
+      await cluster.startAgain();
+      modes.push(mode);
+    }
+    return modes;
+  }
+
+  it('answers 503 (never 500, never a hang) while PostgreSQL is down, and loses no acknowledged event', async () => {
+    const stats = new ClientStats();
+    const outages = new OutageLog(OUTAGE_ANSWER_BOUND_MS);
+    const clients = Array.from(
+      { length: CLIENTS },
+      () =>
+        new RetryingEventClient({
+          baseUrl: api!.url!,
+          key: CHAOS_ADMIN_KEY,
+          stats,
+          // Longer than the bound: a hang shows as a judged answer over the bound, not as a retry.
+          attemptTimeoutMs: 30_000,
+          onAnswer: (answer) => outages.judge(answer),
+        }),
+    );
+    const probeStatuses: Record<string, number> = {};
+    const durationMs = chaosDurationMs();
+    const stopAt = Date.now() + durationMs;
+    const [modes] = await Promise.all([
+      faultLoop(outages, stopAt),
+      probeLoop(outages, stopAt, probeStatuses),
+      ...clients.map((client, index) => stream(client, index, stopAt)),
+    ]).catch((error: Error) => {
+      throw new Error(`${error.message}\napi:${api!.tail()}\nprojector:${projector!.tail()}`);
+    });
+    await Promise.all(clients.map((client) => client.close()));
+
+    // Recovered without a manual step: ready again, the projector caught up (summary == exact).
+    await waitUntil(
+      'GET /readyz 200 after the last restart',
+      async () => (await probe(api!.url!, 'GET', '/readyz')).status === 200,
+      {
+        describe: () => api!.tail(),
+      },
+    );
+    const period = periodAroundNow();
+    let exact = -1;
+    let summary = { count: -1, lagSeconds: -1 };
+    let lastError = '';
+    await waitUntil(
+      'the usage summary to equal the exact count',
+      async () => {
+        try {
+          exact = await exactCount(admin, catalog, period);
+          summary = await summaryCount(admin, catalog, period);
+        } catch (error) {
+          // The projector may still be in its retry backoff: compute's bounded wait can run out.
+          lastError = (error as Error).message;
+          return false;
+        }
+        return summary.count === exact;
+      },
+      { describe: () => `summary ${JSON.stringify(summary)}, exact ${exact}, ${lastError}\n${projector!.tail()}` },
+    );
+    const stored = await storedCounts(pool, catalog.metricKey);
+    const probe500s = Object.entries(probeStatuses)
+      .filter(([name]) => name.endsWith(' 500'))
+      .reduce((sum, [, n]) => sum + n, 0);
+    const sent = stats.keysSent;
+    const acknowledged = stats.acknowledged();
+
+    reportChaos({
+      scenario: 'postgres-restart',
+      duration_ms: durationMs,
+      figures: {
+        clients: CLIENTS,
+        postgres_restarts: cluster.restarts,
+        immediate_stops: modes.filter((mode) => mode === 'immediate').length,
+        outage_requests_judged: outages.judged,
+        ...Object.fromEntries(Object.entries(outages.statuses).map(([name, n]) => [`outage ${name}`, n])),
+        outage_max_latency_ms: outages.maxLatencyMs,
+        outage_violations: outages.violationCount,
+        requests_tried_events: stats.tried['POST /v1/events'] ?? 0,
+        requests_tried_batch: stats.tried['POST /v1/events/batch'] ?? 0,
+        probes: Object.values(probeStatuses).reduce((a, b) => a + b, 0),
+        unavailable_503: stats.unavailable,
+        connection_errors: stats.connectionErrors,
+        timeouts: stats.timeouts,
+        server_errors_500: stats.serverErrors + probe500s,
+        keys_sent: sent.size,
+        keys_acknowledged: acknowledged.size,
+        accepted_202: stats.accepted.size,
+        duplicate_202: stats.duplicate.size,
+        counted_exact: exact,
+        counted_log_events: stored.usage_recorded_events,
+        counted_read_model_rows: stored.usage_events_rows,
+        counted_summary: summary.count,
+      },
+    });
+
+    expect(stats.serverErrorSamples).toEqual([]);
+    expect(Object.keys(probeStatuses).filter((name) => / (500|error)$/.test(name))).toEqual([]);
+    expect(outages.violations).toEqual([]);
+    expect(cluster.restarts).toBeGreaterThanOrEqual(1);
+    // Outages were really observed: /readyz answered inside one at least once.
+    expect(outages.statuses['GET /readyz 503']).toBeGreaterThan(0);
+    expect(acknowledged.size).toBe(sent.size);
+    if (stored.usage_recorded_events !== sent.size) {
+      const logged = await keysInLog(pool, catalog.metricKey);
+      const missing = [...sent].filter((key) => !logged.has(key));
+      throw new Error(
+        `log has ${stored.usage_recorded_events} events for ${sent.size} keys; missing ${missing.slice(0, 5)}`,
+      );
+    }
+    expect(stored).toEqual({
+      usage_recorded_events: sent.size,
+      distinct_keys_in_log: sent.size,
+      usage_events_rows: sent.size,
+    });
+    expect(exact).toBe(sent.size);
+  });
+});
