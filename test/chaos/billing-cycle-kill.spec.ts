@@ -4,6 +4,7 @@ import { chaosDurationMs, chaosTimeoutMs, reportChaos } from './support/report';
 import {
   auditBilling,
   billingProgress,
+  projectorAppending,
   seedBillingTenant,
   seedEndedSubscriptions,
   type BilledPeriod,
@@ -62,25 +63,33 @@ describe('chaos: billing cycle SIGKILLed while it drafts and closes', () => {
     const faultsFrom = Date.now();
     let kills = 0;
     let killsInTransaction = 0;
+    let killsMidAppend = 0;
     let closesLeftInFlight = 0;
     const closedAtKills: number[] = [];
-    // Kill whenever the cycle has moved since this process started: for the window (and at least twice),
-    // or until everything is closed.
+    // For the window (and at least twice), or until everything is closed. Odd processes are killed in
+    // the middle of an append (a draft, a number, a close in flight: rolled back), even ones right
+    // after the cycle moved (partial progress: some periods closed, the rest to resume).
     while (Date.now() - faultsFrom < durationMs || kills < 2) {
       const before = await billingProgress(db.pool);
       if (before.closed === expected.length) break;
       const child = spawn();
+      const midAppend = children.length % 2 === 1;
       let now = before;
+      let appending = false;
       const deadline = Date.now() + 90_000;
-      while (!progressed(now, before)) {
+      while (!progressed(now, before) && !appending) {
         if (Date.now() > deadline || !child.alive) throw new Error(`no billing progress from ${child.label}`);
-        await pause(10);
+        await pause(5);
+        if (midAppend) appending = await projectorAppending(db.pool, db.name);
         now = await billingProgress(db.pool);
       }
-      await pause(randomBetween(0, 250));
-      if (await awaitProjectorTransaction(db.pool, db.name, 200)) killsInTransaction += 1;
+      if (!appending) {
+        await pause(randomBetween(0, 250));
+        if (await awaitProjectorTransaction(db.pool, db.name, 200)) killsInTransaction += 1;
+      }
       expect(await child.kill()).toBe('SIGKILL');
       kills += 1;
+      if (appending) killsMidAppend += 1;
       const after = await billingProgress(db.pool);
       closedAtKills.push(after.closed);
       // A number taken whose InvoiceClosed is not written: the next process must complete that close.
@@ -117,6 +126,7 @@ describe('chaos: billing cycle SIGKILLed while it drafts and closes', () => {
         invoices_drafted: audit.drafts,
         invoices_closed: audit.closed,
         kills,
+        kills_mid_append: killsMidAppend,
         kills_with_transaction_open: killsInTransaction,
         kills_leaving_a_close_in_flight: closesLeftInFlight,
         invoices_closed_at_each_kill: closedAtKills.join(','),

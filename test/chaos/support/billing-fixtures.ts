@@ -157,3 +157,18 @@ export async function auditBilling(pool: Pool, expected: readonly BilledPeriod[]
     },
   };
 }
+
+/**
+ * Whether a projector process is in the middle of an append on `database`: it holds a stream's
+ * transaction-level advisory lock (two-key, taken by the event store's append until commit; the
+ * billing lease is a one-key session lock). A SIGKILL now lands mid-write: the append rolls back.
+ */
+export async function projectorAppending(pool: Pool, database: string): Promise<boolean> {
+  const { rows } = await pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE a.datname = $1 AND a.application_name = 'abaxus-projector'
+        AND l.locktype = 'advisory' AND l.objsubid = 2 AND l.granted`,
+    [database],
+  );
+  return rows[0].n > 0;
+}
