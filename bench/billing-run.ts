@@ -11,18 +11,19 @@
  *      bench/event-store-append.ts and bench/ingestion.ts measure);
  *   2. starts the projector and times its catch-up: every projection at the last seeded event;
  *   3. THE BILLING RUN: one billing-cycle tick at Nov 1 01:00 (the October periods ended, the default
- *      grace of one hour passed), `--concurrency` customers side by side: it drafts every invoice (exact
- *      calculation, stored) and closes it (gapless number, snapshots, journal entry); timed, then
- *      checked (N closed invoices, numbers 1..N);
+ *      grace of one hour passed), in batches of `--batch-size` invoices (one snapshot read and one
+ *      transaction each; 0: one invoice at a time, `--concurrency` customers side by side): it drafts
+ *      every invoice (exact calculation, stored) and closes it (gapless number, snapshots, journal
+ *      entry); timed, with the queries this process sent, then checked (N closed invoices, numbers 1..N);
  *   4. the ticks after it, until every new invoice had its post-close late-usage check (at most 500 per
  *      tick: background work, timed separately), and one last tick with nothing to do.
- *   node dist/bench/billing-run.js [--subscriptions 10000] [--events 10000000] [--concurrency 8] [--smoke]
+ *   node dist/bench/billing-run.js [--subscriptions 10000] [--events 10000000] [--concurrency 8] [--batch-size 250] [--smoke]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Pool } from 'pg';
+import { Client, type Pool } from 'pg';
 import { tenantRegistry, type TenantRegistryEvent } from '#domain';
 import { PostgresEventStore, TENANTS_STREAM, readOrEmpty, waitForPosition, type EventStore } from '#ledger';
 import { createPool, freePort, migrate, startEmbeddedPostgres, type EmbeddedPostgresHandle } from '#platform';
@@ -31,6 +32,7 @@ import { createMetric } from '../apps/api/src/metrics/metric.operations';
 import { createPricePlan } from '../apps/api/src/price-plans/price-plan.operations';
 import { startSubscription } from '../apps/api/src/subscriptions/subscription.operations';
 import { startBillingCycle } from '../apps/projector/src/billing-cycle';
+import { DEFAULT_INVOICE_BATCH } from '../apps/projector/src/billing-cycle/invoice-ended-periods';
 import { projections } from '../apps/projector/src/projections';
 
 const root = join(__dirname, '..', '..');
@@ -44,15 +46,17 @@ interface Options {
   subscriptions: number;
   events: number;
   concurrency: number;
+  /** Invoices per batch of the cycle (0: one at a time, the path before batching). */
+  batchSize: number;
   smoke: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
   const smoke = argv.includes('--smoke');
-  const number = (flag: string, fallback: number, max: number) => {
+  const number = (flag: string, fallback: number, max: number, min = 1) => {
     const at = argv.indexOf(flag);
     const value = at >= 0 ? Number(argv[at + 1]) : fallback;
-    if (!Number.isInteger(value) || value <= 0 || value > max)
+    if (!Number.isInteger(value) || value < min || value > max)
       throw new Error(`${flag} expects an integer in [1, ${max}]`);
     return value;
   };
@@ -60,6 +64,7 @@ function parseOptions(argv: string[]): Options {
     subscriptions: number('--subscriptions', smoke ? 40 : 10_000, 1_000_000),
     events: number('--events', smoke ? 12_000 : 10_000_000, 100_000_000),
     concurrency: number('--concurrency', 8, 64),
+    batchSize: number('--batch-size', DEFAULT_INVOICE_BATCH, 5_000, 0),
     smoke,
   };
 }
@@ -187,6 +192,23 @@ async function seedUsage(pool: Pool, options: Options) {
   return { seconds: elapsed, events_per_second: Math.round(options.events / elapsed) };
 }
 
+/**
+ * Counts every query this process sends (pool.query goes through a client's query too): the billing
+ * cycle runs in this process, the projector in its own, so the count during the run is the cycle's.
+ */
+function countQueries(): { readonly count: number } {
+  const counter = { count: 0 };
+  const original = Client.prototype.query as (...args: unknown[]) => unknown;
+  (Client.prototype as unknown as { query: (...args: unknown[]) => unknown }).query = function (
+    this: Client,
+    ...args: unknown[]
+  ) {
+    counter.count += 1;
+    return original.apply(this, args);
+  };
+  return counter;
+}
+
 async function lastCommitted(pool: Pool): Promise<string | null> {
   const { rows } = await pool.query<{ checkpoint: string }>(
     `SELECT tx_id::text || '/' || position::text AS checkpoint FROM events ORDER BY tx_id DESC, position DESC LIMIT 1`,
@@ -262,10 +284,19 @@ async function main(): Promise<void> {
     const caughtUp = await catchUp(pool, store, options.events);
 
     const clock = new Date('2026-11-01T01:00:00.000Z');
-    const cycle = startBillingCycle({ pool, store, now: () => clock, intervalMs: 0, concurrency: options.concurrency });
+    const cycle = startBillingCycle({
+      pool,
+      store,
+      now: () => clock,
+      intervalMs: 0,
+      concurrency: options.concurrency,
+      batchSize: options.batchSize,
+    });
+    const queries = countQueries();
     const started = performance.now();
     const run = await cycle.tick();
     const runSeconds = seconds(started);
+    const runQueries = queries.count;
     const checksStarted = performance.now();
     let checked = 0;
     let checkTicks = 0;
@@ -299,6 +330,9 @@ async function main(): Promise<void> {
         closed: run.closed,
         failed: run.failed.length,
         concurrency: options.concurrency,
+        batch_size: options.batchSize,
+        queries: runQueries,
+        queries_per_invoice: Number((runQueries / Math.max(1, run.closed)).toFixed(1)),
         first_failure: run.failed[0] ?? null,
       },
       post_close_checks: {

@@ -17,7 +17,7 @@ import { BillingLease, BILLING_CYCLE_LOCK } from './billing-lease';
 import { billingCycleMetrics } from './billing-cycle.metrics';
 import { checkChangedInvoices } from './changed-invoices';
 import { issueCreditNotes } from './credit-notes';
-import { InvoiceSchedule, invoiceEndedPeriods } from './invoice-ended-periods';
+import { DEFAULT_INVOICE_BATCH, InvoiceSchedule, invoiceEndedPeriods } from './invoice-ended-periods';
 import { BILLING_CYCLE_ACTOR, metadataOf, type TenantRun } from './tenant-run';
 import { emptyReport, failureOf, type TickReport } from './tick-report';
 
@@ -34,6 +34,11 @@ export interface BillingCycleOptions {
   intervalMs?: number;
   /** Customers invoiced side by side within a tenant. Default 4. */
   concurrency?: number;
+  /**
+   * Invoices drafted and closed per batch: one snapshot read and one transaction each (Postgres store
+   * only; KurrentDB invoices one at a time). 0: one at a time everywhere. Default DEFAULT_INVOICE_BATCH.
+   */
+  batchSize?: number;
   /** How long a tick waits for the read models to reach the log head before skipping. Default 10 s. */
   barrierMs?: number;
   /** Closed invoices checked for late usage per tenant and tick. Default 500. */
@@ -155,6 +160,7 @@ async function runTick(
         now: options.now,
       },
       concurrency: options.concurrency ?? 4,
+      batchSize: options.store.kind === 'postgres' ? (options.batchSize ?? DEFAULT_INVOICE_BATCH) : 0,
       lateUsageLimit: options.lateUsageLimit ?? 500,
       report,
     };

@@ -1,4 +1,16 @@
-import { findPlanVersion, type CustomerSnapshot, type PlanSnapshot, type Subscription } from '#domain';
+import {
+  CUSTOMER_STREAM_CATEGORY,
+  customerDecider,
+  findPlanVersion,
+  isValidCustomerId,
+  type CustomerEvent,
+  type CustomerSnapshot,
+  type Plan,
+  type PlanSnapshot,
+  type Subscription,
+} from '#domain';
+import { streamName } from '#ledger';
+import { readStreamsAsOf } from '../../../api/src/billing/calculation';
 import { loadCustomer } from '../../../api/src/customers/customer.operations';
 import { loadPricePlan } from '../../../api/src/price-plans/price-plan.operations';
 import type { TenantRun } from './tenant-run';
@@ -25,6 +37,61 @@ export async function planSnapshot(run: TenantRun, subscription: Subscription): 
     key: subscription.plan_key,
     version: subscription.plan_version,
     name: findPlanVersion(plan, subscription.plan_version)?.name ?? plan.key,
+    currency: subscription.currency,
+    billing_interval: subscription.billing_interval,
+    charges: subscription.charges,
+    minimum_commitment: subscription.minimum_commitment,
+  };
+}
+
+/**
+ * customerSnapshot for many customers: their streams in one read (readStreamsAsOf). A customer
+ * missing from the log is missing from the map (its invoice takes the one-invoice path, which
+ * reports the error).
+ */
+export async function customerSnapshots(
+  run: TenantRun,
+  customerIds: readonly string[],
+): Promise<Map<string, CustomerSnapshot>> {
+  const streamOf = (id: string) => streamName(run.tenantId, CUSTOMER_STREAM_CATEGORY, id);
+  const ids = [...new Set(customerIds)].filter((id) => isValidCustomerId(id));
+  const streams = await readStreamsAsOf(run.pool, run.store, ids.map(streamOf));
+  const snapshots = new Map<string, CustomerSnapshot>();
+  for (const id of ids) {
+    const state = (streams.get(streamOf(id)) ?? []).reduce(
+      (s, e) => customerDecider.evolve(s, { type: e.type, data: e.data } as CustomerEvent),
+      customerDecider.initialState(),
+    );
+    if (state.status === 'absent') continue;
+    const { customer } = state;
+    snapshots.set(id, {
+      id: customer.id,
+      name: customer.name,
+      email: customer.email,
+      currency: customer.currency,
+      timezone: customer.timezone,
+    });
+  }
+  return snapshots;
+}
+
+/** planSnapshot with the plans read once per `cache` (published plan versions never change). */
+export async function cachedPlanSnapshot(
+  run: TenantRun,
+  subscription: Subscription,
+  cache: Map<string, Promise<Plan>>,
+): Promise<PlanSnapshot> {
+  let plan = cache.get(subscription.plan_key);
+  if (!plan) {
+    plan = loadPricePlan(run.store, run.tenantId, subscription.plan_key);
+    plan.catch(() => cache.delete(subscription.plan_key));
+    cache.set(subscription.plan_key, plan);
+  }
+  const loaded = await plan;
+  return {
+    key: subscription.plan_key,
+    version: subscription.plan_version,
+    name: findPlanVersion(loaded, subscription.plan_version)?.name ?? loaded.key,
     currency: subscription.currency,
     billing_interval: subscription.billing_interval,
     charges: subscription.charges,

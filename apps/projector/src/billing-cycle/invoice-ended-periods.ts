@@ -4,11 +4,15 @@ import { invoiceIdFor } from '../../../api/src/billing/billing-context';
 import { closeInvoice, draftInvoice } from '../../../api/src/billing/invoice.operations';
 import { customerSnapshot, planSnapshot } from './close-snapshots';
 import { endedPeriods, nextPeriodEnd } from './ended-periods';
+import { invoiceRound, type PeriodItem } from './invoice-batches';
 import { forEachConcurrently, metadataOf, type TenantRun } from './tenant-run';
 import { failureOf } from './tick-report';
 
 /** Subscriptions whose periods are looked at together (one read of their invoices' statuses). */
-const PAGE = 500;
+const PAGE = 2_000;
+
+/** Invoices per batch by default (see BillingCycleOptions.batchSize). */
+export const DEFAULT_INVOICE_BATCH = 250;
 const FINAL_STATUSES = new Set(['closed', 'payment_failed', 'paid', 'void']);
 
 interface SubscriptionHead {
@@ -75,6 +79,10 @@ export async function invoiceEndedPeriods(run: TenantRun, schedule: InvoiceSched
   const due = (await subscriptionHeads(run)).filter((head) => schedule.isDue(head, nowMs));
   for (let i = 0; i < due.length; i += PAGE) {
     const byCustomer = await pendingWork(run, due.slice(i, i + PAGE));
+    if (run.batchSize > 0) {
+      await invoiceInBatches(run, schedule, [...byCustomer.values()]);
+      continue;
+    }
     await forEachConcurrently([...byCustomer.values()], run.concurrency, (work) =>
       invoiceCustomer(run, schedule, work),
     );
@@ -131,11 +139,54 @@ async function invoiceStatuses(run: TenantRun, invoiceIds: string[]): Promise<Ma
   return new Map(rows.map((row) => [row.invoice_id, row.status]));
 }
 
-/** One customer's periods in the order they ended, across its subscriptions, one at a time. */
-async function invoiceCustomer(run: TenantRun, schedule: InvoiceSchedule, works: SubscriptionWork[]): Promise<void> {
-  const items = works
+/** A customer's periods in the order they ended, across its subscriptions. */
+const orderedPeriods = (works: SubscriptionWork[]) =>
+  works
     .flatMap((work) => work.periods.map((period) => ({ work, period })))
     .sort((a, b) => a.period.closeAtMs - b.period.closeAtMs || compare(a.work, b.work));
+
+/**
+ * Every customer's periods in rounds: round k takes each customer's k-th period still to do (so no
+ * two invoices of one customer are priced together: its pending adjustments land on one of them),
+ * in a deterministic order (period end, customer, subscription: the order of the numbers), and
+ * invoices them in batches (invoiceRound). After a failure the subscription's later periods wait
+ * for the next tick, as in invoiceCustomer.
+ */
+async function invoiceInBatches(run: TenantRun, schedule: InvoiceSchedule, customers: SubscriptionWork[][]) {
+  const queues = customers.map(orderedPeriods);
+  const failed = new Set<SubscriptionWork>();
+  const waiting = new Map<SubscriptionWork, number>();
+  for (;;) {
+    const round = new Map<PeriodItem, SubscriptionWork>();
+    for (const queue of queues) {
+      while (queue.length > 0 && failed.has(queue[0].work)) queue.shift();
+      const next = queue.shift();
+      if (next) round.set({ ...next.period, subscription: next.work.subscription }, next.work);
+    }
+    if (round.size === 0) break;
+    const items = [...round.keys()].sort(
+      (a, b) =>
+        a.closeAtMs - b.closeAtMs ||
+        (a.subscription.customer_id < b.subscription.customer_id
+          ? -1
+          : a.subscription.customer_id > b.subscription.customer_id
+            ? 1
+            : 0) ||
+        (a.subscription.subscription_id < b.subscription.subscription_id ? -1 : 1),
+    );
+    const outcomes = await invoiceRound(run, items, (item) => invoicePeriod(run, item.subscription, item));
+    for (const [item, outcome] of outcomes) {
+      const work = round.get(item)!;
+      if (outcome === 'failed') failed.add(work);
+      if (outcome === 'waiting') waiting.set(work, Math.min(waiting.get(work) ?? Infinity, item.closeAtMs));
+    }
+  }
+  reschedule(run, schedule, customers.flat(), failed, waiting);
+}
+
+/** One customer's periods in the order they ended, across its subscriptions, one at a time. */
+async function invoiceCustomer(run: TenantRun, schedule: InvoiceSchedule, works: SubscriptionWork[]): Promise<void> {
+  const items = orderedPeriods(works);
   const failed = new Set<SubscriptionWork>();
   const waiting = new Map<SubscriptionWork, number>();
   for (const { work, period } of items) {
@@ -152,6 +203,17 @@ async function invoiceCustomer(run: TenantRun, schedule: InvoiceSchedule, works:
       run.logger?.warn({ ...failure, period_start: period.period.start }, 'billing cycle: invoicing a period failed');
     }
   }
+  reschedule(run, schedule, works, failed, waiting);
+}
+
+/** When each subscription next has something to do: after a failure at once, else its next period end or grace. */
+function reschedule(
+  run: TenantRun,
+  schedule: InvoiceSchedule,
+  works: readonly SubscriptionWork[],
+  failed: ReadonlySet<SubscriptionWork>,
+  waiting: ReadonlyMap<SubscriptionWork, number>,
+): void {
   for (const work of works) {
     if (failed.has(work)) {
       schedule.forget(work.subscription.subscription_id);

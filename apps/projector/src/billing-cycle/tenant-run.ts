@@ -20,6 +20,11 @@ export interface TenantRun {
   billing: BillingContext;
   /** Customers worked on at the same time (each customer's invoices one after the other). */
   concurrency: number;
+  /**
+   * Invoices per batch (one snapshot read, one transaction drafting and closing them all) on the
+   * Postgres store; 0: one invoice at a time (always on KurrentDB).
+   */
+  batchSize: number;
   /** At most this many closed invoices are checked for late usage per tenant and tick. */
   lateUsageLimit: number;
   report: TickReport;

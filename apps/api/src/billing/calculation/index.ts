@@ -11,6 +11,15 @@ export {
   type InputsProvenance,
   type LoadFastOptions,
 } from './load-inputs-fast';
+export {
+  loadCalculationInputsBatch,
+  readCalculationInputsBatch,
+  type BatchItem,
+  type BatchOutcome,
+  type LoadBatchOptions,
+} from './load-inputs-batch';
+export { readStreamsAsOf, type StreamEvent } from './stream-reads-batch';
+export { scanUsageOfCustomers } from './usage-scan-batch';
 export { loadCalculationInputsFromLog, usageMonths, type LoadFromLogOptions } from './load-inputs-from-log';
 export { loadBillingCatalog, loadMetricAsOf, type BillingCatalog } from './billing-catalog';
 export {

@@ -1,0 +1,272 @@
+import { randomUUID } from 'node:crypto';
+import type { PoolClient } from 'pg';
+import {
+  INVOICE_NUMBER_ASSIGNED,
+  closeRequestOf,
+  formatInvoiceNumber,
+  invoiceDecider,
+  isClosedState,
+  type Calculation,
+  type CloseInvoice,
+  type CustomerSnapshot,
+  type InvoiceEvent,
+  type InvoiceState,
+  type PlanSnapshot,
+} from '#domain';
+import {
+  LEDGER_ENTRY_POSTED,
+  PostgresEventStore,
+  assignmentEventId,
+  invoiceNumbersStream,
+  invoiceStream,
+  journalEntryFor,
+  ledgerStream,
+  validateEntry,
+  type EventMetadata,
+  type ExpectedRevision,
+  type InvoiceNumberAssignment,
+  type NewEvent,
+} from '#ledger';
+import { deterministicUuid } from '../common/deterministic-id';
+import { clockOf, metadataOf, type BillingContext } from './billing-context';
+import { CHARGES_CALCULATED, calculationStream, type ChargesCalculated } from './calculation';
+import { readStreamsAsOf } from './calculation/stream-reads-batch';
+
+/** One invoice of a batch: its latest calculation, and the close snapshots when it is to be closed now. */
+export interface BatchInvoiceWork {
+  invoiceId: string;
+  /** The calculation and its inputs and provenance, stored once as ChargesCalculated. */
+  record: ChargesCalculated['data'];
+  close?: { customer: CustomerSnapshot; plan: PlanSnapshot; at: Date };
+}
+
+export interface BatchInvoiceResult {
+  invoiceId: string;
+  /** What the batch did to the draft: `drafted` (new), `refreshed`, or `unchanged` (same calculation, or closed already). */
+  change: 'drafted' | 'refreshed' | 'unchanged';
+  /** The invoice's status after the batch. */
+  status: Exclude<InvoiceState['status'], 'absent'>;
+  /** Closed by this batch. */
+  closedNow: boolean;
+  /**
+   * The invoice could not be decided here (its close was refused, or it already holds a number from a
+   * close that crashed): nothing of it was written; run it through the one-invoice operations.
+   */
+  deferred?: Error;
+}
+
+interface Decided {
+  work: BatchInvoiceWork;
+  expected: ExpectedRevision;
+  events: InvoiceEvent[];
+  result: BatchInvoiceResult;
+  assignment?: InvoiceNumberAssignment;
+}
+
+/**
+ * Drafts (or refreshes) and closes MANY invoices in ONE Postgres transaction, with the same events,
+ * in each invoice's stream, as draftInvoice then closeInvoiceWithNumber would append one by one:
+ * each calculation's ChargesCalculated (once), the draft or its refresh, the numbers of the invoices
+ * closed (gapless, in the order of `works`), their InvoiceClosed, and their journal entries.
+ *
+ * Every stream written is locked first (lockStreams: name order, no deadlock, no append-order
+ * conflict), the invoices' states are read under those locks, and everything commits together or not
+ * at all. So a crash anywhere leaves either the whole batch or none of it: no number is ever
+ * assigned without its InvoiceClosed, no invoice is closed twice (ids are per subscription period;
+ * the states are read under the locks), and the next tick redoes an uncommitted batch from the read
+ * models. An invoice that cannot be decided here is `deferred` (the others go on); any other error
+ * rolls the whole batch back and is thrown (the caller then takes the one-invoice path).
+ */
+export async function writeInvoiceBatch(
+  ctx: BillingContext,
+  works: readonly BatchInvoiceWork[],
+): Promise<BatchInvoiceResult[]> {
+  const store = ctx.store;
+  if (!(store instanceof PostgresEventStore)) throw new TypeError('writeInvoiceBatch needs the Postgres event store');
+  if (works.length === 0) return [];
+  const metadata = metadataOf(ctx);
+  const client = await ctx.pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const calculations = [...new Set(works.map((w) => calculationStream(ctx.tenantId, w.record.calculation.id)))];
+    const invoices = works.map((work) => invoiceStream(ctx.tenantId, work.invoiceId));
+    const numbers = invoiceNumbersStream(ctx.tenantId);
+    const ledgers = works.flatMap((w) =>
+      w.close ? [ledgerStream(ctx.tenantId, w.record.calculation.customer_id)] : [],
+    );
+    await store.lockStreams(client, [...calculations, ...invoices, numbers, ...ledgers]);
+    const decided = await decideUnderLocks(ctx, client, works);
+    await appendCalculations(ctx, client, calculations, works, metadata);
+    await appendAssignments(store, client, numbers, decided, metadata);
+    for (const item of decided) {
+      if (item.events.length === 0) continue;
+      await store.appendWithin(client, invoiceStream(ctx.tenantId, item.work.invoiceId), toNew(item.events, metadata), {
+        expectedRevision: item.expected,
+      });
+    }
+    await appendJournal(ctx, store, client, decided, metadata);
+    await client.query('COMMIT');
+    return decided.map((item) => item.result);
+  } catch (error) {
+    await client.query('ROLLBACK').catch((rollbackError: Error) => {
+      broken = rollbackError;
+    });
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
+const toNew = (events: ReadonlyArray<{ type: string; data: unknown }>, metadata: EventMetadata): NewEvent[] =>
+  events.map((event) => ({ id: randomUUID(), type: event.type, data: event.data, metadata }));
+
+/**
+ * Each invoice's events, decided from its stream as read under the locks: DraftInvoice or RefreshDraft
+ * with its calculation, then (when asked) CloseInvoice with the next number. Numbers are taken in the
+ * order of `works`, after the stream's last assignment; an invoice that already has an assignment
+ * (a close that crashed after its commit point) is deferred, so its own number stands.
+ */
+async function decideUnderLocks(
+  ctx: BillingContext,
+  client: PoolClient,
+  works: readonly BatchInvoiceWork[],
+): Promise<Decided[]> {
+  const streams = await readStreamsAsOf(
+    client,
+    ctx.store,
+    works.map((work) => invoiceStream(ctx.tenantId, work.invoiceId)),
+  );
+  const numbers = invoiceNumbersStream(ctx.tenantId);
+  const { rows } = await client.query<{ revision: string | null; assigned: string[] }>(
+    `SELECT (SELECT max(revision)::text FROM events WHERE stream = $1) AS revision,
+            ARRAY(SELECT data->>'invoice_id' FROM events WHERE stream = $1 AND id = ANY($2::uuid[])) AS assigned`,
+    [numbers, works.map((work) => assignmentEventId(ctx.tenantId, work.invoiceId))],
+  );
+  const assigned = new Set(rows[0].assigned);
+  let sequence = rows[0].revision === null ? 0 : Number(rows[0].revision) + 1;
+  const at = clockOf(ctx);
+  return works.map((work): Decided => {
+    const events = streams.get(invoiceStream(ctx.tenantId, work.invoiceId)) ?? [];
+    const initial = events.reduce(
+      (s, e) => invoiceDecider.evolve(s, { type: e.type, data: e.data } as InvoiceEvent),
+      invoiceDecider.initialState(),
+    );
+    const expected: ExpectedRevision = events.length === 0 ? 'no_stream' : events[events.length - 1].revision;
+    const decided: Decided = { work, expected, events: [], result: resultOf(work, initial, 'unchanged') };
+    // Closed (or paid, void) already: nothing to draft or close.
+    if (isClosedState(initial)) return decided;
+    if (assigned.has(work.invoiceId)) return deferred(decided, 'it already has an invoice number');
+    try {
+      const calculation: Calculation = work.record.calculation;
+      const draft = invoiceDecider.decide(
+        initial.status === 'absent'
+          ? { type: 'DraftInvoice', invoice_id: work.invoiceId, calculation, at }
+          : { type: 'RefreshDraft', invoice_id: work.invoiceId, calculation, at },
+        initial,
+      );
+      const drafted = draft.reduce(invoiceDecider.evolve, initial);
+      const change = draft.length === 0 ? 'unchanged' : initial.status === 'absent' ? 'drafted' : 'refreshed';
+      if (!work.close) return { ...decided, events: draft, result: resultOf(work, drafted, change) };
+      const command: CloseInvoice = {
+        type: 'CloseInvoice',
+        invoice_id: work.invoiceId,
+        number: formatInvoiceNumber(sequence + 1),
+        ...work.close,
+        tax_amount: null,
+        tax_lines: [],
+      };
+      const closed = invoiceDecider.decide(command, drafted);
+      sequence += 1;
+      const assignment = {
+        invoice_id: work.invoiceId,
+        number: command.number,
+        sequence,
+        close: closeRequestOf(command),
+      };
+      const result = { ...resultOf(work, closed.reduce(invoiceDecider.evolve, drafted), change), closedNow: true };
+      return { ...decided, events: [...draft, ...closed], result, assignment };
+    } catch (error) {
+      return deferred(decided, error instanceof Error ? error : String(error));
+    }
+  });
+}
+
+function resultOf(work: BatchInvoiceWork, state: InvoiceState, change: BatchInvoiceResult['change']) {
+  const status = state.status === 'absent' ? 'draft' : state.status;
+  return { invoiceId: work.invoiceId, change, status, closedNow: false } satisfies BatchInvoiceResult;
+}
+
+function deferred(decided: Decided, why: Error | string): Decided {
+  const error = why instanceof Error ? why : new Error(`invoice ${decided.work.invoiceId}: ${why}`);
+  return { ...decided, events: [], result: { ...decided.result, deferred: error } };
+}
+
+/** Each calculation's ChargesCalculated, unless stored already (its id is its content: the first record stands). */
+async function appendCalculations(
+  ctx: BillingContext,
+  client: PoolClient,
+  streams: readonly string[],
+  works: readonly BatchInvoiceWork[],
+  metadata: EventMetadata,
+): Promise<void> {
+  const store = ctx.store as PostgresEventStore;
+  const { rows } = await client.query<{ stream: string }>(
+    `SELECT DISTINCT stream FROM events WHERE stream = ANY($1::text[])`,
+    [streams],
+  );
+  const stored = new Set(rows.map((row) => row.stream));
+  for (const work of works) {
+    const stream = calculationStream(ctx.tenantId, work.record.calculation.id);
+    if (stored.has(stream)) continue;
+    stored.add(stream);
+    const id = deterministicUuid(`${stream}/${CHARGES_CALCULATED}`);
+    await store.appendWithin(client, stream, [{ id, type: CHARGES_CALCULATED, data: work.record, metadata }], {
+      expectedRevision: 'no_stream',
+    });
+  }
+}
+
+/** The batch's number assignments, in sequence order, in one append expecting the last revision read. */
+async function appendAssignments(
+  store: PostgresEventStore,
+  client: PoolClient,
+  stream: string,
+  decided: readonly Decided[],
+  metadata: EventMetadata,
+): Promise<void> {
+  const assignments = decided.flatMap((item) => (item.assignment ? [item.assignment] : []));
+  if (assignments.length === 0) return;
+  const first = assignments[0].sequence;
+  await store.appendWithin(
+    client,
+    stream,
+    assignments.map((data) => ({
+      id: assignmentEventId(metadata.tenant_id, data.invoice_id),
+      type: INVOICE_NUMBER_ASSIGNED,
+      data,
+      metadata,
+    })),
+    { expectedRevision: first === 1 ? 'no_stream' : first - 2 },
+  );
+}
+
+/** The journal entry of each invoice closed here, as postJournalFor posts it (entry id as event id). */
+async function appendJournal(
+  ctx: BillingContext,
+  store: PostgresEventStore,
+  client: PoolClient,
+  decided: readonly Decided[],
+  metadata: EventMetadata,
+): Promise<void> {
+  for (const item of decided) {
+    const closed = item.events.find((event) => event.type === 'InvoiceClosed');
+    if (!closed) continue;
+    const entry = journalEntryFor(ctx.tenantId, closed);
+    if (entry === null) continue;
+    validateEntry(entry);
+    await store.appendWithin(client, ledgerStream(ctx.tenantId, entry.customer_id), [
+      { id: entry.entry_id, type: LEDGER_ENTRY_POSTED, data: entry, metadata, occurred_at: new Date(entry.posted_at) },
+    ]);
+  }
+}
