@@ -22,7 +22,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -507,11 +507,53 @@ async function startEngine(url: string, options: Options, dataDir: string, withP
   return { api, projector, apiUrl };
 }
 
+/** utime + stime of a Linux process, with (`children`) its waited-for children's; 0 when unreadable. */
+function cpuSecondsOf(pid: number, children = false): number {
+  try {
+    // Fields after the parenthesised command name: state is [0], utime [11], stime [12], cutime [13], cstime [14].
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0);
+    return ticks / 100; // USER_HZ
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU seconds the embedded cluster has used so far: the postmaster, its living backends, and the
+ * backends that exited (their time is in the postmaster's children counters). Null without an
+ * embedded cluster or /proc. CPU time, unlike wall time, is not inflated by other load on the machine.
+ */
+function postgresCpuSeconds(dbDir: string | null): number | null {
+  if (dbDir === null || !existsSync('/proc/self/stat')) return null;
+  const postmaster = Number(readFileSync(join(dbDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  let total = cpuSecondsOf(postmaster, true);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster)
+        total += cpuSecondsOf(Number(entry));
+    } catch {
+      // The process exited meanwhile: its time moved to the postmaster's children counters.
+    }
+  }
+  return total;
+}
+
 /**
  * The projector alone over a backlog: N events seeded while no projector runs, then the time from
  * its start until each projection has applied them all (`--only`: those projections, in-process).
  */
-async function catchUpOnly(options: Options, url: string, dataDir: string, pool: Pool, store: PostgresEventStore) {
+async function catchUpOnly(
+  options: Options,
+  url: string,
+  dirs: { data: string; db: string | null },
+  pool: Pool,
+  store: PostgresEventStore,
+) {
+  const dataDir = dirs.data;
   const events = options.catchUpEvents!;
   const engine = await startEngine(url, options, dataDir, false);
   let projector: Child | undefined;
@@ -520,6 +562,8 @@ async function catchUpOnly(options: Options, url: string, dataDir: string, pool:
     await seed(engine.apiUrl);
     const seeded = await seedUsage(pool, events);
     const target = await lastCommitted(pool);
+    const postgresBefore = postgresCpuSeconds(dirs.db);
+    const benchBefore = process.cpuUsage();
     const started = performance.now();
     let selected: readonly Projection[] = registeredProjections;
     if (options.only) {
@@ -532,7 +576,19 @@ async function catchUpOnly(options: Options, url: string, dataDir: string, pool:
     const names = selected.map((projection) => projection.name);
     const reached = await waitForAll(pool, store, target, names, started);
     const seconds = Math.max(...Object.values(reached));
+    const postgresAfter = postgresCpuSeconds(dirs.db);
+    const inProcess = process.cpuUsage(benchBefore);
+    const cpu = {
+      // In-process (--only): this process's CPU, which includes the bench's own polling.
+      projector: projector ? cpuSecondsOf(projector.process.pid!) : (inProcess.user + inProcess.system) / 1e6,
+      postgres: postgresBefore === null || postgresAfter === null ? null : postgresAfter - postgresBefore,
+    };
     return {
+      cpu_seconds: {
+        projector: Number(cpu.projector.toFixed(2)),
+        postgres: cpu.postgres === null ? null : Number(cpu.postgres.toFixed(2)),
+        per_100k_events: Number((((cpu.projector + (cpu.postgres ?? 0)) * 100_000) / events).toFixed(2)),
+      },
       events,
       seed: seeded,
       projections: options.only ? `in-process: ${names.join(', ')}` : 'abaxus projector (every projection)',
@@ -573,7 +629,13 @@ async function main(): Promise<void> {
       customers: CUSTOMERS,
     };
     if (options.catchUpEvents !== null) {
-      report.catch_up_only = await catchUpOnly(options, url, dataDir, pool, store);
+      report.catch_up_only = await catchUpOnly(
+        options,
+        url,
+        { data: dataDir, db: embedded ? dbDir : null },
+        pool,
+        store,
+      );
     } else {
       engine = await startEngine(url, options, dataDir);
       const key = await seed(engine.apiUrl);
