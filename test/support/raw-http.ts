@@ -27,6 +27,8 @@ export function parseRawAnswer(text: string): RawAnswer | undefined {
  */
 export interface RawClient {
   socket: Socket;
+  /** This end's port, kept: a closed socket forgets it. */
+  localPort: number;
   received(): string;
   answer(): RawAnswer | undefined;
   closed: Promise<void>;
@@ -35,9 +37,10 @@ export interface RawClient {
   isClosed(): boolean;
 }
 
-export async function openRawClient(baseUrl: string): Promise<RawClient> {
+/** `allowHalfOpen`: keep sending after the server has closed its side, as a hostile client may. */
+export async function openRawClient(baseUrl: string, options: { allowHalfOpen?: boolean } = {}): Promise<RawClient> {
   const url = new URL(baseUrl);
-  const socket = connect(Number(url.port), url.hostname);
+  const socket = connect({ port: Number(url.port), host: url.hostname, allowHalfOpen: options.allowHalfOpen ?? false });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
     socket.once('error', reject);
@@ -55,6 +58,7 @@ export async function openRawClient(baseUrl: string): Promise<RawClient> {
   );
   return {
     socket,
+    localPort: socket.localPort!,
     received: () => text,
     answer: () => parseRawAnswer(text),
     closed: closedPromise,

@@ -46,6 +46,7 @@ describe('request size limits and slow clients', () => {
   let slowReads = false;
   /** The server side of every connection, to count the bytes it actually read. */
   const serverSockets: Socket[] = [];
+  const peerPorts = new Map<Socket, number | undefined>();
   beforeAll(async () => {
     const slowable = (store: EventStore): EventStore =>
       Object.assign(Object.create(store) as EventStore, {
@@ -58,7 +59,10 @@ describe('request size limits and slow clients', () => {
       config: { requestTimeoutMs: REQUEST_TIMEOUT_MS, bodyLimitBytes: BODY_LIMIT },
       wrapStore: slowable,
     });
-    api.app.getHttpServer().on('connection', (socket: Socket) => serverSockets.push(socket));
+    api.app.getHttpServer().on('connection', (socket: Socket) => {
+      serverSockets.push(socket);
+      peerPorts.set(socket, socket.remotePort); // a destroyed socket forgets its address
+    });
   });
   afterAll(() => api?.close());
 
@@ -89,18 +93,39 @@ describe('request size limits and slow clients', () => {
     expect(lastServerSocket().bytesRead).toBeLessThan(3 * BODY_LIMIT);
   });
 
-  it('cuts off a body sent slower than the request timeout (408), while serving others', async () => {
-    const client = await openRawClient(api.baseUrl);
-    const body = JSON.stringify({ customer_id: 'c', metric_key: 'm', value: '1', idempotency_key: 'slow-1' });
+  it('cuts off a body sent slower than the request timeout (408), while serving others; the request never runs', async () => {
+    const setup = await Promise.all([
+      api.request('POST', '/v1/customers', { body: { id: 'cust_slow', name: 'Slow', currency: 'EUR' } }),
+      api.request('POST', '/v1/metrics', { body: { key: 'slow_calls', name: 'Slow calls', aggregation: 'sum' } }),
+    ]);
+    expect(setup.map((r) => r.status)).toEqual([201, 201]);
+    const event = {
+      customer_id: 'cust_slow',
+      metric_key: 'slow_calls',
+      value: '1',
+      timestamp: new Date().toISOString(),
+      idempotency_key: 'slow-1',
+    };
+    const body = JSON.stringify(event);
+    // Half-open: it goes on sending after the server's answer, as a hostile client may.
+    const client = await openRawClient(api.baseUrl, { allowHalfOpen: true });
     await client.write(POST_EVENTS_HEAD(api.adminKey, `Content-Length: ${Buffer.byteLength(body)}\r\n`));
-    const dribbling = dribble(client, body, 100); // ~10 s for the whole body
+    const dribbling = dribble(client, body, 100); // ~15 s for the whole body
     // Meanwhile another connection is served normally.
     expect((await api.request('GET', '/v1/api-keys')).status).toBe(200);
     const sent = await dribbling;
     expect(sent).toBeLessThan(body.length);
     expectProblem(client.answer(), 408, 'REQUEST.TIMEOUT');
     expect(client.answer()!.headers.connection).toBe('close');
+    // The server side is gone with the answer: the rest of the body, sent now, reaches no parser.
+    const serverSide = serverSockets.find((socket) => peerPorts.get(socket) === client.localPort);
+    expect(serverSide).toBeDefined();
+    expect(serverSide?.destroyed).toBe(true);
+    await client.write(body.slice(sent));
+    client.socket.end();
     await client.closed;
+    const retried = await api.request('POST', '/v1/events', { body: event });
+    expect(retried).toMatchObject({ status: 202, body: { status: 'accepted' } });
   });
 
   it('closes a connection whose headers trickle in (slowloris), and one that sends nothing', async () => {

@@ -12,8 +12,6 @@ registerProblemTypes({
 
 /** Headers arrive in one go from any real client: a trickle is a slowloris. */
 const HEADERS_TIMEOUT_MS = 10_000;
-/** After the answer is written, how long the peer gets to read it before the socket is destroyed. */
-const LINGER_MS = 1_000;
 
 export interface ServerLimits {
   /** From the first byte to the last byte of a request (headers and body). */
@@ -81,14 +79,12 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
       code,
       request_id: randomUUID(),
     });
-    // end(), not destroy(): closing with the client's unread bytes pending would send a reset that
-    // can overtake the answer. The timer bounds how long a client that never reads can keep it.
-    socket.end(
+    socket.write(
       `HTTP/1.1 ${type.status} ${STATUS_CODES[type.status]}\r\nContent-Type: application/problem+json\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
-    setTimeout(() => socket.destroy(), LINGER_MS).unref();
-    return;
   }
+  // At once, as Node does: a socket left open would keep feeding the parser, and a slow body that
+  // completed after its 408 would still reach its handler.
   socket.destroy();
 }
