@@ -77,9 +77,9 @@ describe('chaos: restart PostgreSQL under load', () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function stream(client: RetryingEventClient, index: number, stopAt: number): Promise<void> {
+  async function stream(client: RetryingEventClient, index: number, faulting: () => boolean): Promise<void> {
     const customer = catalog.customers[index % catalog.customers.length];
-    for (let step = 0; Date.now() < stopAt; step += 1) {
+    for (let step = 0; faulting(); step += 1) {
       const key = (n: number) => `pg-c${index}-s${step}-${n}`;
       if (step % BATCH_EVERY === BATCH_EVERY - 1) {
         await client.sendBatch(
@@ -91,8 +91,8 @@ describe('chaos: restart PostgreSQL under load', () => {
     }
   }
 
-  /** /readyz and reads, one after another, until `stopAt`: every answer is judged by the outage log. */
-  async function probeLoop(outages: OutageLog, stopAt: number, seen: Record<string, number>): Promise<void> {
+  /** /readyz and reads, one after another, while faults last: every answer is judged by the outage log. */
+  async function probeLoop(outages: OutageLog, faulting: () => boolean, seen: Record<string, number>): Promise<void> {
     const period = periodAroundNow();
     const query = new URLSearchParams({ customer_id: 'cus_r0', metric_key: catalog.metricKey, ...period }).toString();
     const probes: Array<() => Promise<ClientAnswer>> = [
@@ -105,7 +105,7 @@ describe('chaos: restart PostgreSQL under load', () => {
           body: { customer_id: 'cus_r2', metric_key: catalog.metricKey, ...period },
         }),
     ];
-    for (let i = 0; Date.now() < stopAt; i += 1) {
+    for (let i = 0; faulting(); i += 1) {
       const answer = await probes[i % probes.length]();
       const name = `${answer.endpoint} ${answer.status}`;
       seen[name] = (seen[name] ?? 0) + 1;
@@ -114,10 +114,13 @@ describe('chaos: restart PostgreSQL under load', () => {
     }
   }
 
-  /** Up 1-3 s, down 2-4 s (the second outage an immediate stop), until `stopAt`; always ends up. */
+  /**
+   * Up 1-3 s, down 2-4 s, until `stopAt` and at least twice (every second outage an immediate stop,
+   * so there is always one crash); always ends with PostgreSQL up.
+   */
   async function faultLoop(outages: OutageLog, stopAt: number): Promise<ShutdownMode[]> {
     const modes: ShutdownMode[] = [];
-    while (Date.now() < stopAt) {
+    while (Date.now() < stopAt || modes.length < 2) {
       await delay(randomBetween(1_000, 3_000));
       const mode: ShutdownMode = modes.length % 2 === 1 ? 'immediate' : 'fast';
       await cluster.stop(mode);
@@ -149,10 +152,13 @@ describe('chaos: restart PostgreSQL under load', () => {
     const probeStatuses: Record<string, number> = {};
     const durationMs = chaosDurationMs();
     const stopAt = Date.now() + durationMs;
+    let faultsDone = false;
+    const faulting = () => !faultsDone;
+    const faults = faultLoop(outages, stopAt).finally(() => (faultsDone = true));
     const [modes] = await Promise.all([
-      faultLoop(outages, stopAt),
-      probeLoop(outages, stopAt, probeStatuses),
-      ...clients.map((client, index) => stream(client, index, stopAt)),
+      faults,
+      probeLoop(outages, faulting, probeStatuses),
+      ...clients.map((client, index) => stream(client, index, faulting)),
     ]).catch((error: Error) => {
       throw new Error(`${error.message}\napi:${api!.tail()}\nprojector:${projector!.tail()}`);
     });
@@ -199,6 +205,7 @@ describe('chaos: restart PostgreSQL under load', () => {
         clients: CLIENTS,
         postgres_restarts: cluster.restarts,
         immediate_stops: modes.filter((mode) => mode === 'immediate').length,
+        wal_recoveries: cluster.recoveries,
         outage_requests_judged: outages.judged,
         ...Object.fromEntries(Object.entries(outages.statuses).map(([name, n]) => [`outage ${name}`, n])),
         outage_max_latency_ms: outages.maxLatencyMs,
@@ -224,7 +231,9 @@ describe('chaos: restart PostgreSQL under load', () => {
     expect(stats.serverErrorSamples).toEqual([]);
     expect(Object.keys(probeStatuses).filter((name) => / (500|error)$/.test(name))).toEqual([]);
     expect(outages.violations).toEqual([]);
-    expect(cluster.restarts).toBeGreaterThanOrEqual(1);
+    expect(cluster.restarts).toBeGreaterThanOrEqual(2);
+    // The immediate stop was a real crash: the next start ran WAL recovery.
+    expect(cluster.recoveries).toBeGreaterThanOrEqual(1);
     // Outages were really observed: /readyz answered inside one at least once.
     expect(outages.statuses['GET /readyz 503']).toBeGreaterThan(0);
     expect(acknowledged.size).toBe(sent.size);
