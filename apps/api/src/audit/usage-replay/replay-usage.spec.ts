@@ -130,7 +130,17 @@ describe('replayUsage: the usage streams replayed as they are read', () => {
     const [metrics] = fc.sample(catalog, { numRuns: 1, seed: 7 });
     const sum: Metric = {
       ...metrics.get('m1')!,
-      versions: [{ version: 1, effective_from: null, published_at: '2026-01-01T00:00:00Z', aggregation: 'sum' }],
+      versions: [
+        {
+          version: 1,
+          effective_from: null,
+          published_at: '2026-01-01T00:00:00Z',
+          aggregation: 'sum',
+          field: 'value',
+          filters: {},
+          group_by: [],
+        },
+      ],
     };
     const audit = new ReadOnlyEventStore(store);
     const usage = await replayUsage({

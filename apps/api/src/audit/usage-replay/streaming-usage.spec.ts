@@ -90,7 +90,17 @@ describe('StreamingUsage: the usage of a replay, computed while the log is read'
           key: 'm1',
           name: 'm1',
           unit: null,
-          versions: [{ version: 1, effective_from: null, published_at: '2026-01-01T00:00:00Z', aggregation: 'sum' }],
+          versions: [
+            {
+              version: 1,
+              effective_from: null,
+              published_at: '2026-01-01T00:00:00Z',
+              aggregation: 'sum',
+              field: 'value',
+              filters: {},
+              group_by: [],
+            },
+          ],
           created_at: '2026-01-01T00:00:00Z',
           archived_at: null,
         },

@@ -105,6 +105,7 @@ export class StreamingUsage {
   private readonly recomputed = new Set<number>();
   private readonly buckets = new Map<number, Map<string, Bucket>>();
   private readonly states = new Map<number, Map<string, PartialState>>();
+  private lastBucket: { page: number; bucket: Bucket } | null = null;
 
   constructor(
     private readonly measures: readonly UsageMeasure[],
@@ -207,6 +208,24 @@ export class StreamingUsage {
     group: string,
     values: (() => GroupValues) | null,
   ): Bucket {
+    // Consecutive events mostly land in the same bucket: no key to build then.
+    const last = this.lastBucket;
+    if (last !== null && last.page === page && grouping === TOTAL && last.bucket.metric === metric) {
+      if (last.bucket.version === version) return last.bucket;
+    }
+    const bucket = this.findBucket(page, metric, grouping, version, group, values);
+    if (grouping === TOTAL) this.lastBucket = { page, bucket };
+    return bucket;
+  }
+
+  private findBucket(
+    page: number,
+    metric: MeteredMetric,
+    grouping: number,
+    version: number,
+    group: string,
+    values: (() => GroupValues) | null,
+  ): Bucket {
     let buckets = this.buckets.get(page);
     if (buckets === undefined) this.buckets.set(page, (buckets = new Map()));
     const key = `${metric.index}|${grouping}|${version}|${group}`;
@@ -222,6 +241,7 @@ export class StreamingUsage {
   endPage(page: UsagePage): void {
     const buckets = this.buckets.get(page.index);
     this.buckets.delete(page.index);
+    if (this.lastBucket?.page === page.index) this.lastBucket = null;
     if (buckets === undefined) return;
     const states = new Map<string, PartialState>();
     for (const bucket of buckets.values()) {
@@ -350,8 +370,14 @@ export class StreamingUsage {
   }
 }
 
+/** The lines without their sort keys, a few thousand per chunk: one hash update per chunk, not per line. */
 function* withoutSortKeys(lines: readonly string[]): Generator<string> {
-  for (const line of lines) yield line.slice(INSTANT_KEY_LENGTH);
+  const CHUNK = 4096;
+  for (let from = 0; from < lines.length; from += CHUNK) {
+    let chunk = '';
+    for (let i = from; i < Math.min(lines.length, from + CHUNK); i++) chunk += lines[i].slice(INSTANT_KEY_LENGTH);
+    yield chunk;
+  }
 }
 
 function sameNames(a: readonly string[], b: readonly string[]): boolean {

@@ -123,9 +123,17 @@ interface StreamPage {
   last: boolean;
 }
 
-/** One stream read forwards in pages, the next page requested while the current one is consumed. */
+/** Pages requested ahead of the one being consumed: the server reads while the replay counts. */
+const READ_AHEAD_PAGES = 2;
+
+/**
+ * One stream read forwards in pages of fixed revision ranges, READ_AHEAD_PAGES requested ahead of
+ * the page being consumed (revisions never change, so a page read early is the page read late).
+ */
 class StreamCursor {
-  private next: Promise<StreamPage> | null;
+  private readonly ahead: Array<Promise<StreamPage>> = [];
+  private nextRevision = 0;
+  private ended = false;
 
   constructor(
     readonly stream: string,
@@ -134,15 +142,27 @@ class StreamCursor {
     private readonly asOf: Checkpoint | null | undefined,
     private readonly pageSize: number,
   ) {
-    this.next = this.fetch(0);
+    this.topUp();
   }
 
   /** The next page, or null at the end. */
   async take(): Promise<StreamPage | null> {
-    if (this.next === null) return null;
-    const page = await this.next;
-    this.next = page.last ? null : this.fetch(page.fromRevision + page.events.length);
+    const next = this.ahead.shift();
+    if (next === undefined || this.ended) return null;
+    const page = await next;
+    if (page.last) {
+      // Pages requested beyond the end are dropped (their failures are handled in fetch).
+      this.ended = true;
+      this.ahead.length = 0;
+    } else this.topUp();
     return page;
+  }
+
+  private topUp(): void {
+    while (this.ahead.length < 1 + READ_AHEAD_PAGES) {
+      this.ahead.push(this.fetch(this.nextRevision));
+      this.nextRevision += this.pageSize;
+    }
   }
 
   private fetch(fromRevision: number): Promise<StreamPage> {

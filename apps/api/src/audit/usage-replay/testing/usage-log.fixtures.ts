@@ -135,9 +135,10 @@ function versionOf(
     effective_from: effectiveFrom,
     published_at: '2026-01-01T00:00:00.000Z',
     aggregation: body.aggregation,
-  } as MetricVersion;
-  if (body.field !== undefined) out.field = body.field;
-  if (body.filters !== undefined) out.filters = body.filters;
+    field: body.field ?? 'value',
+    filters: body.filters ?? {},
+    group_by: [],
+  };
   if (body.aggregation === 'percentile') out.percentile = body.percentile;
   return out;
 }
