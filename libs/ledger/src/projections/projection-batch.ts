@@ -42,7 +42,10 @@ export interface ReadAhead {
   readonly page: Promise<ReadAllResult>;
 }
 
-function startReadAhead(store: EventStore, from: Checkpoint | null, options: ReadAllOptions): ReadAhead {
+/** What a batch needs from the store: the runner hands in a reader that shares pages (shared-pages.ts). */
+export type BatchReader = Pick<EventStore, 'readAll' | 'compareCheckpoints'>;
+
+function startReadAhead(store: BatchReader, from: Checkpoint | null, options: ReadAllOptions): ReadAhead {
   const page = store.readAll(from, options);
   // A read-ahead nobody uses (the batch rolled back, the runner stopped) must not be an unhandled rejection.
   page.catch(() => undefined);
@@ -87,7 +90,7 @@ export function projectionContext(
  * model overlap instead of alternating. A read-ahead for another checkpoint is ignored.
  */
 export async function applyNextBatch(
-  deps: { pool: Pool; store: EventStore },
+  deps: { pool: Pool; store: BatchReader },
   projection: Projection,
   target: BatchTarget,
   batchSize = DEFAULT_BATCH_SIZE,

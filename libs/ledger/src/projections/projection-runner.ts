@@ -2,7 +2,14 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { Checkpoint, EventStore, Subscription } from '../event-store';
 import type { Projection } from './projection';
-import { applyNextBatch, DEFAULT_BATCH_SIZE, ProjectionApplyError, type ReadAhead } from './projection-batch';
+import {
+  applyNextBatch,
+  DEFAULT_BATCH_SIZE,
+  ProjectionApplyError,
+  readOptions,
+  type BatchReader,
+  type ReadAhead,
+} from './projection-batch';
 import { waitForPosition } from './projection-barrier';
 import {
   clearProjectionErrors,
@@ -16,6 +23,7 @@ import { measureLag, projectorMetrics, type ProjectorMetrics } from './projectio
 import { buildLabel, validateProjectionSet } from './projection-naming';
 import { ensureProjection, switchToBuild } from './projection-rebuild';
 import { projectionStatus, STATUS_COUNT_LIMIT, type ProjectionStatus } from './projection-status';
+import { SharedPages } from './shared-pages';
 import { Wakeup } from './wakeup';
 
 export type ProjectionLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
@@ -47,6 +55,8 @@ interface ProjectionState {
   appliedSinceCount: number;
   /** A retired build's tables could not be dropped yet (a reader held them): retried on the timer. */
   dropPending: boolean;
+  /** The store as this projection reads it: pages shared with projections reading alike. */
+  reader: BatchReader;
   /** The page read while the last batch applied, and the build it was read for. */
   readAhead?: { build: string; ahead: ReadAhead };
   stats: ProjectionRunnerStats;
@@ -80,6 +90,7 @@ export class ProjectionRunner {
   private readonly batchSize: number;
   private readonly metrics: ProjectorMetrics = projectorMetrics();
   private readonly wakeup = new Wakeup();
+  private readonly pages: SharedPages;
   private loops: Promise<void>[] = [];
   private doorbell?: Subscription;
   private timer?: NodeJS.Timeout;
@@ -90,8 +101,21 @@ export class ProjectionRunner {
 
   constructor(private readonly options: ProjectionRunnerOptions) {
     validateProjectionSet(options.projections);
+    this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    const { store } = options;
+    this.pages = new SharedPages(
+      store,
+      options.projections.map((projection) => ({
+        name: projection.name,
+        options: readOptions(projection, this.batchSize),
+      })),
+    );
     this.states = options.projections.map((projection) => ({
       projection,
+      reader: {
+        readAll: this.pages.readerFor(projection.name).readAll,
+        compareCheckpoints: (a, b) => store.compareCheckpoints(a, b),
+      },
       ensured: false,
       failures: 0,
       lastError: null,
@@ -101,7 +125,6 @@ export class ProjectionRunner {
       stats: { batches: 0, events: 0, dropped: 0, failures: 0 },
     }));
     this.logger = options.logger ?? SILENT;
-    this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   }
 
   get projections(): readonly Projection[] {
@@ -128,6 +151,7 @@ export class ProjectionRunner {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.wakeup.close();
+      this.pages.close();
       if (this.timer) clearInterval(this.timer);
       await Promise.all(this.loops);
       // A read-ahead still in flight uses the caller's pool: let it finish (its result is dropped).
@@ -257,7 +281,8 @@ export class ProjectionRunner {
     const build = buildLabel(row);
     const ahead = state.readAhead?.build === build ? state.readAhead.ahead : undefined;
     state.readAhead = undefined;
-    const outcome = await applyNextBatch(this.options, projection, { ...row, status }, this.batchSize, ahead);
+    const deps = { pool: this.options.pool, store: state.reader };
+    const outcome = await applyNextBatch(deps, projection, { ...row, status }, this.batchSize, ahead);
     switch (outcome.kind) {
       case 'applied':
         stopTimer();
@@ -318,6 +343,7 @@ export class ProjectionRunner {
     state.failures += 1;
     state.stats.failures += 1;
     state.lastError = { message, at: new Date() };
+    this.pages.stalled(state.projection.name);
     this.metrics.failures.inc({ projection: state.projection.name });
     this.logger.error(
       { err: error, projection: state.projection.name, failures: state.failures },

@@ -1,0 +1,151 @@
+import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
+import type { Checkpoint, EventStore, ReadAllOptions, ReadAllResult } from '../event-store';
+import { PostgresEventStore } from '../postgres/postgres-event-store';
+import { ProjectionRunner } from './projection-runner';
+import { SHARED_PAGES_CAPACITY, SharedPages } from './shared-pages';
+import { appendEvents, logPositions, recordingProjection } from './testing/projection-fixtures';
+
+describe('SharedPages', () => {
+  let db: TestDatabase;
+  let store: PostgresEventStore;
+  let reads: Array<{ from: Checkpoint | null; options: ReadAllOptions }>;
+  /** The real store, counting its readAll calls. */
+  let counting: Pick<EventStore, 'readAll'>;
+  let last: Checkpoint;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    store = new PostgresEventStore(db.pool, { pollIntervalMs: 50 });
+    last = await appendEvents(store, 250, { streams: 5, chunk: 50 });
+    counting = {
+      readAll: (from, options = {}) => {
+        reads.push({ from, options });
+        return store.readAll(from, options);
+      },
+    };
+  });
+  beforeEach(() => {
+    reads = [];
+  });
+  afterAll(async () => {
+    await store.close();
+    await db.close();
+  });
+
+  const ticks = async (n: number) => {
+    for (let i = 0; i < n; i += 1) await new Promise((resolve) => setImmediate(resolve));
+  };
+  const positions = (page: ReadAllResult) => page.events.map((event) => event.position);
+
+  it('reads each page once for two readers with the same options, and hands both the same events', async () => {
+    const options = { maxCount: 40 };
+    const pages = new SharedPages(counting, [
+      { name: 'a', options },
+      { name: 'b', options },
+    ]);
+    const seen: Record<string, string[]> = { a: [], b: [] };
+    const follow = async (name: string) => {
+      let from: Checkpoint | null = null;
+      for (;;) {
+        const page = await pages.read(name, from, options);
+        seen[name].push(...positions(page));
+        from = page.checkpoint;
+        if (page.atHead) return;
+      }
+    };
+    await Promise.all([follow('a'), follow('b')]);
+    expect(seen.a).toEqual(await logPositions(store));
+    expect(seen.b).toEqual(seen.a);
+    // 7 pages: 6 full ones read once for both; the last reached the head and is never kept.
+    const full = reads.filter((read) => read.from !== reads.at(-1)!.from);
+    expect(new Set(full.map((read) => read.from)).size).toBe(full.length);
+    expect(reads.length).toBeLessThanOrEqual(8);
+  });
+
+  it('never keeps a page that reached the head: a later reader from there sees what came after', async () => {
+    const options = { maxCount: 1000 };
+    const pages = new SharedPages(counting, [
+      { name: 'a', options },
+      { name: 'b', options },
+    ]);
+    const first = await pages.read('a', last, options);
+    expect(first.atHead).toBe(true);
+    const next = await appendEvents(store, 3, { streams: 1 });
+    const later = await pages.read('b', last, options);
+    expect(later.events.at(-1)?.position).toBe(next);
+    last = next;
+  });
+
+  it('does not share between readers with different options', async () => {
+    const pages = new SharedPages(counting, [
+      { name: 'a', options: { maxCount: 50 } },
+      { name: 'b', options: { maxCount: 60 } },
+    ]);
+    await pages.read('a', null, { maxCount: 50 });
+    await pages.read('b', null, { maxCount: 60 });
+    await pages.read('a', null, { maxCount: 50 });
+    expect(reads).toHaveLength(3);
+  });
+
+  it('a reader ahead of a lined-up one waits for it, but never for one that stalled', async () => {
+    const options = { maxCount: 10 };
+    const pages = new SharedPages(counting, [
+      { name: 'lead', options },
+      { name: 'follow', options },
+    ]);
+    // Both read the first page (the follower from the lead's page: lined up), then the lead runs ahead.
+    let lead = await pages.read('lead', null, options);
+    await pages.read('follow', null, options);
+    let follow = lead.checkpoint;
+    for (let i = 0; i < SHARED_PAGES_CAPACITY - 1; i += 1) lead = await pages.read('lead', lead.checkpoint, options);
+    const before = reads.length;
+    let done = false;
+    const waiting = pages.read('lead', lead.checkpoint, options).then((page) => {
+      done = true;
+      return page;
+    });
+    await ticks(20);
+    expect(reads.length).toBe(before); // paused before reading: the follower has pages to catch up on
+    expect(done).toBe(false);
+    follow = (await pages.read('follow', follow, options)).checkpoint;
+    expect(positions(await waiting).length).toBe(10);
+    expect(reads.length).toBe(before + 1);
+
+    lead = await waiting;
+    // Ahead again; then the follower fails: the lead reads on at once instead of waiting for it.
+    expect(follow).not.toBe(lead.checkpoint);
+    pages.stalled('follow');
+    const stalledBefore = reads.length;
+    const unblocked = pages.read('lead', lead.checkpoint, options);
+    await ticks(20);
+    expect(reads.length).toBe(stalledBefore + 1);
+    expect((await unblocked).events).toHaveLength(10);
+  });
+
+  it('in a runner, two projections reading alike apply the whole log from shared pages', async () => {
+    const a = recordingProjection({ name: 'shared_a' });
+    const b = recordingProjection({ name: 'shared_b' });
+    const runner = new ProjectionRunner({
+      pool: db.pool,
+      store: Object.assign(Object.create(store) as PostgresEventStore, { readAll: counting.readAll }),
+      projections: [a, b],
+      batchSize: 25,
+      idlePollMs: 100,
+    });
+    await runner.start();
+    try {
+      await runner.waitForPosition('shared_a', last, 20_000);
+      await runner.waitForPosition('shared_b', last, 20_000);
+    } finally {
+      await runner.stop();
+    }
+    const log = await logPositions(store);
+    for (const name of ['shared_a', 'shared_b']) {
+      const rows = await db.pool.query<{ position: string }>(`SELECT position FROM ${name}_rows ORDER BY seq`);
+      expect(rows.rows.map((row) => row.position)).toEqual(log);
+    }
+    // 253 events in pages of 25: 11 pages. Unshared, the two projections would read at least 22.
+    const pageReads = reads.filter((read) => read.options.maxCount === 25);
+    expect(pageReads.length).toBeLessThan(22);
+  });
+});

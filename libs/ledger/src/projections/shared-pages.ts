@@ -1,0 +1,136 @@
+import type { Checkpoint, EventStore, ReadAllOptions, ReadAllResult } from '../event-store';
+
+/** Pages kept for the projections that have not read them yet. */
+export const SHARED_PAGES_CAPACITY = 6;
+/**
+ * Longest pause, per page, of a projection that runs ahead of a lined-up, slower one (see
+ * SharedPages): long enough for a slower batch to finish under load, short enough that a follower
+ * busy with a long batch slows the leader to one page per second at worst.
+ */
+export const SHARED_PAGES_MAX_WAIT_MS = 1_000;
+
+interface Entry {
+  readonly page: Promise<ReadAllResult>;
+  readonly group: string;
+  readonly readers: Set<string>;
+}
+
+const groupOf = (options: ReadAllOptions): string =>
+  JSON.stringify([options.maxCount ?? null, options.types ?? null, options.excludeTypes ?? null]);
+
+/**
+ * One read of a page for every projection of the runner that reads the log with the same options
+ * (`usage` and `late_usage` both read every usage event): a page read from a checkpoint is kept
+ * until each of them has read it from that same checkpoint, or until SHARED_PAGES_CAPACITY newer
+ * pages push it out (it is then read again, as without sharing).
+ *
+ * Any page is valid for any later reader from the same checkpoint: the log is append-only and a
+ * page ends at or before the visibility horizon, so nothing can later appear inside it. Readers
+ * whose checkpoints line up get the same page boundaries, and stay lined up.
+ *
+ * So that the faster one does not run off and read everything twice, a reader that holds
+ * capacity - 1 pages the others have not read yet pauses (at most SHARED_PAGES_MAX_WAIT_MS per
+ * page) while another reader is lined up with it (its last read was served from here) and has not
+ * stalled. A reader whose checkpoints do not line up, or that fails, is never waited for.
+ * Pages are shared objects: projections must not mutate the events they are given.
+ */
+export class SharedPages {
+  private readonly groups = new Map<string, Set<string>>();
+  private readonly entries = new Map<string, Entry>();
+  /** Readers whose last read was served from a page another one read: they follow in lockstep. */
+  private readonly aligned = new Set<string>();
+  private readonly waiters = new Set<() => void>();
+  private closed = false;
+
+  constructor(
+    private readonly store: Pick<EventStore, 'readAll'>,
+    readers: ReadonlyArray<{ name: string; options: ReadAllOptions }>,
+  ) {
+    for (const reader of readers) {
+      const group = groupOf(reader.options);
+      this.groups.set(group, (this.groups.get(group) ?? new Set()).add(reader.name));
+    }
+  }
+
+  /** The store as one reader sees it. */
+  readerFor(name: string): Pick<EventStore, 'readAll'> {
+    return { readAll: (from, options = {}) => this.read(name, from, options) };
+  }
+
+  /** Stops every pause now and for good (the runner is stopping). */
+  close(): void {
+    this.closed = true;
+    this.notify();
+  }
+
+  /** The reader failed or stopped: nobody waits for it until it is served a shared page again. */
+  stalled(name: string): void {
+    this.aligned.delete(name);
+    this.notify();
+  }
+
+  async read(name: string, from: Checkpoint | null, options: ReadAllOptions): Promise<ReadAllResult> {
+    const group = groupOf(options);
+    const sharers = this.groups.get(group);
+    if (sharers === undefined || sharers.size < 2 || !sharers.has(name)) return this.store.readAll(from, options);
+    const key = JSON.stringify([group, from]);
+    if (!this.entries.has(key)) {
+      this.aligned.delete(name);
+      await this.waitForFollowers(name, group);
+    } else {
+      this.aligned.add(name);
+    }
+    const entry = this.entries.get(key) ?? this.fetch(key, group, from, options);
+    entry.readers.add(name);
+    if ([...sharers].every((sharer) => entry.readers.has(sharer))) this.drop(key);
+    return entry.page;
+  }
+
+  private fetch(key: string, group: string, from: Checkpoint | null, options: ReadAllOptions): Entry {
+    const entry: Entry = { page: this.store.readAll(from, options), group, readers: new Set() };
+    // A failed read is forgotten at once, so the next reader tries again. So is a page that reached
+    // the head: a later read from there may see more, and must not be handed a stale empty page.
+    const forget = () => {
+      if (this.entries.get(key) === entry) this.drop(key);
+    };
+    entry.page.then((page) => (page.atHead ? forget() : undefined), forget);
+    this.entries.set(key, entry);
+    while (this.entries.size > SHARED_PAGES_CAPACITY) this.drop(this.entries.keys().next().value!);
+    return entry;
+  }
+
+  private drop(key: string): void {
+    this.entries.delete(key);
+    this.notify();
+  }
+
+  private notify(): void {
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  /** True while `name` holds capacity - 1 pages that a lined-up, slower reader still has to read. */
+  private isAhead(name: string, group: string): boolean {
+    const unread = [...this.entries.values()].filter((entry) => entry.group === group && entry.readers.has(name));
+    if (unread.length < SHARED_PAGES_CAPACITY - 1) return false;
+    return [...this.aligned].some(
+      (other) => other !== name && this.groups.get(group)!.has(other) && unread.some((e) => !e.readers.has(other)),
+    );
+  }
+
+  private async waitForFollowers(name: string, group: string): Promise<void> {
+    const deadline = Date.now() + SHARED_PAGES_MAX_WAIT_MS;
+    while (!this.closed && this.isAhead(name, group)) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) return;
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.waiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, remaining);
+        this.waiters.add(wake);
+      });
+    }
+  }
+}
