@@ -17,10 +17,12 @@
  *      entry); timed, with the queries this process sent, then checked (N closed invoices, numbers 1..N);
  *   4. the ticks after it, until every new invoice had its post-close late-usage check (at most 500 per
  *      tick: background work, timed separately), and one last tick with nothing to do.
- *   node dist/bench/billing-run.js [--subscriptions 10000] [--events 10000000] [--concurrency 8] [--batch-size 250] [--smoke]
+ *   node dist/bench/billing-run.js [--subscriptions 10000] [--events 10000000] [--concurrency 8] [--batch-size 250]
+ *     [--cpu-profile run.cpuprofile] [--smoke]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, type Pool } from 'pg';
@@ -48,6 +50,8 @@ interface Options {
   concurrency: number;
   /** Invoices per batch of the cycle (0: one at a time, the path before batching). */
   batchSize: number;
+  /** Write a CPU profile of the billing run's tick alone (`.cpuprofile`, for Chrome DevTools) here. */
+  cpuProfile: string | null;
   smoke: boolean;
 }
 
@@ -65,6 +69,7 @@ function parseOptions(argv: string[]): Options {
     events: number('--events', smoke ? 12_000 : 10_000_000, 100_000_000),
     concurrency: number('--concurrency', 8, 64),
     batchSize: number('--batch-size', DEFAULT_INVOICE_BATCH, 5_000, 0),
+    cpuProfile: argv.includes('--cpu-profile') ? argv[argv.indexOf('--cpu-profile') + 1] : null,
     smoke,
   };
 }
@@ -192,21 +197,70 @@ async function seedUsage(pool: Pool, options: Options) {
   return { seconds: elapsed, events_per_second: Math.round(options.events / elapsed) };
 }
 
+interface QueryStats {
+  count: number;
+  /** Milliseconds from send to result, by the statement's first characters. */
+  byStatement: Map<string, { count: number; ms: number }>;
+}
+
 /**
- * Counts every query this process sends (pool.query goes through a client's query too): the billing
- * cycle runs in this process, the projector in its own, so the count during the run is the cycle's.
+ * Counts and times every query this process sends (pool.query goes through a client's query too): the
+ * billing cycle runs in this process, the projector in its own, so what is counted during the run is
+ * the cycle's. A CPU profile shows the process's own time; this shows where it waits on the database.
  */
-function countQueries(): { readonly count: number } {
-  const counter = { count: 0 };
-  const original = Client.prototype.query as (...args: unknown[]) => unknown;
-  (Client.prototype as unknown as { query: (...args: unknown[]) => unknown }).query = function (
-    this: Client,
-    ...args: unknown[]
-  ) {
-    counter.count += 1;
-    return original.apply(this, args);
+function instrumentQueries(): QueryStats {
+  const stats: QueryStats = { count: 0, byStatement: new Map() };
+  type Query = (this: Client, ...args: unknown[]) => unknown;
+  const original = Client.prototype.query as unknown as Query;
+  const patched: Query = function (...args) {
+    stats.count += 1;
+    const first = args[0] as string | { text?: string } | undefined;
+    const text = typeof first === 'string' ? first : (first?.text ?? '');
+    const key = text.replace(/\s+/g, ' ').trim().slice(0, 70);
+    const started = performance.now();
+    const done = () => {
+      const entry = stats.byStatement.get(key) ?? { count: 0, ms: 0 };
+      entry.count += 1;
+      entry.ms += performance.now() - started;
+      stats.byStatement.set(key, entry);
+    };
+    const last = args[args.length - 1];
+    if (typeof last === 'function') {
+      args[args.length - 1] = (...callbackArgs: unknown[]) => {
+        done();
+        return (last as (...a: unknown[]) => unknown)(...callbackArgs);
+      };
+      return original.apply(this, args);
+    }
+    const result = original.apply(this, args) as Promise<unknown> | undefined;
+    if (result && typeof result.then === 'function') result.then(done, done);
+    return result;
   };
-  return counter;
+  (Client.prototype as unknown as { query: Query }).query = patched;
+  return stats;
+}
+
+/** The statements the run waited on longest. */
+function slowestStatements(stats: QueryStats, top = 10) {
+  return [...stats.byStatement.entries()]
+    .sort((a, b) => b[1].ms - a[1].ms)
+    .slice(0, top)
+    .map(([statement, { count, ms }]) => ({ statement, count, seconds: Number((ms / 1000).toFixed(3)) }));
+}
+
+/** A CPU profile of this process from now until stop() (node:inspector, no flag needed). */
+async function startProfiler(): Promise<{ stop(): Promise<object> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    stop: async () => {
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      return profile;
+    },
+  };
 }
 
 async function lastCommitted(pool: Pool): Promise<string | null> {
@@ -292,11 +346,14 @@ async function main(): Promise<void> {
       concurrency: options.concurrency,
       batchSize: options.batchSize,
     });
-    const queries = countQueries();
+    const queries = instrumentQueries();
+    const profiler = options.cpuProfile === null ? null : await startProfiler();
     const started = performance.now();
     const run = await cycle.tick();
     const runSeconds = seconds(started);
+    if (profiler) writeFileSync(options.cpuProfile!, JSON.stringify(await profiler.stop()));
     const runQueries = queries.count;
+    const slowest = slowestStatements(queries);
     const checksStarted = performance.now();
     let checked = 0;
     let checkTicks = 0;
@@ -333,6 +390,7 @@ async function main(): Promise<void> {
         batch_size: options.batchSize,
         queries: runQueries,
         queries_per_invoice: Number((runQueries / Math.max(1, run.closed)).toFixed(1)),
+        slowest_statements: slowest,
         first_failure: run.failed[0] ?? null,
       },
       post_close_checks: {

@@ -63,19 +63,31 @@ interface Decided {
   assignment?: InvoiceNumberAssignment;
 }
 
+/** Transactions that write a batch's calculations, and later its journal entries, side by side. */
+const PARALLEL_WRITERS = 2;
+
 /**
- * Drafts (or refreshes) and closes MANY invoices in ONE Postgres transaction, with the same events,
- * in each invoice's stream, as draftInvoice then closeInvoiceWithNumber would append one by one:
- * each calculation's ChargesCalculated (once), the draft or its refresh, the numbers of the invoices
- * closed (gapless, in the order of `works`), their InvoiceClosed, and their journal entries.
+ * Drafts (or refreshes) and closes MANY invoices with the same events, in each invoice's stream, as
+ * draftInvoice then closeInvoiceWithNumber would append one by one: each calculation's
+ * ChargesCalculated (once), the draft or its refresh, the numbers of the invoices closed (gapless, in
+ * the order of `works`), their InvoiceClosed, then their journal entries. In three steps, as the one
+ * by one path orders them, each all-or-nothing (Postgres transactions):
  *
- * Every stream written is locked first (lockStreams: name order, no deadlock, no append-order
- * conflict), the invoices' states are read under those locks, and everything commits together or not
- * at all. So a crash anywhere leaves either the whole batch or none of it: no number is ever
- * assigned without its InvoiceClosed, no invoice is closed twice (ids are per subscription period;
- * the states are read under the locks), and the next tick redoes an uncommitted batch from the read
- * models. An invoice that cannot be decided here is `deferred` (the others go on); any other error
- * rolls the whole batch back and is thrown (the caller then takes the one-invoice path).
+ * 1. the calculations, in PARALLEL_WRITERS transactions, committed before step 2 commits (an invoice
+ *    never names a calculation that is not stored; calculations alone are harmless and idempotent);
+ * 2. THE CLOSE, ONE transaction: the invoice streams and the numbers stream are locked first
+ *    (lockStreams: name order, no deadlock, no append-order conflict), the invoices' states are read
+ *    under the locks, and the drafts, the number assignments and the InvoiceClosed events commit
+ *    together or not at all. So no number is ever assigned without its InvoiceClosed (nothing for the
+ *    sweep to complete), no invoice is closed twice (ids are per subscription period; states are read
+ *    under the locks), and a batch that did not commit is redone by the next tick from the read models;
+ * 3. the journal entries of the invoices closed, in PARALLEL_WRITERS transactions (idempotent: entry
+ *    ids are derived from the invoices; a crash before them is completed by the journal poster, as
+ *    after closeInvoiceWithNumber's own close).
+ *
+ * An invoice that cannot be decided here is `deferred` (the others go on). Any error is thrown: before
+ * step 2 committed nothing of the batch is closed; after it, retrying the invoices one by one finds
+ * them closed and posts their entries.
  */
 export async function writeInvoiceBatch(
   ctx: BillingContext,
@@ -85,29 +97,53 @@ export async function writeInvoiceBatch(
   if (!(store instanceof PostgresEventStore)) throw new TypeError('writeInvoiceBatch needs the Postgres event store');
   if (works.length === 0) return [];
   const metadata = metadataOf(ctx);
-  const client = await ctx.pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query('BEGIN');
-    const calculations = [...new Set(works.map((w) => calculationStream(ctx.tenantId, w.record.calculation.id)))];
+  const calculations = Promise.all(
+    split(works, PARALLEL_WRITERS).map((part) =>
+      inTransaction(ctx, (client) => appendCalculations(ctx, store, client, part, metadata)),
+    ),
+  );
+  calculations.catch(() => undefined); // awaited inside the close, which then rolls back
+  const decided = await inTransaction(ctx, async (client) => {
     const invoices = works.map((work) => invoiceStream(ctx.tenantId, work.invoiceId));
     const numbers = invoiceNumbersStream(ctx.tenantId);
-    const ledgers = works.flatMap((w) =>
-      w.close ? [ledgerStream(ctx.tenantId, w.record.calculation.customer_id)] : [],
-    );
-    await store.lockStreams(client, [...calculations, ...invoices, numbers, ...ledgers]);
-    const decided = await decideUnderLocks(ctx, client, works);
-    await appendCalculations(ctx, client, calculations, works, metadata);
-    await appendAssignments(store, client, numbers, decided, metadata);
-    for (const item of decided) {
+    await store.lockStreams(client, [...invoices, numbers]);
+    const items = await decideUnderLocks(ctx, client, works);
+    await appendAssignments(store, client, numbers, items, metadata);
+    for (const item of items) {
       if (item.events.length === 0) continue;
       await store.appendWithin(client, invoiceStream(ctx.tenantId, item.work.invoiceId), toNew(item.events, metadata), {
         expectedRevision: item.expected,
       });
     }
-    await appendJournal(ctx, store, client, decided, metadata);
+    await calculations;
+    return items;
+  });
+  const closed = decided.filter((item) => item.result.closedNow);
+  await Promise.all(
+    split(closed, PARALLEL_WRITERS).map((part) =>
+      inTransaction(ctx, (client) => appendJournal(ctx, store, client, part, metadata)),
+    ),
+  );
+  return decided.map((item) => item.result);
+}
+
+/** `items` in at most `parts` contiguous, non-empty parts. */
+function split<T>(items: readonly T[], parts: number): T[][] {
+  const size = Math.ceil(items.length / parts);
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** `work` in a READ COMMITTED transaction of its own: committed when it returns, rolled back when it throws. */
+async function inTransaction<T>(ctx: BillingContext, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await ctx.pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
     await client.query('COMMIT');
-    return decided.map((item) => item.result);
+    return result;
   } catch (error) {
     await client.query('ROLLBACK').catch((rollbackError: Error) => {
       broken = rollbackError;
@@ -205,12 +241,13 @@ function deferred(decided: Decided, why: Error | string): Decided {
 /** Each calculation's ChargesCalculated, unless stored already (its id is its content: the first record stands). */
 async function appendCalculations(
   ctx: BillingContext,
+  store: PostgresEventStore,
   client: PoolClient,
-  streams: readonly string[],
   works: readonly BatchInvoiceWork[],
   metadata: EventMetadata,
 ): Promise<void> {
-  const store = ctx.store as PostgresEventStore;
+  const streams = [...new Set(works.map((work) => calculationStream(ctx.tenantId, work.record.calculation.id)))];
+  await store.lockStreams(client, streams);
   const { rows } = await client.query<{ stream: string }>(
     `SELECT DISTINCT stream FROM events WHERE stream = ANY($1::text[])`,
     [streams],
@@ -256,15 +293,19 @@ async function appendJournal(
   ctx: BillingContext,
   store: PostgresEventStore,
   client: PoolClient,
-  decided: readonly Decided[],
+  closed: readonly Decided[],
   metadata: EventMetadata,
 ): Promise<void> {
-  for (const item of decided) {
-    const closed = item.events.find((event) => event.type === 'InvoiceClosed');
-    if (!closed) continue;
-    const entry = journalEntryFor(ctx.tenantId, closed);
-    if (entry === null) continue;
-    validateEntry(entry);
+  const entries = closed.flatMap((item) => {
+    const event = item.events.find((e) => e.type === 'InvoiceClosed');
+    const entry = event ? journalEntryFor(ctx.tenantId, event) : null;
+    return entry === null ? [] : [validateEntry(entry)];
+  });
+  await store.lockStreams(
+    client,
+    entries.map((entry) => ledgerStream(ctx.tenantId, entry.customer_id)),
+  );
+  for (const entry of entries) {
     await store.appendWithin(client, ledgerStream(ctx.tenantId, entry.customer_id), [
       { id: entry.entry_id, type: LEDGER_ENTRY_POSTED, data: entry, metadata, occurred_at: new Date(entry.posted_at) },
     ]);

@@ -52,11 +52,21 @@ export async function invoiceRound(
     return outcomes;
   }
   const plans = new Map<string, Promise<Plan>>();
-  for (let i = 0; i < work.length; i += run.batchSize) {
-    const chunk = work.slice(i, i + run.batchSize);
+  const chunks: PeriodItem[][] = [];
+  for (let i = 0; i < work.length; i += run.batchSize) chunks.push(work.slice(i, i + run.batchSize));
+  const prepare = (chunk: readonly PeriodItem[]) => {
+    const prepared = prepareChunk(run, chunk, plans);
+    prepared.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+    return prepared;
+  };
+  let next = prepare(chunks[0]);
+  for (const [index, chunk] of chunks.entries()) {
+    const current = next;
+    // The next chunk's read runs while this one's transaction does (other customers: independent).
+    if (index + 1 < chunks.length) next = prepare(chunks[index + 1]);
     let written: Map<PeriodItem, ItemOutcome>;
     try {
-      written = await invoiceChunk(run, chunk, plans, one);
+      written = await commitChunk(run, await current, one);
     } catch (error) {
       // Nothing of the chunk was written (one transaction): each invoice on its own path instead.
       run.logger?.warn({ err: error, invoices: chunk.length }, 'billing cycle: a batch failed; invoicing one by one');
@@ -67,13 +77,22 @@ export async function invoiceRound(
   return outcomes;
 }
 
-async function invoiceChunk(
+/** A chunk read and calculated, ready to be written: what goes in the batch, what goes alone, what failed. */
+interface PreparedChunk {
+  outcomes: Map<PeriodItem, ItemOutcome>;
+  works: BatchInvoiceWork[];
+  /** The item of each work, in the same order. */
+  batched: PeriodItem[];
+  alone: PeriodItem[];
+}
+
+/** The chunk's inputs in one snapshot, its calculations, and the close snapshots of the items due. */
+async function prepareChunk(
   run: TenantRun,
   chunk: readonly PeriodItem[],
   plans: Map<string, Promise<Plan>>,
-  one: InvoiceOne,
-): Promise<Map<PeriodItem, ItemOutcome>> {
-  const outcomes = new Map<PeriodItem, ItemOutcome>();
+): Promise<PreparedChunk> {
+  const prepared: PreparedChunk = { outcomes: new Map(), works: [], batched: [], alone: [] };
   const read = await readCalculationInputsBatch({
     pool: run.pool,
     store: run.store,
@@ -87,13 +106,10 @@ async function invoiceChunk(
     run,
     due.map((item) => item.subscription.customer_id),
   );
-  const works: BatchInvoiceWork[] = [];
-  const batched: PeriodItem[] = [];
-  const alone: PeriodItem[] = [];
   for (const [index, item] of chunk.entries()) {
     const outcome: BatchOutcome = read[index];
     if (outcome.error) {
-      outcomes.set(item, fail(run, item, outcome.error));
+      prepared.outcomes.set(item, fail(run, item, outcome.error));
       continue;
     }
     const { inputs, ...provenance } = outcome.inputs;
@@ -104,17 +120,28 @@ async function invoiceChunk(
     if (item.closeAtMs <= nowMs) {
       const customer = customers.get(item.subscription.customer_id);
       if (!customer) {
-        alone.push(item);
+        prepared.alone.push(item);
         continue;
       }
       work.close = { customer, plan: await cachedPlanSnapshot(run, item.subscription, plans), at: run.now };
     }
-    works.push(work);
-    batched.push(item);
+    prepared.works.push(work);
+    prepared.batched.push(item);
   }
-  const results = await writeInvoiceBatch(run.billing, works);
+  return prepared;
+}
+
+/** The chunk's one transaction, then the items it deferred (and those it could not take) one by one. */
+async function commitChunk(
+  run: TenantRun,
+  prepared: PreparedChunk,
+  one: InvoiceOne,
+): Promise<Map<PeriodItem, ItemOutcome>> {
+  const outcomes = new Map(prepared.outcomes);
+  const alone = [...prepared.alone];
+  const results = await writeInvoiceBatch(run.billing, prepared.works);
   for (const [index, result] of results.entries()) {
-    const item = batched[index];
+    const item = prepared.batched[index];
     if (result.deferred) alone.push(item);
     else outcomes.set(item, count(run, item, result));
   }
