@@ -71,7 +71,13 @@ describe('chaos: billing cycle SIGKILLed while it drafts and closes', () => {
     // after the cycle moved (partial progress: some periods closed, the rest to resume).
     while (Date.now() - faultsFrom < durationMs || kills < 2) {
       const before = await billingProgress(db.pool);
-      if (before.closed === expected.length) break;
+      if (before.closed === expected.length) {
+        // All billed with fault time left (long runs): more subscriptions whose periods ended.
+        if (Date.now() - faultsFrom >= durationMs) break;
+        const from = expected.length / 2 + 1;
+        expected.push(...(await seedEndedSubscriptions(store, catalog, { from, count: SUBSCRIPTIONS })));
+        continue;
+      }
       const child = spawn();
       const midAppend = children.length % 2 === 1;
       let now = before;
@@ -121,7 +127,7 @@ describe('chaos: billing cycle SIGKILLed while it drafts and closes', () => {
       scenario: 'billing-cycle-kill',
       duration_ms: faultWindowMs,
       figures: {
-        subscriptions: SUBSCRIPTIONS,
+        subscriptions: expected.length / 2,
         periods_expected: expected.length,
         invoices_drafted: audit.drafts,
         invoices_closed: audit.closed,
