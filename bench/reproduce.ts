@@ -8,8 +8,11 @@
  *      event store in large appends (5,000 events each);
  *   3. the `usage` and `adjustments` projections catch up (the invoice close reads them, as the API's
  *      does), then the invoice is drafted and closed through the invoice operations;
- *   4. reproduceInvoice, several runs: min / median / max, events read and events/s (it must match).
+ *   4. reproduceInvoice, several runs: min / median / max, events read and events/s (it must match),
+ *      and the bench process's CPU seconds per run (user + system; Postgres's own CPU not included),
+ *      which a loaded machine distorts far less than wall-clock time.
  *   node dist/bench/reproduce.js [--events 1000000] [--runs 5] [--smoke]
+ * To see where the time goes: node --cpu-prof dist/bench/reproduce.js --events 200000 --runs 1
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -167,18 +170,24 @@ async function closeTheInvoice(pool: Pool, store: PostgresEventStore, subscripti
 
 async function measureReproduce(store: PostgresEventStore, invoiceId: string, runs: number) {
   const latencies: number[] = [];
+  const cpu: number[] = [];
   let last: Awaited<ReturnType<typeof reproduceInvoice>> | undefined;
   for (let run = 0; run < runs; run++) {
     const started = performance.now();
+    const cpuStarted = process.cpuUsage();
     last = await reproduceInvoice({ store, tenantId: TENANT, invoiceId });
     latencies.push(performance.now() - started);
+    const used = process.cpuUsage(cpuStarted);
+    cpu.push((used.user + used.system) / 1000);
     if (!last.match) throw new Error(`reproduction did not match: ${JSON.stringify(last.first_difference)}`);
   }
   const sorted = [...latencies].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)];
+  const cpuSorted = [...cpu].sort((a, b) => a - b);
   return {
     runs,
     seconds: { min: seconds(sorted[0]), median: seconds(median), max: seconds(sorted[sorted.length - 1]) },
+    cpu_seconds: { min: seconds(cpuSorted[0]), median: seconds(cpuSorted[Math.floor(cpuSorted.length / 2)]) },
     events_read: last!.events_read,
     events_per_second: Math.round(last!.events_read / (median / 1000)),
     match: last!.match,

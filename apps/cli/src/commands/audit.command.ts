@@ -89,9 +89,11 @@ export function registerAuditCommands(program: Command): void {
     .requiredOption('--tenant <id>', 'tenant id')
     .action(async (invoiceId: string, options: { tenant: string }, command: Command) => {
       await withRuntime(false, async (runtime) => {
-        const result = await withProgressBar(command, (onProgress) =>
+        const started = performance.now();
+        const reproduction = await withProgressBar(command, (onProgress) =>
           reproduceInvoice({ store: runtime.store, tenantId: options.tenant, invoiceId, onProgress }),
         );
+        const result = { ...reproduction, ...figuresOf(reproduction.events_read, performance.now() - started) };
         print(command, result, () => describeReproduction(result));
         if (!result.match) process.exitCode = MISMATCH_EXIT_CODE;
       });
@@ -167,8 +169,20 @@ async function withProgressBar<T>(
   }
 }
 
-function describeReproduction(result: InvoiceReproduction): string {
-  const head = `${result.number} (${result.invoice_id}, ${result.status}): ${result.match ? 'MATCH' : 'MISMATCH'} after ${result.events_read} events`;
+/** How long the replay took, for the operator (the API's answer does not carry timings). */
+interface ReproductionFigures {
+  duration_ms: number;
+  events_per_second: number;
+}
+
+function figuresOf(eventsRead: number, elapsedMs: number): ReproductionFigures {
+  const duration = Math.max(1, Math.round(elapsedMs));
+  return { duration_ms: duration, events_per_second: Math.round((eventsRead * 1000) / duration) };
+}
+
+function describeReproduction(result: InvoiceReproduction & ReproductionFigures): string {
+  const took = `in ${(result.duration_ms / 1000).toFixed(2)} s (${result.events_per_second} events/s)`;
+  const head = `${result.number} (${result.invoice_id}, ${result.status}): ${result.match ? 'MATCH' : 'MISMATCH'} after ${result.events_read} events ${took}`;
   const sums = `  recorded   ${result.checksum}\n  recomputed ${result.recomputed_checksum ?? '-'}`;
   const difference = result.first_difference;
   if (difference === null) return `${head}\n${sums}`;
