@@ -281,7 +281,8 @@ export class ProjectionRunner {
     const build = buildLabel(row);
     const ahead = state.readAhead?.build === build ? state.readAhead.ahead : undefined;
     state.readAhead = undefined;
-    const deps = { pool: this.options.pool, store: state.reader };
+    // Only live builds share pages: a build filling from position 0 next to them never lines up.
+    const deps = { pool: this.options.pool, store: status === 'live' ? state.reader : this.options.store };
     const outcome = await applyNextBatch(deps, projection, { ...row, status }, this.batchSize, ahead);
     switch (outcome.kind) {
       case 'applied':
