@@ -130,6 +130,10 @@ describe('chaos: restart PostgreSQL under load', () => {
       outages.end();
       await cluster.startAgain();
       modes.push(mode);
+      // Fail fast (the clients would only give up minutes later) if a process died with the database.
+      for (const engine of [api!, projector!]) {
+        if (!engine.running) throw new Error(`a process exited during outage #${modes.length}:\n${engine.tail()}`);
+      }
     }
     return modes;
   }
@@ -151,10 +155,15 @@ describe('chaos: restart PostgreSQL under load', () => {
     );
     const probeStatuses: Record<string, number> = {};
     const durationMs = chaosDurationMs();
-    const stopAt = Date.now() + durationMs;
+    const faultsStartedAt = Date.now();
+    const stopAt = faultsStartedAt + durationMs;
     let faultsDone = false;
     const faulting = () => !faultsDone;
-    const faults = faultLoop(outages, stopAt).finally(() => (faultsDone = true));
+    let faultsEndedAt = 0;
+    const faults = faultLoop(outages, stopAt).finally(() => {
+      faultsDone = true;
+      faultsEndedAt = Date.now();
+    });
     const [modes] = await Promise.all([
       faults,
       probeLoop(outages, faulting, probeStatuses),
@@ -200,7 +209,8 @@ describe('chaos: restart PostgreSQL under load', () => {
 
     reportChaos({
       scenario: 'postgres-restart',
-      duration_ms: durationMs,
+      // Faults go on until the window ends and the minimum number of them happened.
+      duration_ms: faultsEndedAt - faultsStartedAt,
       figures: {
         clients: CLIENTS,
         postgres_restarts: cluster.restarts,
@@ -217,6 +227,7 @@ describe('chaos: restart PostgreSQL under load', () => {
         connection_errors: stats.connectionErrors,
         timeouts: stats.timeouts,
         server_errors_500: stats.serverErrors + probe500s,
+        process_restarts: api!.starts - 1 + (projector!.starts - 1),
         keys_sent: sent.size,
         keys_acknowledged: acknowledged.size,
         accepted_202: stats.accepted.size,
@@ -232,6 +243,8 @@ describe('chaos: restart PostgreSQL under load', () => {
     expect(Object.keys(probeStatuses).filter((name) => / (500|error)$/.test(name))).toEqual([]);
     expect(outages.violations).toEqual([]);
     expect(cluster.restarts).toBeGreaterThanOrEqual(2);
+    // Recovered by themselves: neither process exited or was restarted.
+    expect([api!.running, api!.starts, projector!.running, projector!.starts]).toEqual([true, 1, true, 1]);
     // The immediate stop was a real crash: the next start ran WAL recovery.
     expect(cluster.recoveries).toBeGreaterThanOrEqual(1);
     // Outages were really observed: /readyz answered inside one at least once.
