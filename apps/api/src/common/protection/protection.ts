@@ -3,6 +3,7 @@ import { DEFAULT_RATE_LIMIT_PER_SECOND, type AbaxusConfig } from '#platform';
 import { KeyDirectory } from '../auth/key-directory';
 import { registerRateLimit, type Authenticate } from './rate-limit';
 import { registerSecurityHeaders } from './security-headers';
+import { closeConnectionsWithUnreadBodies } from './server-limits';
 
 export { serverOptions, serverLimits, type ServerLimits } from './server-limits';
 
@@ -14,6 +15,7 @@ export { serverOptions, serverLimits, type ServerLimits } from './server-limits'
 export async function registerProtection(app: NestFastifyApplication, config: AbaxusConfig): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
   await registerSecurityHeaders(fastify);
+  closeConnectionsWithUnreadBodies(fastify);
   const perSecond = config.rateLimitPerSecond ?? DEFAULT_RATE_LIMIT_PER_SECOND;
   if (perSecond > 0) {
     const directory = app.get(KeyDirectory);

@@ -6,6 +6,7 @@ import {
   type TestApi,
   type TestResponse,
 } from '../../../../../test/support/api';
+import { openRawClient, type RawClient } from '../../../../../test/support/raw-http';
 import type * as RateLimit from './rate-limit';
 
 /** Small, so a burst of concurrent requests exceeds it even if it straddles two one-second windows. */
@@ -46,6 +47,30 @@ describe('rate limiting per API key', () => {
       'key A to be served again after Retry-After',
       5_000,
     );
+  });
+
+  it('a throttled request with a body closes its connection instead of reading the body', async () => {
+    const TEN_MB = 10 * 1024 * 1024;
+    let client: RawClient | undefined;
+    // The burst and the raw request must share a one-second window: retry until they do.
+    for (let attempt = 0; attempt < 10 && client?.answer()?.status !== 429; attempt++) {
+      client?.socket.destroy();
+      await burst(() => api.request('GET', '/v1/api-keys', { key: keyA }));
+      client = await openRawClient(api.baseUrl);
+      await client.write(
+        `POST /v1/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${keyA}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${TEN_MB}\r\n\r\n`,
+      );
+      await eventually(async () => client!.answer() !== undefined, 'an answer before the body');
+    }
+    expect(client!.answer()).toMatchObject({ status: 429, headers: { connection: 'close' } });
+    // Now the client sends its body anyway: the server has hung up and reads none of it (on a
+    // kept-alive connection Node would read and discard all 10 MB).
+    const piece = Buffer.alloc(64 * 1024, 0x61);
+    let sent = 0;
+    while (sent < TEN_MB && (await client!.write(piece))) sent += piece.length;
+    await client!.closed;
+    expect(sent).toBeLessThan(TEN_MB);
   });
 
   it('counts each key on its own: another key is served while one is throttled', async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyServerOptions } from 'fastify';
+import type { FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { DEFAULT_REQUEST_TIMEOUT_MS, type AbaxusConfig } from '#platform';
 import { registerProblemTypes, problemType, problemTypeUri } from '../problems/problem-catalog';
 
@@ -52,6 +52,24 @@ export function serverOptions(config: AbaxusConfig): Pick<
     },
     clientErrorHandler: answerClientError,
   };
+}
+
+function hasUnreadBody(request: FastifyRequest): boolean {
+  if (request.raw.complete) return false;
+  const length = request.headers['content-length'];
+  return (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined;
+}
+
+/**
+ * A response sent before its request's body was read (a 429 from the rate limit, which runs before
+ * body parsing) closes the connection: to keep it alive, Node would read and discard the rest of the
+ * body, however large (10 MB measured read in full), for a client we have just refused.
+ */
+export function closeConnectionsWithUnreadBodies(fastify: FastifyInstance): void {
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    if (hasUnreadBody(request)) reply.header('connection', 'close');
+    done(null, payload);
+  });
 }
 
 const CLIENT_ERROR_CODES: Record<string, string> = {
