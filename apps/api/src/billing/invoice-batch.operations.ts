@@ -248,10 +248,9 @@ async function appendCalculations(
 ): Promise<void> {
   const streams = [...new Set(works.map((work) => calculationStream(ctx.tenantId, work.record.calculation.id)))];
   await store.lockStreams(client, streams);
-  const { rows } = await client.query<{ stream: string }>(
-    `SELECT DISTINCT stream FROM events WHERE stream = ANY($1::text[])`,
-    [streams],
-  );
+  const { rows } = await client.query<{ stream: string }>(`SELECT stream FROM streams WHERE stream = ANY($1::text[])`, [
+    streams,
+  ]);
   const stored = new Set(rows.map((row) => row.stream));
   for (const work of works) {
     const stream = calculationStream(ctx.tenantId, work.record.calculation.id);

@@ -273,18 +273,22 @@ describe('batch calculation loader: the same inputs as the one-subscription path
   });
 
   it('the grouped scan gives each customer what scanUsage gives it, checksum and counts included', async () => {
-    const calls = (await loadMetricAsOf(store, TENANT, 'calls'))!;
     const window = { start: '2026-03-01T00:00:00.000Z', end: '2026-04-02T00:00:00.000Z' };
     const customers = ['c1', 'c2', 'c3', 'c4', 'c5', 'nobody'];
-    await withSharedSnapshot(db.pool, 1, async ([client]) => {
-      const batched = (await scanUsageOfCustomers(client, TENANT, calls, window, customers))!;
-      expect([...batched.keys()].sort()).toEqual([...customers].sort());
-      for (const customerId of customers) {
-        const single = await scanUsage([client], { tenantId: TENANT, customerId, metricKey: 'calls' }, calls, window);
-        expect(batched.get(customerId)).toEqual(single);
-      }
-      expect(Number(batched.get('c2')!.event_count)).toBeGreaterThan(0);
-    });
+    // calls meters properties (version 2: units, a filter on tier); the others read no property (an
+    // index-only scan without them): both shapes must agree with scanUsage.
+    for (const key of ['calls', 'seats', 'jobs', 'cpu', 'floor']) {
+      const metric = (await loadMetricAsOf(store, TENANT, key))!;
+      await withSharedSnapshot(db.pool, 1, async ([client]) => {
+        const batched = (await scanUsageOfCustomers(client, TENANT, metric, window, customers))!;
+        expect([...batched.keys()].sort()).toEqual([...customers].sort());
+        for (const customerId of customers) {
+          const single = await scanUsage([client], { tenantId: TENANT, customerId, metricKey: key }, metric, window);
+          expect(batched.get(customerId)).toEqual(single);
+        }
+        expect(Number(batched.get('c2')!.event_count)).toBeGreaterThan(0);
+      });
+    }
     // A metric that cannot be scanned in one pass is left to scanUsage.
     const users = (await loadMetricAsOf(store, TENANT, 'users'))!;
     await withSharedSnapshot(db.pool, 1, async ([client]) => {

@@ -45,37 +45,43 @@ export async function scanUsageOfCustomers(
   if (!segments.every((segment) => FAST_AGGREGATIONS.has(segment.aggregation))) return null;
   const template = new UsageAccumulator(metric.key, versions);
   const slots = meterSlots([{ tenantId, metric, versions: versions.map((v) => v.version) }]);
-  const params = new SqlParams();
-  const source = `SELECT tenant_id, usage_id, customer_id, metric_key, ts, value, properties, recorded_at
-      FROM usage_events
-     WHERE tenant_id = ${params.add(tenantId, 'text')} AND customer_id = ANY(${params.add([...customerIds], 'text[]')})
-       AND metric_key = ${params.add(metric.key, 'text')}
-       AND ts >= ${params.add(period.start, 'timestamptz')} AND ts < ${params.add(period.end, 'timestamptz')}
-       AND voided_at IS NULL`;
-  // The columns of scanChunkSql's fast form, per customer.
-  const columns = [
-    'x.customer_id',
-    'count(*)::text AS event_count',
-    `count(*) FILTER (WHERE x.recorded_at >= ${params.add(period.end, 'timestamptz')})::text AS late_count`,
-    `string_agg(x.usage_id::text || ':' || trim_scale(x.value)::text || E'\\n', '' ORDER BY x.ts, x.usage_id) AS lines`,
-  ];
-  for (const segment of segments) {
-    const own = slots.filter((slot) => template.segmentOfVersion(slot.version.version)?.index === segment.index);
-    const where = `FILTER (WHERE x.ok AND x.vid IN (${vidList(own)}))`;
-    const k = segment.index;
-    columns.push(
-      `count(*) ${where}::text AS c${k}`,
-      `count(x.mv) ${where}::text AS vc${k}`,
-      `sum(x.mv) ${where}::text AS s${k}`,
-      `min(x.mv) ${where}::text AS mn${k}`,
-      `max(x.mv) ${where}::text AS mx${k}`,
-    );
-  }
-  const metered = meteredRowsSql(slots, params, source, { byMetric: false, groupBy: null, keepUnmatched: true });
-  const { rows } = await client.query<CustomerRow>(
-    `SELECT ${columns.join(', ')} FROM (${metered}) x GROUP BY x.customer_id`,
-    params.values,
-  );
+  const sql = (withProperties: boolean) => {
+    const params = new SqlParams();
+    // The first pass of the statement's rows, its SELECT list, is scanChunkSql's fast form per customer.
+    const source = `SELECT tenant_id, usage_id, customer_id, metric_key, ts, value,
+          ${withProperties ? 'properties' : 'NULL::jsonb AS properties'}, recorded_at
+        FROM usage_events
+       WHERE tenant_id = ${params.add(tenantId, 'text')} AND customer_id = ANY(${params.add([...customerIds], 'text[]')})
+         AND metric_key = ${params.add(metric.key, 'text')}
+         AND ts >= ${params.add(period.start, 'timestamptz')} AND ts < ${params.add(period.end, 'timestamptz')}
+         AND voided_at IS NULL`;
+    const columns = [
+      'x.customer_id',
+      'count(*)::text AS event_count',
+      `count(*) FILTER (WHERE x.recorded_at >= ${params.add(period.end, 'timestamptz')})::text AS late_count`,
+      `string_agg(x.usage_id::text || ':' || trim_scale(x.value)::text || E'\\n', '' ORDER BY x.ts, x.usage_id) AS lines`,
+    ];
+    for (const segment of segments) {
+      const own = slots.filter((slot) => template.segmentOfVersion(slot.version.version)?.index === segment.index);
+      const where = `FILTER (WHERE x.ok AND x.vid IN (${vidList(own)}))`;
+      const k = segment.index;
+      columns.push(
+        `count(*) ${where}::text AS c${k}`,
+        `count(x.mv) ${where}::text AS vc${k}`,
+        `sum(x.mv) ${where}::text AS s${k}`,
+        `min(x.mv) ${where}::text AS mn${k}`,
+        `max(x.mv) ${where}::text AS mx${k}`,
+      );
+    }
+    const metered = meteredRowsSql(slots, params, source, { byMetric: false, groupBy: null, keepUnmatched: true });
+    const text = `SELECT ${columns.join(', ')} FROM (${metered}) x GROUP BY x.customer_id`;
+    return { text, values: params.values, readsProperties: metered.split(source).join('').includes('properties') };
+  };
+  // Without properties (no version filters on them or meters one), the scan is index-only on the
+  // series index (key columns and INCLUDE value, recorded_at, voided_at): no heap row per event.
+  const probe = sql(true);
+  const statement = probe.readsProperties ? probe : sql(false);
+  const { rows } = await client.query<CustomerRow>(statement.text, statement.values);
   const byCustomer = new Map(rows.map((row) => [row.customer_id, row]));
   const result = new Map<string, ExactUsage>();
   for (const customerId of new Set(customerIds)) {
