@@ -135,6 +135,45 @@ describe('StreamingUsage: the usage of a replay, computed while the log is read'
     }
   });
 
+  it('a repeated usage id does not claim its new idempotency key: a later event with that key counts', () => {
+    const metrics = fc.sample(catalog, { numRuns: 1, seed: 1 })[0];
+    const sum: Metric = {
+      ...metrics.get('m1')!,
+      versions: [
+        {
+          version: 1,
+          effective_from: null,
+          published_at: '2026-01-01T00:00:00Z',
+          aggregation: 'sum',
+          field: 'value',
+          filters: {},
+          group_by: [],
+        },
+      ],
+    };
+    const event = (usageId: string, key: string, value: string): LoggedEvent => ({
+      id: usageId,
+      type: 'UsageRecorded',
+      data: {
+        usage_id: usageId,
+        customer_id: 'c1',
+        metric_key: 'm1',
+        value,
+        timestamp: '2026-03-15T00:00:00Z',
+        idempotency_key: key,
+        properties: {},
+      },
+    });
+    const [x, y] = ['00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-0000000000a2'];
+    const log = [event(x, 'k1', '1'), event(x, 'k2', '10'), event(y, 'k2', '100')];
+    const all = new Map([...metrics, ['m1', sum]]);
+    for (const pageSize of [1, 3]) {
+      const [plain] = streamed(log, all, pageSize);
+      expect(plain.quantity).toBe('101');
+      expect(plain).toEqual(batch(log, all)[0]);
+    }
+  });
+
   it('writes decimals as the checksum definition does (toDecimalString), with or without decimal.js', () => {
     const decimal = fc
       .tuple(
