@@ -19,6 +19,8 @@ const PROBE_EVERY = 10;
 const REQUEST_TIMEOUT_MS = 30_000;
 // 414/431: a path or header section over the server's limits, answered before routing.
 const ALLOWED_4XX = new Set([400, 401, 403, 404, 405, 409, 413, 414, 415, 422, 429, 431]);
+/** An id any route could hold (customer ids, keys: 1-64 of these characters). */
+const PLAIN_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const RESERVED_KEY_IN_JSON = /"(__proto__|constructor|prototype)"\s*:/;
 
 interface HostileRequest {
@@ -178,7 +180,8 @@ function pathAndQueryKinds(inputs: RouteInputs): Weighted[] {
   if (operation.pathParams.length > 0) {
     const arbitrary = hostileIds.map((encoded) => ({
       label: `path ${JSON.stringify(Object.fromEntries(Object.entries(encoded).map(([k, v]) => [k, v.slice(0, 40)])))}`,
-      mustReject: true,
+      // `NaN` or `0` may name a resource an accepted fuzzed create made: only an impossible id must fail.
+      mustReject: Object.values(encoded).some((id) => !PLAIN_ID.test(id)),
       method: operation.method,
       path: buildPath(operation.path, params, encoded) + queryString(Object.entries(validQuery)),
       headers,
@@ -327,10 +330,19 @@ async function eventsAfter(api: TestApi, position: string): Promise<Array<{ type
 
 type Response = Awaited<ReturnType<typeof send>>;
 
+/**
+ * The one documented 5xx a valid-looking request may meet on a loaded machine: the calculation's
+ * barrier waited its bound for the projector (503 with Retry-After). Counted apart, not as a 500.
+ */
+function isTransient(response: Response): boolean {
+  return response.status === 503 && (response.body as { code?: unknown }).code === 'CALCULATION.NOT_CAUGHT_UP';
+}
+
 /** The problem+json contract of every 4xx. */
 function expectProblem(response: Response, what: string): void {
   const body = response.body as Record<string, unknown>;
-  if (!ALLOWED_4XX.has(response.status)) throw new Error(`${what}: status ${response.status}`);
+  if (!ALLOWED_4XX.has(response.status) && !isTransient(response))
+    throw new Error(`${what}: status ${response.status}`);
   if (!response.contentType.startsWith('application/problem+json')) {
     throw new Error(
       `${what}: ${response.status} with content-type ${response.contentType}: ${String(response.body).slice(0, 200)}`,
@@ -361,6 +373,7 @@ describe('hostile input over every public endpoint (fast-check)', () => {
     accepted: {} as Record<string, number>,
     statuses: {} as Record<string, number>,
     fives_hundreds: 0,
+    transient_503: 0,
   };
   let counter = 0;
   let probes = 0;
@@ -384,6 +397,7 @@ describe('hostile input over every public endpoint (fast-check)', () => {
         accepted_valid: figures.accepted,
         statuses: figures.statuses,
         fives_hundreds: figures.fives_hundreds,
+        transient_503: figures.transient_503,
         probes,
         seed: SEED,
       })}\n`,
@@ -421,7 +435,8 @@ describe('hostile input over every public endpoint (fast-check)', () => {
     const response = await send(api, req);
     figures.requests[route] = (figures.requests[route] ?? 0) + 1;
     figures.statuses[response.status] = (figures.statuses[response.status] ?? 0) + 1;
-    if (response.status >= 500) figures.fives_hundreds++;
+    if (isTransient(response)) figures.transient_503++;
+    else if (response.status >= 500) figures.fives_hundreds++;
     const what = `${req.method} ${req.path.slice(0, 120)} [${req.label}]`;
     const appended = await eventsAfter(api, before);
     if (response.status < 300) {
@@ -476,7 +491,8 @@ describe('hostile input over every public endpoint (fast-check)', () => {
       body: recipe.body ? Buffer.from(JSON.stringify(recipe.body(ctx))) : undefined,
     });
     const acceptedHere = (figures.accepted[route] ?? 0) - acceptedBefore;
-    if (!(final.status < 300 || (recipe.destructive && acceptedHere > 0 && final.status === 409))) {
+    const changedTarget = recipe.destructive && acceptedHere > 0 && final.status === 409;
+    if (!(final.status < 300 || changedTarget || isTransient(final))) {
       throw new Error(`valid ${route} answered ${final.status}: ${JSON.stringify(final.body).slice(0, 300)}`);
     }
   }
