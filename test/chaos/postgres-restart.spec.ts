@@ -34,7 +34,7 @@ const BATCH_SIZE = 10;
 const OUTAGE_ANSWER_BOUND_MS = 10_000;
 const catalog: ChaosCatalog = { metricKey: 'chaos_pg_restart', customers: ['cus_r0', 'cus_r1', 'cus_r2', 'cus_r3'] };
 
-jest.setTimeout(chaosTimeoutMs());
+jest.setTimeout(chaosTimeoutMs(240_000));
 
 /** /readyz during an outage must name the failing database check. */
 function readyzNamesDatabase(answer: ClientAnswer): string | null {
