@@ -83,5 +83,11 @@ describe('API logs', () => {
       admin_key: '[redacted]',
       tenant: { admin_key: '[redacted]' },
     });
+    logger.warn({ headers: { authorization: 'Bearer sk_jkl' }, call: { authorization: 'Bearer sk_mno' } }, 'by hand');
+    expect(memory.lines[1]).toMatchObject({
+      headers: { authorization: '[redacted]' },
+      call: { authorization: '[redacted]' },
+    });
+    expect(JSON.stringify(memory.lines)).not.toMatch(/sk_/);
   });
 });

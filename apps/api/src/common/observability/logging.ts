@@ -5,6 +5,11 @@ import type { AbaxusConfig } from '#platform';
 export const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
+  // Headers logged by hand (an error's context, a failed outbound call) are redacted too.
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  '*.headers.authorization',
   'res.headers["set-cookie"]',
   'key',
   'admin_key',
