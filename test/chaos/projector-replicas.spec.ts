@@ -114,7 +114,12 @@ describe('chaos: two projector replicas, one killed', () => {
     expect(await holder.kill()).toBe('SIGKILL');
     const killedAt = Date.now();
 
-    // Second half: the survivor alone takes the lease and the projections over.
+    // Second half: the survivor alone takes the lease and the projections over. Its first tick holding
+    // the lease is counted when that tick ends: the takeover time is measured to there.
+    const leaseTakenOver = until(
+      'the survivor holding the lease',
+      async () => (await scrape(survivor)).leaseTicks > 0,
+    ).then(() => Date.now() - killedAt);
     expected.push(
       ...(await seedEndedSubscriptions(store, catalog, { from: SUBSCRIPTIONS_BEFORE + 1, count: SUBSCRIPTIONS_AFTER })),
     );
@@ -124,6 +129,7 @@ describe('chaos: two projector replicas, one killed', () => {
       return closed >= SUBSCRIPTIONS_AFTER * 2 && progress.journal >= progress.closed;
     });
     const takeoverMs = Date.now() - killedAt;
+    const leaseTakeoverMs = await leaseTakenOver;
     await pause(Math.max(0, durationMs - (Date.now() - faultsFrom)));
     await ingestion.stop();
     const faultWindowMs = Date.now() - faultsFrom;
@@ -152,6 +158,7 @@ describe('chaos: two projector replicas, one killed', () => {
         killed_replica_invoices_closed: holderBefore.closed,
         survivor_invoices_closed: survivorAfter.closed,
         survivor_lease_ticks_before_kill: survivorBefore.leaseTicks,
+        lease_takeover_ms: leaseTakeoverMs,
         kill_to_new_invoices_closed_ms: takeoverMs,
         invoices_closed: audit.closed,
         numbers_checked: audit.numbers,
