@@ -1,4 +1,4 @@
-import { createHash, randomInt } from 'node:crypto';
+import { hash, randomInt } from 'node:crypto';
 import type { ApiKeyKind } from '#domain';
 
 /** What a presented bearer token must look like before we bother hashing it. */
@@ -22,8 +22,9 @@ export function newKeyId(): string {
   return `key_${randomText(20)}`;
 }
 
+/** One-shot `crypto.hash` (UTF-8 in, hex out): ~4x cheaper than a Hash object, on every request. */
 export function sha256Hex(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  return hash('sha256', key);
 }
 
 /** What lists show: enough to recognise a key, far too little to use it. */
