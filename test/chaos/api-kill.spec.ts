@@ -113,7 +113,8 @@ describe('chaos: kill -9 the API under 32 retrying clients', () => {
     const [{ restarts, slowestMs }] = await Promise.all([
       kills,
       ...clients.map((client, index) => stream(client, index, () => killing)),
-    ]).catch((error: Error) => {
+    ]).catch(async (error: Error) => {
+      await Promise.all(clients.map((client) => client.abort()));
       throw new Error(`${error.message}\napi:${api!.tail()}\nprojector:${projector!.tail()}`);
     });
     await Promise.all(clients.map((client) => client.close()));

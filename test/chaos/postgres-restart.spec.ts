@@ -168,7 +168,8 @@ describe('chaos: restart PostgreSQL under load', () => {
       faults,
       probeLoop(outages, faulting, probeStatuses),
       ...clients.map((client, index) => stream(client, index, faulting)),
-    ]).catch((error: Error) => {
+    ]).catch(async (error: Error) => {
+      await Promise.all(clients.map((client) => client.abort()));
       throw new Error(`${error.message}\napi:${api!.tail()}\nprojector:${projector!.tail()}`);
     });
     await Promise.all(clients.map((client) => client.close()));

@@ -90,6 +90,7 @@ export class RetryingEventClient {
   private readonly agent: Agent;
   private readonly attemptTimeoutMs: number;
   private readonly giveUpAfterMs: number;
+  private aborted = false;
 
   constructor(private readonly options: RetryingClientOptions) {
     this.attemptTimeoutMs = options.attemptTimeoutMs ?? 10_000;
@@ -100,6 +101,12 @@ export class RetryingEventClient {
 
   async close(): Promise<void> {
     await this.agent.close();
+  }
+
+  /** Stops retrying (a scenario that already failed must not leave clients looping after Jest ends). */
+  async abort(): Promise<void> {
+    this.aborted = true;
+    await this.agent.destroy().catch(() => undefined);
   }
 
   /** POST /v1/events until acknowledged. */
@@ -157,6 +164,7 @@ export class RetryingEventClient {
       if (result.status !== 'error' && result.status !== 503 && result.status !== 500) {
         throw new Error(`${endpoint} answered ${result.status}: ${JSON.stringify(result.body)}`);
       }
+      if (this.aborted) throw new Error(`${endpoint}: client aborted`);
       if (Date.now() > giveUpAt) {
         throw new Error(`${endpoint} not acknowledged after ${attempt} attempts: last ${String(result.status)}`);
       }
