@@ -1,4 +1,6 @@
+import type { Pool } from 'pg';
 import { PostgresEventStore } from '#ledger';
+import { BILLING_CYCLE_LOCK } from '../../apps/projector/src/billing-cycle/billing-lease';
 import { startTestApi, type TestApi } from '../support/api';
 import { chaosDurationMs, chaosTimeoutMs, reportChaos } from './support/report';
 import {
@@ -56,6 +58,17 @@ const figuresOf = (sample: ProjectorMetricsSample | null): ReplicaFigures => ({
   dropped: sample?.value(DROPPED) ?? 0,
 });
 
+/** The backend holding the billing cycle's lease (BILLING_CYCLE_LOCK, a one-key advisory lock) on `database`. */
+async function leaseHolderPid(pool: Pool, database: string): Promise<number | null> {
+  const { rows } = await pool.query<{ pid: number }>(
+    `SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE a.datname = $1 AND l.locktype = 'advisory' AND l.objsubid = 1 AND l.classid = 0
+        AND l.objid = $2 AND l.granted`,
+    [database, BILLING_CYCLE_LOCK],
+  );
+  return rows[0]?.pid ?? null;
+}
+
 describe('chaos: two projector replicas, one killed', () => {
   let api: TestApi;
   let store: PostgresEventStore;
@@ -111,15 +124,21 @@ describe('chaos: two projector replicas, one killed', () => {
     const [holder, survivor] = holderIndex === 0 ? replicas : [replicas[1], replicas[0]];
     const holderBefore = before[holderIndex];
     const survivorBefore = before[1 - holderIndex];
+    const holderBackend = await leaseHolderPid(api.db.pool, api.db.name);
+    expect(holderBackend).not.toBeNull();
     expect(await holder.kill()).toBe('SIGKILL');
     const killedAt = Date.now();
 
-    // Second half: the survivor alone takes the lease and the projections over. Its first tick holding
-    // the lease is counted when that tick ends: the takeover time is measured to there.
-    const leaseTakenOver = until(
-      'the survivor holding the lease',
-      async () => (await scrape(survivor)).leaseTicks > 0,
-    ).then(() => Date.now() - killedAt);
+    // Second half: the survivor alone takes the lease and the projections over. The lease is a session
+    // advisory lock: taken over when the survivor's connection holds it (pg_locks); its first tick holding
+    // it is counted in its metrics when that tick ends (a tick skipped for read models behind is not).
+    const leaseTakenOver = until('the survivor holding the lease', async () => {
+      const pid = await leaseHolderPid(api.db.pool, api.db.name);
+      return pid !== null && pid !== holderBackend;
+    }).then(() => Date.now() - killedAt);
+    const firstLeaseTick = until('a tick of the survivor holding the lease', async () => {
+      return (await scrape(survivor)).leaseTicks > 0;
+    }).then(() => Date.now() - killedAt);
     expected.push(
       ...(await seedEndedSubscriptions(store, catalog, { from: SUBSCRIPTIONS_BEFORE + 1, count: SUBSCRIPTIONS_AFTER })),
     );
@@ -130,6 +149,7 @@ describe('chaos: two projector replicas, one killed', () => {
     });
     const takeoverMs = Date.now() - killedAt;
     const leaseTakeoverMs = await leaseTakenOver;
+    const firstLeaseTickMs = await firstLeaseTick;
     await pause(Math.max(0, durationMs - (Date.now() - faultsFrom)));
     await ingestion.stop();
     const faultWindowMs = Date.now() - faultsFrom;
@@ -159,6 +179,7 @@ describe('chaos: two projector replicas, one killed', () => {
         survivor_invoices_closed: survivorAfter.closed,
         survivor_lease_ticks_before_kill: survivorBefore.leaseTicks,
         lease_takeover_ms: leaseTakeoverMs,
+        first_lease_tick_after_kill_ms: firstLeaseTickMs,
         kill_to_new_invoices_closed_ms: takeoverMs,
         invoices_closed: audit.closed,
         numbers_checked: audit.numbers,
