@@ -11,6 +11,7 @@ import {
   invalidCursor,
   type Page,
 } from '../common/pagination';
+import { ShownOnce } from '../common/idempotency/idempotency.interceptor';
 import { ApiProblem } from '../common/problems/api-problem';
 import { RequestId } from '../common/request-id.decorator';
 import { toApiKeyView, type ApiKeyView, type IssuedApiKey } from './api-key.view';
@@ -33,6 +34,7 @@ export class ApiKeysController {
   @Post()
   @HttpCode(201)
   @Roles('admin')
+  @ShownOnce('key')
   @ApiOperation({ summary: 'Issue an API key; the key itself is in the response, once' })
   @ApiCreatedResponse({ description: 'the key record with `key`' })
   create(

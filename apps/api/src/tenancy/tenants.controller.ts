@@ -3,6 +3,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Caller, OperatorOnly, Roles } from '../common/auth/auth.decorators';
 import type { AuthContext } from '../common/auth/key-directory';
+import { ShownOnce } from '../common/idempotency/idempotency.interceptor';
 import { RequestId } from '../common/request-id.decorator';
 import { CreateTenant } from './create-tenant.handler';
 import { CreateTenantRequest } from './dto/create-tenant.request';
@@ -25,6 +26,7 @@ export class TenantsController {
   @HttpCode(201)
   @Roles('admin')
   @OperatorOnly()
+  @ShownOnce('admin_key')
   @ApiOperation({ summary: 'Create a tenant (operator only); its first admin key is in the response, once' })
   @ApiCreatedResponse({ description: '{ id, name, created_at, admin_key }' })
   async create(

@@ -14,6 +14,13 @@ import { IdempotencyStore, type ClaimRequest } from './idempotency.store';
 export const SKIP_IDEMPOTENCY_KEY = 'abaxus:skip-idempotency-key';
 /** For a POST that has its own idempotency (usage events carry `idempotency_key` in the body). */
 export const NoIdempotencyKeyHeader = () => SetMetadata(SKIP_IDEMPOTENCY_KEY, true);
+export const SHOWN_ONCE_FIELDS = 'abaxus:shown-once-fields';
+/**
+ * Top-level response fields that hold a secret shown once (an issued API key): the stored response
+ * has them as null, so a replay answers with the same record, `null` in their place, and no secret
+ * ever sits in `idempotent_requests`.
+ */
+export const ShownOnce = (...fields: string[]) => SetMetadata(SHOWN_ONCE_FIELDS, fields);
 
 const KEY_FORMAT = /^[\x21-\x7e]{1,255}$/;
 const WAIT_FOR_DUPLICATE_MS = 10_000;
@@ -54,16 +61,17 @@ export class IdempotencyInterceptor implements NestInterceptor {
       requestHash: createHash('sha256').update(requestText(request, path)).digest('hex'),
     };
     const status = this.reflector.get<number>(HTTP_CODE_METADATA, context.getHandler()) ?? 201;
-    return from(this.run(claim, status, String(request.id), next));
+    const shownOnce = this.reflector.get<string[] | undefined>(SHOWN_ONCE_FIELDS, context.getHandler()) ?? [];
+    return from(this.run(claim, { status, shownOnce }, String(request.id), next));
   }
 
-  private async run(claim: ClaimRequest, status: number, requestId: string, next: CallHandler): Promise<unknown> {
+  private async run(claim: ClaimRequest, answer: Answer, requestId: string, next: CallHandler): Promise<unknown> {
     const deadline = Date.now() + WAIT_FOR_DUPLICATE_MS;
     for (;;) {
       const outcome = await this.store.claim(claim);
       switch (outcome.kind) {
         case 'owner':
-          return this.execute(claim, status, requestId, next);
+          return this.execute(claim, answer, requestId, next);
         case 'replay':
           throw new ReplayedResponse(outcome.status, outcome.body);
         case 'mismatch':
@@ -80,7 +88,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
   }
 
-  private async execute(claim: ClaimRequest, status: number, requestId: string, next: CallHandler): Promise<unknown> {
+  private async execute(claim: ClaimRequest, answer: Answer, requestId: string, next: CallHandler): Promise<unknown> {
     let body: unknown;
     try {
       body = await lastValueFrom(next.handle(), { defaultValue: undefined });
@@ -93,9 +101,21 @@ export class IdempotencyInterceptor implements NestInterceptor {
       await settle.catch(() => undefined);
       throw error;
     }
-    await this.store.complete(claim.tenantId, claim.key, status, body);
+    await this.store.complete(claim.tenantId, claim.key, answer.status, withoutSecrets(body, answer.shownOnce));
     return body;
   }
+}
+
+interface Answer {
+  status: number;
+  shownOnce: string[];
+}
+
+function withoutSecrets(body: unknown, fields: string[]): unknown {
+  if (fields.length === 0 || typeof body !== 'object' || body === null) return body;
+  const stored: Record<string, unknown> = { ...(body as Record<string, unknown>) };
+  for (const field of fields) if (field in stored) stored[field] = null;
+  return stored;
 }
 
 /** The request as canonical JSON (RFC 8785); text that is not Unicode (a lone surrogate) has none. */

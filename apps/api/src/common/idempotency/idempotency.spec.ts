@@ -22,10 +22,30 @@ describe('Idempotency-Key on POST', () => {
       headers: { 'idempotency-key': 'create-once-1' },
     });
     expect(replay.status).toBe(201);
-    expect(replay.body).toEqual(first.body);
+    // The secret is shown once: the replay is the same record with `key: null`.
+    expect(first.body.key).toMatch(/^sk_/);
+    expect(replay.body).toEqual({ ...first.body, key: null });
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(first.headers['idempotent-replayed']).toBeUndefined();
     expect(await keyCount()).toBe(before + 1);
+  });
+
+  it('never stores an issued secret: api key and tenant admin key are null in idempotent_requests', async () => {
+    const issued = await post('/v1/api-keys', { name: 'stored', role: 'finance', kind: 'secret' }, 'secret-1');
+    const tenant = await post('/v1/tenants', { name: 'Secretive' }, 'secret-2');
+    expect(issued.status).toBe(201);
+    expect(tenant.status).toBe(201);
+    const { rows } = await api.db.pool.query<{ body: string }>(
+      "SELECT response::text AS body FROM idempotent_requests WHERE key IN ('secret-1', 'secret-2')",
+    );
+    expect(rows).toHaveLength(2);
+    for (const row of rows) {
+      expect(row.body).not.toContain(issued.body.key);
+      expect(row.body).not.toContain(tenant.body.admin_key);
+      expect(row.body).not.toMatch(/sk_[A-Za-z0-9_]{20,}/);
+    }
+    const replay = await post('/v1/tenants', { name: 'Secretive' }, 'secret-2');
+    expect(replay.body).toEqual({ ...tenant.body, admin_key: null });
   });
 
   it('the same key with a different body is 422 IDEMPOTENCY.KEY_REUSED', async () => {
