@@ -166,5 +166,14 @@ describe('replayUsage: the usage streams replayed as they are read', () => {
       asOf: null,
     });
     expect(none[0].quantity).toBe('0');
+    // The fast path's identity of each event is readStream's.
+    const stream = `${tenant}:usage-c1-2026-03`;
+    const fields = await store.readStreamFields(stream, { fromRevision: 1, maxCount: 3, strings: ['value'] });
+    const recorded = await store.readStream(stream, { fromRevision: 1, maxCount: 3 });
+    expect(fields.map(({ id, type, revision, position }) => ({ id, type, revision, position }))).toEqual(
+      recorded.map(({ id, type, revision, position }) => ({ id, type, revision, position })),
+    );
+    expect(fields.map((event) => event.strings[0])).toEqual(['2', '2', '2']);
+    expect(await store.readStreamFields(stream, { fromRevision: 99, strings: [] })).toEqual([]);
   });
 });
