@@ -1,4 +1,4 @@
-import { create, parseDependencies, type MathNode } from 'mathjs';
+import type { MathNode } from 'mathjs';
 import { Dec } from '../decimal';
 import { PricingError } from './charge';
 
@@ -16,7 +16,22 @@ import { PricingError } from './charge';
  * round() rounds half away from zero, like every rounding in ABAXUS.
  */
 
-const math = create({ parseDependencies }, { number: 'BigNumber', precision: 64 });
+type MathJs = typeof import('mathjs');
+let parser: ((text: string) => MathNode) | undefined;
+
+/**
+ * mathjs is loaded on the first formula, not at start: requiring it costs 1.5-2.5 s of CPU, which
+ * every process (API, projector, CLI) paid on start-up even when no plan has a custom_formula charge.
+ */
+function parseFormula(text: string): MathNode {
+  if (!parser) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy by design (see above)
+    const { create, parseDependencies } = require('mathjs') as MathJs;
+    const math = create({ parseDependencies }, { number: 'BigNumber', precision: 64 });
+    parser = (formula) => math.parse(formula);
+  }
+  return parser(text);
+}
 
 const MAX_LENGTH = 500;
 const MAX_NODES = 200;
@@ -169,7 +184,7 @@ export function compileFormula(formula: string): CompiledFormula {
     throw invalid('hexadecimal, binary and octal literals are not allowed');
   let tree: MathNode;
   try {
-    tree = math.parse(formula);
+    tree = parseFormula(formula);
   } catch (error) {
     throw invalid(`does not parse: ${error instanceof Error ? error.message : String(error)}`);
   }
