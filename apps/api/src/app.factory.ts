@@ -62,6 +62,9 @@ export async function createApiApp(deps: ApiDeps): Promise<NestFastifyApplicatio
     createAdapter(deps, logger),
     {
       bufferLogs: true,
+      // A module that fails to initialise throws to the caller (the CLI exits 1 with the error; a test
+      // fails) instead of Nest calling process.exit.
+      abortOnError: false,
       // Our own JSON parser above; Nest's would add urlencoded.
       bodyParser: false,
     },
