@@ -4,10 +4,12 @@ import type { Checkpoint, EventStore, ReadAllOptions, ReadAllResult } from '../e
 export const SHARED_PAGES_CAPACITY = 6;
 /**
  * Longest pause, per page, of a projection that runs ahead of a lined-up, slower one (see
- * SharedPages): long enough for a slower batch to finish under load, short enough that a follower
- * busy with a long batch slows the leader to one page per second at worst.
+ * SharedPages). Long enough for the slower one's batch to finish on a loaded machine (with 1 s,
+ * `usage` batches outlasted it during a 60 s load and `late_usage` ran off, reading every page
+ * again); a follower busy with a long batch slows the leader to a page per 3 s at worst, and only
+ * while it has pages to catch up on (the billing cycle waits for both anyway).
  */
-export const SHARED_PAGES_MAX_WAIT_MS = 1_000;
+export const SHARED_PAGES_MAX_WAIT_MS = 3_000;
 
 interface Entry {
   readonly page: Promise<ReadAllResult>;
