@@ -17,6 +17,7 @@ import {
   LEDGER_ENTRY_POSTED,
   PostgresEventStore,
   assignmentEventId,
+  inTransaction,
   invoiceNumbersStream,
   invoiceStream,
   journalEntryFor,
@@ -99,11 +100,11 @@ export async function writeInvoiceBatch(
   const metadata = metadataOf(ctx);
   const calculations = Promise.all(
     split(works, PARALLEL_WRITERS).map((part) =>
-      inTransaction(ctx, (client) => appendCalculations(ctx, store, client, part, metadata)),
+      inTransaction(ctx.pool, (client) => appendCalculations(ctx, store, client, part, metadata)),
     ),
   );
   calculations.catch(() => undefined); // awaited inside the close, which then rolls back
-  const decided = await inTransaction(ctx, async (client) => {
+  const decided = await inTransaction(ctx.pool, async (client) => {
     const invoices = works.map((work) => invoiceStream(ctx.tenantId, work.invoiceId));
     const numbers = invoiceNumbersStream(ctx.tenantId);
     await store.lockStreams(client, [...invoices, numbers]);
@@ -121,7 +122,7 @@ export async function writeInvoiceBatch(
   const closed = decided.filter((item) => item.result.closedNow);
   await Promise.all(
     split(closed, PARALLEL_WRITERS).map((part) =>
-      inTransaction(ctx, (client) => appendJournal(ctx, store, client, part, metadata)),
+      inTransaction(ctx.pool, (client) => appendJournal(ctx, store, client, part, metadata)),
     ),
   );
   return decided.map((item) => item.result);
@@ -133,25 +134,6 @@ function split<T>(items: readonly T[], parts: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
-}
-
-/** `work` in a READ COMMITTED transaction of its own: committed when it returns, rolled back when it throws. */
-async function inTransaction<T>(ctx: BillingContext, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await ctx.pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch((rollbackError: Error) => {
-      broken = rollbackError;
-    });
-    throw error;
-  } finally {
-    client.release(broken);
-  }
 }
 
 const toNew = (events: ReadonlyArray<{ type: string; data: unknown }>, metadata: EventMetadata): NewEvent[] =>

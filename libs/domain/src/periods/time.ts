@@ -14,12 +14,16 @@ export class PeriodError extends Error {
   }
 }
 
+/** Zones found valid (a few hundred at most): luxon's check builds an Intl formatter each time. */
+const validZones = new Set<string>();
+
 /**
  * An IANA time zone name ("Europe/Berlin", "America/New_York", "UTC"), checked against the
  * runtime's zone database. Returned as given: not canonicalised, because ICU's canonical names
  * differ between Node versions ("Asia/Kolkata" vs "Asia/Calcutta") and both spellings work.
  */
 export function validateTimezone(name: unknown, field = 'timezone'): string {
+  if (typeof name === 'string' && validZones.has(name)) return name;
   if (typeof name !== 'string' || name.length === 0 || name.length > 64 || !IANAZone.isValidZone(name)) {
     throw new PeriodError(
       'PERIOD.INVALID_TIMEZONE',
@@ -27,6 +31,7 @@ export function validateTimezone(name: unknown, field = 'timezone'): string {
       field,
     );
   }
+  validZones.add(name);
   return name;
 }
 
