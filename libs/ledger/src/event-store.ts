@@ -86,6 +86,11 @@ export interface ReadAllResult {
   checkpoint: Checkpoint;
   /** True when the reader reached the current head (nothing more visible right now). */
   atHead: boolean;
+  /**
+   * Committed events exist that are not visible yet (an older transaction is still open; Postgres
+   * adapter). A reader that must include everything committed before it started reads again.
+   */
+  pending?: boolean;
 }
 
 export interface SubscribeOptions extends ReadAllOptions {

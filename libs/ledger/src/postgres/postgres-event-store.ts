@@ -191,8 +191,8 @@ export class PostgresEventStore implements EventStore {
 
   async readAll(from: Checkpoint | null, options: ReadAllOptions = {}): Promise<ReadAllResult> {
     this.assertOpen();
-    const { events, checkpoint, atHead } = await readLogPage(this.pool, from, options);
-    return { events, checkpoint, atHead };
+    const { events, checkpoint, atHead, pending } = await readLogPage(this.pool, from, options);
+    return { events, checkpoint, atHead, pending };
   }
 
   subscribeToAll(from: Checkpoint | null, options: SubscribeOptions): Subscription {

@@ -34,6 +34,7 @@ export async function appendEvents(
     round += 1;
   }
   if (last === null) throw new Error('appendEvents: count must be >= 1');
+  await untilVisible(store, last);
   return last;
 }
 
@@ -140,4 +141,17 @@ export async function catalogRow(pool: Pool, name: string, status = 'live') {
         tables_dropped_at: Date | null;
       }
     | undefined;
+}
+
+/**
+ * Resolves once `position` is visible to readers. Visibility follows the cluster-wide transaction
+ * horizon: another test file's open transaction (a CREATE DATABASE, a batch) can hold a committed
+ * event back for a moment, and a spec that reads right after appending must not depend on luck.
+ */
+export async function untilVisible(store: EventStore, position: Checkpoint, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (store.compareCheckpoints(await store.headCheckpoint(), position) < 0) {
+    if (Date.now() > deadline) throw new Error(`position ${position} not visible after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
