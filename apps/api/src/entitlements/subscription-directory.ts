@@ -8,6 +8,7 @@ import {
   type Entitlements,
   type SubscriptionStarted,
 } from '#domain';
+import { readToHead } from '../common/read-to-head';
 import type { Checkpoint, EventStore, RecordedEvent, Subscription } from '#ledger';
 
 /** What an entitlement check needs of a subscription: who, when, the billing cycle, the entitlements. */
@@ -89,14 +90,12 @@ export class SubscriptionDirectory {
   /** Reads to the head, then follows the log. Idempotent. */
   async start(): Promise<void> {
     if (this.loaded) return;
-    for (;;) {
-      const page = await this.store.readAll(this.checkpoint, {
-        types: SUBSCRIPTION_EVENT_TYPES,
-        maxCount: CATCH_UP_BATCH,
-      });
-      this.apply(page.events, page.checkpoint);
-      if (page.atHead) break;
-    }
+    await readToHead(
+      this.store,
+      this.checkpoint,
+      { types: SUBSCRIPTION_EVENT_TYPES, maxCount: CATCH_UP_BATCH },
+      (events, at) => this.apply(events, at),
+    );
     this.loaded = true;
     this.subscription = this.store.subscribeToAll(this.checkpoint, {
       types: SUBSCRIPTION_EVENT_TYPES,

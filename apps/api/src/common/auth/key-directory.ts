@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CheckpointWaiters } from '../checkpoint-waiters';
+import { readToHead } from '../read-to-head';
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
 import {
@@ -35,8 +35,6 @@ export interface KeyDirectoryStatus {
 
 const ERROR_MEMORY_MS = 15_000;
 const CATCH_UP_BATCH = 1_000;
-const PENDING_WAIT_MS = 10_000;
-const PENDING_POLL_MS = 10;
 
 /**
  * Every tenant and API key, in memory, following the event log: authentication costs no database
@@ -76,21 +74,14 @@ export class KeyDirectory implements OnModuleInit, OnApplicationShutdown {
     this.waiters.releaseAll();
   }
 
-  /**
-   * Reads to the head before the API listens: no request is ever judged on a partial directory. At
-   * the head, events committed before start but still behind an open transaction (anywhere in the
-   * cluster: a key issued a moment ago by `abaxus start`'s bootstrap) are waited for, up to
-   * PENDING_WAIT_MS; after that the live subscription delivers them.
-   */
+  /** Reads to the head before the API listens: no request is ever judged on a partial directory. */
   private async catchUp(): Promise<void> {
-    const pendingDeadline = Date.now() + PENDING_WAIT_MS;
-    for (;;) {
-      const page = await this.store.readAll(this.checkpoint, { types: TENANCY_EVENT_TYPES, maxCount: CATCH_UP_BATCH });
-      this.apply(page.events, page.checkpoint);
-      if (!page.atHead) continue;
-      if (!page.pending || Date.now() >= pendingDeadline) return;
-      await sleep(PENDING_POLL_MS);
-    }
+    await readToHead(
+      this.store,
+      this.checkpoint,
+      { types: TENANCY_EVENT_TYPES, maxCount: CATCH_UP_BATCH },
+      (events, at) => this.apply(events, at),
+    );
   }
 
   /** Both adapters retry a failed subscription themselves (same checkpoint, backoff): we only watch. */
