@@ -15,7 +15,12 @@ describe('readToHead', () => {
     await db.close();
   });
 
-  const event = (type: string) => ({ id: randomUUID(), type, data: {}, metadata: { tenant_id: 't1', actor: 'system:test' } });
+  const event = (type: string) => ({
+    id: randomUUID(),
+    type,
+    data: {},
+    metadata: { tenant_id: 't1', actor: 'system:test' },
+  });
 
   it('waits for an event committed behind an older open transaction before it returns', async () => {
     await store.append('t1:thing-a', [event('ThingHappened')]);
