@@ -9,6 +9,7 @@ import {
 } from '#domain';
 import { ProjectionWaitTimeoutError, waitForPosition, type Checkpoint, type EventStore } from '#ledger';
 import type { LiveSubscriptionCounter } from '../customers/live-subscriptions';
+import { readToHead } from '../common/read-to-head';
 import { EVENT_STORE, PG_POOL } from '../common/tokens';
 
 /** How long a count waits for a lagging `subscriptions` read model before reading the log instead. */
@@ -44,6 +45,9 @@ export class LiveSubscriptionsCounter implements LiveSubscriptionCounter {
     );
     if (live.rows.length === 0) return false;
     const head = await this.store.headCheckpoint();
+    // A subscription committed a moment ago but still behind an open transaction is not in the head
+    // yet: only the log read (which waits for it) counts it.
+    if ((await this.store.readAll(head, { maxCount: 1 })).pending) return false;
     if (this.store.compareCheckpoints(live.rows[0].checkpoint, head) >= 0) return true;
     try {
       await waitForPosition({ pool: this.pool, store: this.store }, 'subscriptions', head, CATCH_UP_WAIT_MS);
@@ -71,19 +75,15 @@ export class LiveSubscriptionsCounter implements LiveSubscriptionCounter {
   /** Folds the subscription events of the log (all tenants' pass by; only this customer's are kept). */
   private async countInLog(tenantId: string, customerId: string, now: Date): Promise<number> {
     const mine = new Map<string, Subscription | undefined>();
-    let from: Checkpoint | null = null;
-    for (;;) {
-      const page = await this.store.readAll(from, { types: SUBSCRIPTION_EVENT_TYPES, maxCount: SCAN_PAGE });
-      for (const recorded of page.events) {
+    await readToHead(this.store, null, { types: SUBSCRIPTION_EVENT_TYPES, maxCount: SCAN_PAGE }, (events) => {
+      for (const recorded of events) {
         if (recorded.metadata.tenant_id !== tenantId) continue;
         const event = { type: recorded.type, data: recorded.data } as SubscriptionEvent;
         const id = event.data.subscription_id;
         if (event.type === 'SubscriptionStarted' && event.data.customer_id === customerId) mine.set(id, undefined);
         if (mine.has(id)) mine.set(id, evolveSubscription(mine.get(id), event));
       }
-      from = page.checkpoint;
-      if (page.atHead) break;
-    }
+    });
     return [...mine.values()].filter((subscription) => subscription !== undefined && isLive(subscription, now)).length;
   }
 }
