@@ -10,6 +10,7 @@ import {
   type MeterSlot,
   type SqlParams,
   type UsageSegment,
+  segmentStateColumns,
 } from '#domain';
 
 /*
@@ -179,15 +180,7 @@ export function scanChunkSql(
   const segments = [...new Map(fast.slots.map((slot) => [fast.segmentOf(slot).index, fast.segmentOf(slot)])).values()];
   for (const segment of segments) {
     const own = fast.slots.filter((slot) => fast.segmentOf(slot).index === segment.index);
-    const where = `FILTER (WHERE x.ok AND x.vid IN (${vidList(own)}))`;
-    const k = segment.index;
-    columns.push(
-      `count(*) ${where}::text AS c${k}`,
-      `count(x.mv) ${where}::text AS vc${k}`,
-      `sum(x.mv) ${where}::text AS s${k}`,
-      `min(x.mv) ${where}::text AS mn${k}`,
-      `max(x.mv) ${where}::text AS mx${k}`,
-    );
+    columns.push(...segmentStateColumns(own, segment.index));
   }
   const metered = meteredRowsSql(fast.slots, params, source, { byMetric: false, groupBy: null, keepUnmatched: true });
   return `SELECT ${columns.join(', ')} FROM (${metered}) x`;

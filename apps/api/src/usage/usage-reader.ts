@@ -8,6 +8,7 @@ import {
   GRANULARITY_MS,
   isBucketed,
   meterSlots,
+  segmentStateRow,
   SqlParams,
   stateFromRow,
   UsageAccumulator,
@@ -16,8 +17,8 @@ import {
   versionsInPeriod,
   type Aggregation,
   type HistogramGranularity,
-  type Metric,
   type MeterSlot,
+  type Metric,
   type PeriodUsage,
   type StateRow,
 } from '#domain';
@@ -308,19 +309,9 @@ function addFastStates(
   rows: ChunkRow[],
 ): void {
   for (const segment of segments) {
-    const k = segment.index;
     const version = segment.versions[0];
     for (const row of rows) {
-      const extremum = segment.aggregation === 'min' ? row[`mn${k}`] : row[`mx${k}`];
-      const state: StateRow = {
-        event_count: row[`c${k}`] ?? '0',
-        value_count: row[`vc${k}`] ?? '0',
-        value_sum: row[`s${k}`] ?? '0',
-        extremum: extremum ?? null,
-        pick_ts: null,
-        pick_id: null,
-        pick_value: null,
-      };
+      const state = segmentStateRow(segment.aggregation, row, segment.index);
       // Any version of the segment: states merge within a segment whatever the version.
       accumulator.addState(version, [], stateFromRow(segment.aggregation, state));
     }

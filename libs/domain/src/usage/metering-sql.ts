@@ -1,5 +1,6 @@
 import type { Metric, MetricVersion } from '../catalog/metrics';
 import { DEFAULT_FIELD, PROPERTY_FIELD_PREFIX, type Aggregation, type PropertyFilter } from '../metering';
+import type { StateRow } from './usage-accumulator';
 
 /*
  * The metering rules of libs/domain/src/metering as PostgreSQL expressions, so that the read model
@@ -82,6 +83,38 @@ export function perSlot(
 /** A literal list of slot numbers for `vid IN (…)`, never empty (-1 matches nothing). */
 export function vidList(slots: readonly MeterSlot[]): string {
   return slots.length === 0 ? '-1' : slots.map((slot) => String(slot.vid)).join(', ');
+}
+
+/**
+ * The mergeable-state columns of one segment `k` (count, sum, min, max) over the metered rows `x`
+ * of its slots: `c<k>`, `vc<k>`, `s<k>`, `mn<k>`, `mx<k>`. `segmentStateRow` reads them back.
+ */
+export function segmentStateColumns(own: readonly MeterSlot[], k: number): string[] {
+  const where = `FILTER (WHERE x.ok AND x.vid IN (${vidList(own)}))`;
+  return [
+    `count(*) ${where}::text AS c${k}`,
+    `count(x.mv) ${where}::text AS vc${k}`,
+    `sum(x.mv) ${where}::text AS s${k}`,
+    `min(x.mv) ${where}::text AS mn${k}`,
+    `max(x.mv) ${where}::text AS mx${k}`,
+  ];
+}
+
+/** The StateRow of segment `k` in a row with `segmentStateColumns` (min/max: the extremum asked for). */
+export function segmentStateRow(
+  aggregation: Aggregation,
+  row: Readonly<Record<string, string | null | undefined>>,
+  k: number,
+): StateRow {
+  return {
+    event_count: row[`c${k}`] ?? '0',
+    value_count: row[`vc${k}`] ?? '0',
+    value_sum: row[`s${k}`] ?? '0',
+    extremum: (aggregation === 'min' ? row[`mn${k}`] : row[`mx${k}`]) ?? null,
+    pick_ts: null,
+    pick_id: null,
+    pick_value: null,
+  };
 }
 
 /**

@@ -1,16 +1,16 @@
 import type { PoolClient } from 'pg';
 import {
-  SqlParams,
-  UsageAccumulator,
-  meterSlots,
   meteredRowsSql,
+  meterSlots,
+  segmentStateColumns,
+  segmentStateRow,
+  SqlParams,
   stateFromRow,
+  UsageAccumulator,
   usageChecksumOf,
   usageSegments,
   versionsInPeriod,
-  vidList,
   type Metric,
-  type StateRow,
 } from '#domain';
 import type { ExactUsage, UsagePeriod } from '../../usage/usage-reader';
 
@@ -63,15 +63,7 @@ export async function scanUsageOfCustomers(
     ];
     for (const segment of segments) {
       const own = slots.filter((slot) => template.segmentOfVersion(slot.version.version)?.index === segment.index);
-      const where = `FILTER (WHERE x.ok AND x.vid IN (${vidList(own)}))`;
-      const k = segment.index;
-      columns.push(
-        `count(*) ${where}::text AS c${k}`,
-        `count(x.mv) ${where}::text AS vc${k}`,
-        `sum(x.mv) ${where}::text AS s${k}`,
-        `min(x.mv) ${where}::text AS mn${k}`,
-        `max(x.mv) ${where}::text AS mx${k}`,
-      );
+      columns.push(...segmentStateColumns(own, segment.index));
     }
     const metered = meteredRowsSql(slots, params, source, { byMetric: false, groupBy: null, keepUnmatched: true });
     const text = `SELECT ${columns.join(', ')} FROM (${metered}) x GROUP BY x.customer_id`;
@@ -113,16 +105,6 @@ function addSegmentState(
   segment: ReturnType<typeof usageSegments>[number],
   row: CustomerRow,
 ): void {
-  const k = segment.index;
-  const extremum = segment.aggregation === 'min' ? row[`mn${k}`] : row[`mx${k}`];
-  const state: StateRow = {
-    event_count: row[`c${k}`] ?? '0',
-    value_count: row[`vc${k}`] ?? '0',
-    value_sum: row[`s${k}`] ?? '0',
-    extremum: extremum ?? null,
-    pick_ts: null,
-    pick_id: null,
-    pick_value: null,
-  };
+  const state = segmentStateRow(segment.aggregation, row, segment.index);
   accumulator.addState(segment.versions[0], [], stateFromRow(segment.aggregation, state));
 }
