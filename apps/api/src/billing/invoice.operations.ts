@@ -8,9 +8,11 @@ import {
   type BillingPeriod,
   type Calculation,
   type ClosedInvoice,
+  type Customer,
   type CustomerSnapshot,
   type DecimalString,
   type InvoiceState,
+  type Plan,
   type PlanSnapshot,
   type Subscription,
   type TaxLine,
@@ -182,7 +184,11 @@ function assertSameClose(invoice: ClosedInvoice, request: CloseRequest): void {
 }
 
 async function customerSnapshot(ctx: BillingContext, customerId: string): Promise<CustomerSnapshot> {
-  const customer = await loadCustomer(ctx.store, ctx.tenantId, customerId);
+  return customerSnapshotOf(await loadCustomer(ctx.store, ctx.tenantId, customerId));
+}
+
+/** The customer as billed, copied into a closed invoice. */
+export function customerSnapshotOf(customer: Customer): CustomerSnapshot {
   return {
     id: customer.id,
     name: customer.name,
@@ -192,18 +198,21 @@ async function customerSnapshot(ctx: BillingContext, customerId: string): Promis
   };
 }
 
-/** The plan version as the subscription locked it: its name, and the charges with the overrides. */
 async function planSnapshot(
   ctx: BillingContext,
   subscription: Subscription,
   calculation: Calculation,
 ): Promise<PlanSnapshot> {
   const plan = await loadPricePlan(ctx.store, ctx.tenantId, calculation.plan_key);
-  const version = findPlanVersion(plan, calculation.plan_version);
+  return planSnapshotOf(plan, calculation.plan_version, subscription);
+}
+
+/** The plan version as the subscription locked it: its name, and the charges with the overrides. */
+export function planSnapshotOf(plan: Plan, version: number, subscription: Subscription): PlanSnapshot {
   return {
-    key: calculation.plan_key,
-    version: calculation.plan_version,
-    name: version?.name ?? plan.key,
+    key: plan.key,
+    version,
+    name: findPlanVersion(plan, version)?.name ?? plan.key,
     currency: subscription.currency,
     billing_interval: subscription.billing_interval,
     charges: subscription.charges,

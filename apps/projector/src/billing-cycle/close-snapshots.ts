@@ -1,7 +1,6 @@
 import {
   CUSTOMER_STREAM_CATEGORY,
   customerDecider,
-  findPlanVersion,
   isValidCustomerId,
   type CustomerEvent,
   type CustomerSnapshot,
@@ -12,6 +11,7 @@ import {
 import { streamName } from '#ledger';
 import { readStreamsAsOf } from '../../../api/src/billing/calculation';
 import { loadCustomer } from '../../../api/src/customers/customer.operations';
+import { customerSnapshotOf, planSnapshotOf } from '../../../api/src/billing/invoice.operations';
 import { loadPricePlan } from '../../../api/src/price-plans/price-plan.operations';
 import type { TenantRun } from './tenant-run';
 
@@ -21,27 +21,11 @@ import type { TenantRun } from './tenant-run';
  * the closes the cycle makes itself (a draft it just made, a credit note).
  */
 export async function customerSnapshot(run: TenantRun, customerId: string): Promise<CustomerSnapshot> {
-  const customer = await loadCustomer(run.store, run.tenantId, customerId);
-  return {
-    id: customer.id,
-    name: customer.name,
-    email: customer.email,
-    currency: customer.currency,
-    timezone: customer.timezone,
-  };
+  return customerSnapshotOf(await loadCustomer(run.store, run.tenantId, customerId));
 }
 
 export async function planSnapshot(run: TenantRun, subscription: Subscription): Promise<PlanSnapshot> {
-  const plan = await loadPricePlan(run.store, run.tenantId, subscription.plan_key);
-  return {
-    key: subscription.plan_key,
-    version: subscription.plan_version,
-    name: findPlanVersion(plan, subscription.plan_version)?.name ?? plan.key,
-    currency: subscription.currency,
-    billing_interval: subscription.billing_interval,
-    charges: subscription.charges,
-    minimum_commitment: subscription.minimum_commitment,
-  };
+  return cachedPlanSnapshot(run, subscription, new Map());
 }
 
 /**
@@ -63,14 +47,7 @@ export async function customerSnapshots(
       customerDecider.initialState(),
     );
     if (state.status === 'absent') continue;
-    const { customer } = state;
-    snapshots.set(id, {
-      id: customer.id,
-      name: customer.name,
-      email: customer.email,
-      currency: customer.currency,
-      timezone: customer.timezone,
-    });
+    snapshots.set(id, customerSnapshotOf(state.customer));
   }
   return snapshots;
 }
@@ -87,14 +64,5 @@ export async function cachedPlanSnapshot(
     plan.catch(() => cache.delete(subscription.plan_key));
     cache.set(subscription.plan_key, plan);
   }
-  const loaded = await plan;
-  return {
-    key: subscription.plan_key,
-    version: subscription.plan_version,
-    name: findPlanVersion(loaded, subscription.plan_version)?.name ?? loaded.key,
-    currency: subscription.currency,
-    billing_interval: subscription.billing_interval,
-    charges: subscription.charges,
-    minimum_commitment: subscription.minimum_commitment,
-  };
+  return planSnapshotOf(await plan, subscription.plan_version, subscription);
 }
