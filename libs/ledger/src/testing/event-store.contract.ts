@@ -9,6 +9,7 @@ import {
   type NewEvent,
   type RecordedEvent,
 } from '../event-store';
+import { settledHead } from './settled-head';
 
 /**
  * The behaviour every EventStore adapter must have, written against the port only. Adapters run it
@@ -98,20 +99,6 @@ interface ReadResult {
   /** Every event returned, ours or not. */
   all: RecordedEvent[];
   checkpoint: Checkpoint | null;
-}
-
-/**
- * The head once nothing committed is still held back (Postgres: the horizon is cluster-wide, so
- * another test file's open transaction can keep an earlier test's events invisible for a moment;
- * taken too early, `from` would let them appear in this test's read).
- */
-async function settledHead(store: EventStore): Promise<Checkpoint | null> {
-  for (let attempt = 0; attempt < 3_000; attempt += 1) {
-    const head = await store.headCheckpoint();
-    if (!(await store.readAll(head, { maxCount: 1 })).pending) return head;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error('the log never settled: committed events stayed invisible for 30 s');
 }
 
 /** Reads the global log page by page from `from` until `done(ourEvents)` holds at the head. */

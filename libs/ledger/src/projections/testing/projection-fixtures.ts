@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import type { Checkpoint, EventStore, NewEvent, RecordedEvent } from '../../event-store';
 import { streamName } from '../../streams';
 import type { Projection } from '../projection';
+import { settledHead } from '../../testing/settled-head';
 
 /**
  * Appends `count` events spread over `streams` streams, `chunk` events per append. Returns the
@@ -34,7 +35,7 @@ export async function appendEvents(
     round += 1;
   }
   if (last === null) throw new Error('appendEvents: count must be >= 1');
-  await untilVisible(store, last);
+  await settledHead(store);
   return last;
 }
 
@@ -141,17 +142,4 @@ export async function catalogRow(pool: Pool, name: string, status = 'live') {
         tables_dropped_at: Date | null;
       }
     | undefined;
-}
-
-/**
- * Resolves once `position` is visible to readers. Visibility follows the cluster-wide transaction
- * horizon: another test file's open transaction (a CREATE DATABASE, a batch) can hold a committed
- * event back for a moment, and a spec that reads right after appending must not depend on luck.
- */
-export async function untilVisible(store: EventStore, position: Checkpoint, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (store.compareCheckpoints(await store.headCheckpoint(), position) < 0) {
-    if (Date.now() > deadline) throw new Error(`position ${position} not visible after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
