@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { backfill, created } from '../../apps/api/src/billing/testing/billing-http';
 import { startTestApi, type TestApi } from '../support/api';
+import { serverUrl } from '../support/database';
 import { runCli } from '../support/process';
 import { startTestProjector, type TestProjector } from '../support/projector';
 
@@ -121,7 +122,7 @@ describe('abaxus finance and audit commands', () => {
     await projector?.stop();
     await api?.close(); // drops the database, and with it the role's grants
     // Roles belong to the cluster, not to the database.
-    const client = new Client({ connectionString: process.env.TEST_DATABASE_URL });
+    const client = new Client({ connectionString: serverUrl() });
     await client.connect();
     await client.query(`DROP ROLE IF EXISTS ${auditorRole}`).finally(() => client.end());
   });

@@ -10,8 +10,9 @@ export interface TestDatabase {
   close(): Promise<void>;
 }
 
-function serverUrl(): string {
-  const url = process.env.TEST_DATABASE_URL;
+/** This worker's server: its own embedded cluster (see global-setup), or the shared TEST_DATABASE_URL. */
+export function serverUrl(): string {
+  const url = process.env[`TEST_DATABASE_URL_${process.env.JEST_WORKER_ID ?? '1'}`] ?? process.env.TEST_DATABASE_URL;
   if (!url) throw new Error('TEST_DATABASE_URL is not set (jest globalSetup starts an embedded cluster)');
   return url;
 }
