@@ -43,15 +43,16 @@ export function seriesSourceSql(params: SqlParams, key: SeriesKey, ranges: Reado
     .join(' UNION ALL ');
 }
 
-/** The state columns of StateRow, as text, from columns named like stateColumnsSql's. */
-const STATE_TEXT = `event_count::text AS event_count, value_count::text AS value_count, value_sum::text AS value_sum,
+/** The state columns of StateRow, as text, from columns named like stateColumnsSql's (built on call: no work at module load). */
+const stateText =
+  () => `event_count::text AS event_count, value_count::text AS value_count, value_sum::text AS value_sum,
   extremum::text AS extremum, ${instantTextSql('pick_ts')} AS pick_ts, pick_id::text AS pick_id,
   pick_value::text AS pick_value`;
 
 /** Mergeable partial states of raw rows per (vid, group key): rows `{ vid, gk, ...StateRow }`. */
 export function rawStatesSql(params: SqlParams, slots: MeterSlot[], source: string, grouping: Grouping): string {
   const metered = meteredRowsSql(slots, params, source, { byMetric: false, groupBy: grouping });
-  return `SELECT vid, gk, ${STATE_TEXT} FROM (
+  return `SELECT vid, gk, ${stateText()} FROM (
       SELECT x.vid, x.gk, ${stateColumnsSql(slots)}
         FROM (${metered}) x WHERE x.vid IN (${vidList(slots)}) GROUP BY x.vid, x.gk) z`;
 }
@@ -101,7 +102,7 @@ export function bucketStatesSql(
           AND bucket_start >= ${params.add(range[0], 'timestamptz')} AND bucket_start < ${params.add(range[1], 'timestamptz')}`,
     )
     .join(' UNION ALL ');
-  return `SELECT bin, meter_version, aggregation, group_key, ${STATE_TEXT} FROM (
+  return `SELECT bin, meter_version, aggregation, group_key, ${stateText()} FROM (
       SELECT ${bin} AS bin, meter_version, aggregation, ${groupKey} AS group_key,
              sum(event_count) AS event_count, sum(value_count) AS value_count, sum(value_sum) AS value_sum,
              ${extremum} AS extremum,
