@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { userInfo } from 'node:os';
+import { totalmem, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 
@@ -37,6 +37,29 @@ export async function freePort(): Promise<number> {
       });
     });
   });
+}
+
+const MB = 1024 * 1024;
+
+/**
+ * Server settings for the embedded cluster, sized for what it runs: a write-heavy append-only log
+ * and read models rebuilt from it. Postgres's own defaults (128 MB of shared buffers, a checkpoint
+ * every 1 GB of WAL) are sized for any machine that might run it: with them, a sustained load of
+ * usage events checkpoints every few tens of seconds, and the first change of each page after a
+ * checkpoint writes the whole page to the WAL again.
+ *   - shared_buffers: an eighth of the machine's memory, between 128 MB and 1 GB (wal_buffers follows);
+ *   - max_wal_size 4 GB: checkpoints at most every 5 minutes (checkpoint_timeout) under that load;
+ *     crash recovery replays at most that much WAL.
+ * (No wal_compression: the packaged server has no lz4, and pglz costs CPU that ingestion needs.)
+ * A server of your own (DATABASE_URL) keeps its own settings: see the README's operations section.
+ */
+export function embeddedServerSettings(memoryBytes: number = totalmem()): Record<string, string> {
+  const sharedBuffersMb = Math.min(1024, Math.max(128, Math.floor(memoryBytes / 8 / MB)));
+  return {
+    shared_buffers: `${sharedBuffersMb}MB`,
+    max_wal_size: '4GB',
+    min_wal_size: '256MB',
+  };
 }
 
 const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'];
@@ -84,7 +107,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const log = options.onLog ?? (() => undefined);
   const durable = options.durable ?? true;
   const flags = ['-c', 'unix_socket_directories=', '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'];
-  if (!durable) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  if (durable) {
+    for (const [name, value] of Object.entries(embeddedServerSettings())) flags.push('-c', `${name}=${value}`);
+  } else {
+    flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  }
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir,
