@@ -12,6 +12,10 @@ registerProblemTypes({
   'INVOICE.VOID': { status: 409, title: 'The invoice is void' },
   'INVOICE.INVALID': { status: 422, title: 'The invoice request is not valid' },
   'INVOICE.PAYMENT_MISMATCH': { status: 422, title: 'The payment is not the amount due' },
+  'INVOICE.ADJUSTMENT_CARRIED': {
+    status: 409,
+    title: 'Another invoice carries one of its adjustments already; retry to close it recalculated',
+  },
   'CALCULATION.INVALID': { status: 422, title: 'The calculation cannot be made from these inputs' },
   'CALCULATION.INVALID_PERIOD': { status: 422, title: 'Not a billing period of the subscription' },
   'CALCULATION.NOT_CAUGHT_UP': {

@@ -16,6 +16,7 @@ import {
 import {
   LEDGER_ENTRY_POSTED,
   PostgresEventStore,
+  adjustmentCarriers,
   assignmentEventId,
   inTransaction,
   invoiceNumbersStream,
@@ -164,6 +165,10 @@ async function decideUnderLocks(
   const assigned = new Set(rows[0].assigned);
   let sequence = rows[0].revision === null ? 0 : Number(rows[0].revision) + 1;
   const at = clockOf(ctx);
+  // Adjustments already carried by another invoice (read under the numbers lock: no assignment can
+  // land meanwhile), and those an earlier invoice of this batch takes.
+  const carriedElsewhere = await carriedByOthers(ctx, works);
+  const takenInBatch = new Set<string>();
   return works.map((work): Decided => {
     const events = streams.get(invoiceStream(ctx.tenantId, work.invoiceId)) ?? [];
     const initial = events.reduce(
@@ -186,6 +191,14 @@ async function decideUnderLocks(
       const drafted = draft.reduce(invoiceDecider.evolve, initial);
       const change = draft.length === 0 ? 'unchanged' : initial.status === 'absent' ? 'drafted' : 'refreshed';
       if (!work.close) return { ...decided, events: draft, result: resultOf(work, drafted, change) };
+      const adjustmentIds = calculation.adjustments.map((adjustment) => adjustment.adjustment_id);
+      const carried = adjustmentIds.filter(
+        (id) => carriedElsewhere.get(work.invoiceId)?.has(id) || takenInBatch.has(id),
+      );
+      if (carried.length > 0) {
+        return deferred(decided, `another invoice carries its adjustments ${carried.join(', ')} already`);
+      }
+      for (const id of adjustmentIds) takenInBatch.add(id);
       const command: CloseInvoice = {
         type: 'CloseInvoice',
         invoice_id: work.invoiceId,
@@ -201,6 +214,7 @@ async function decideUnderLocks(
         number: command.number,
         sequence,
         close: closeRequestOf(command),
+        ...(adjustmentIds.length > 0 ? { adjustment_ids: adjustmentIds } : {}),
       };
       const result = { ...resultOf(work, closed.reduce(invoiceDecider.evolve, drafted), change), closedNow: true };
       return { ...decided, events: [...draft, ...closed], result, assignment };
@@ -208,6 +222,22 @@ async function decideUnderLocks(
       return deferred(decided, error instanceof Error ? error : String(error));
     }
   });
+}
+
+/** For each work closing with adjustments: those of them another invoice carries (adjustment-carriers.ts). */
+async function carriedByOthers(
+  ctx: BillingContext,
+  works: readonly BatchInvoiceWork[],
+): Promise<Map<string, Set<string>>> {
+  const idsOf = (work: BatchInvoiceWork) =>
+    work.close ? work.record.calculation.adjustments.map((adjustment) => adjustment.adjustment_id) : [];
+  const carriers = await adjustmentCarriers(ctx.store, ctx.tenantId, works.flatMap(idsOf));
+  const byInvoice = new Map<string, Set<string>>();
+  for (const work of works) {
+    const carried = idsOf(work).filter((id) => (carriers.get(id) ?? []).some((carrier) => carrier !== work.invoiceId));
+    if (carried.length > 0) byInvoice.set(work.invoiceId, new Set(carried));
+  }
+  return byInvoice;
 }
 
 function resultOf(work: BatchInvoiceWork, state: InvoiceState, change: BatchInvoiceResult['change']) {

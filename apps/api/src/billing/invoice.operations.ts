@@ -17,7 +17,7 @@ import {
   type Subscription,
   type TaxLine,
 } from '#domain';
-import { closeInvoiceWithNumber, loadInvoice, runInvoiceCommand } from '#ledger';
+import { AdjustmentCarriedError, closeInvoiceWithNumber, loadInvoice, runInvoiceCommand } from '#ledger';
 import { loadCustomer } from '../customers/customer.operations';
 import { loadPricePlan } from '../price-plans/price-plan.operations';
 import { loadSubscription } from '../subscriptions/subscription.operations';
@@ -138,12 +138,31 @@ export async function closeInvoice(
     assertSameClose(state.invoice, request);
     return { invoiceId, state, change: 'unchanged' };
   }
-  const refreshed = await currentInvoice(ctx, invoiceId);
-  if (refreshed.state.status !== 'draft') {
-    if (isClosedState(refreshed.state)) assertSameClose(refreshed.state.invoice, request);
-    return refreshed;
+  for (let attempt = 1; ; attempt++) {
+    const refreshed = await currentInvoice(ctx, invoiceId);
+    if (refreshed.state.status !== 'draft') {
+      if (isClosedState(refreshed.state)) assertSameClose(refreshed.state.invoice, request);
+      return refreshed;
+    }
+    try {
+      return await closeDraft(ctx, invoiceId, refreshed.state.draft, request);
+    } catch (error) {
+      // Another invoice of the customer closed with one of its pending adjustments since the draft
+      // was calculated: recalculate (the read model catches up with that close) and try again.
+      if (!(error instanceof AdjustmentCarriedError) || attempt >= CARRIED_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
   }
-  const { draft } = refreshed.state;
+}
+
+const CARRIED_ATTEMPTS = 10;
+
+async function closeDraft(
+  ctx: BillingContext,
+  invoiceId: string,
+  draft: Extract<InvoiceState, { status: 'draft' }>['draft'],
+  request: CloseRequest,
+): Promise<InvoiceOutcome> {
   const subscription = await loadSubscription(ctx.store, ctx.tenantId, draft.subscription_id);
   const [customer, plan] = await Promise.all([
     customerSnapshot(ctx, draft.customer_id),

@@ -1,5 +1,5 @@
 import type { BillingPeriod, Subscription } from '#domain';
-import { closeInvoiceWithNumber } from '#ledger';
+import { AdjustmentCarriedError, closeInvoiceWithNumber } from '#ledger';
 import { invoiceIdFor } from '../../../api/src/billing/billing-context';
 import { closeInvoice, draftInvoice } from '../../../api/src/billing/invoice.operations';
 import { customerSnapshot, planSnapshot } from './close-snapshots';
@@ -250,17 +250,22 @@ async function invoicePeriod(run: TenantRun, subscription: Subscription, work: P
     else if (drafted.change === 'refreshed') run.report.refreshed += 1;
     if (drafted.state.status !== 'draft') return true;
     if (!due) return false;
-    const closed = await closeInvoiceWithNumber({
-      store: run.store,
-      tenantId: run.tenantId,
-      invoiceId: drafted.invoiceId,
-      customer: await customerSnapshot(run, subscription.customer_id),
-      plan: await planSnapshot(run, subscription),
-      at: run.now,
-      metadata: metadataOf(run),
-    });
-    if (closed.closedNow) run.report.closed += 1;
-    return true;
+    try {
+      const closed = await closeInvoiceWithNumber({
+        store: run.store,
+        tenantId: run.tenantId,
+        invoiceId: drafted.invoiceId,
+        customer: await customerSnapshot(run, subscription.customer_id),
+        plan: await planSnapshot(run, subscription),
+        at: run.now,
+        metadata: metadataOf(run),
+      });
+      if (closed.closedNow) run.report.closed += 1;
+      return true;
+    } catch (error) {
+      // Another invoice closed with one of its adjustments meanwhile: close it recalculated, below.
+      if (!(error instanceof AdjustmentCarriedError)) throw error;
+    }
   }
   if (!due) return false;
   const closed = await closeInvoice(run.billing, work.invoiceId, {});

@@ -14,6 +14,8 @@ export type BillingErrorCode =
   | 'INVOICE.INVALID'
   /** A payment whose amount or currency is not the invoice's amount due. */
   | 'INVOICE.PAYMENT_MISMATCH'
+  /** A close whose pending adjustments another invoice carries already (recalculate the draft). */
+  | 'INVOICE.ADJUSTMENT_CARRIED'
   | 'CALCULATION.INVALID'
   /** The period is not one of the subscription's billing periods, or the subscription is not active in it. */
   | 'CALCULATION.INVALID_PERIOD'

@@ -12,6 +12,7 @@ import {
 } from '#domain';
 import { WrongExpectedRevisionError, type Checkpoint, type EventMetadata, type EventStore } from '../event-store';
 import { postJournalFor, type PostedEntry } from '../journal/post-entry';
+import { carriedAdjustmentIds } from './adjustment-carriers';
 import { assignInvoiceNumber, readAssignments, type InvoiceNumberAssignment } from './invoice-numbering';
 import { backoff, invoiceStream, loadInvoice } from './invoice-store';
 
@@ -44,8 +45,9 @@ export interface ClosedInvoiceResult {
  * Closes a draft with the next invoice number of its tenant, without gaps:
  *
  * 1. the close is validated first (assertClosable), so no number is taken for a close that must fail;
- * 2. the number is assigned in `<tenant>:invoice_numbers` (revision = sequence), with the request:
- *    this append is the COMMIT POINT of the close;
+ * 2. the number is assigned in `<tenant>:invoice_numbers` (revision = sequence), with the request
+ *    and the adjustments the invoice carries (refused with AdjustmentCarriedError when another
+ *    invoice carries one: recalculate the draft): this append is the COMMIT POINT of the close;
  * 3. InvoiceClosed is appended to the invoice from the RECORDED request (idempotent: an invoice
  *    already closed with that number gives no event);
  * 4. the invoice's journal entry is posted (idempotent: deterministic entry id).
@@ -70,7 +72,14 @@ export async function closeInvoiceWithNumber(options: CloseInvoiceWithNumberOpti
     tax_lines: options.tax_lines ?? [],
   };
   assertClosable(state, invoiceId, request);
-  const assignment = await assignInvoiceNumber({ store, tenantId, invoiceId, request, metadata });
+  const assignment = await assignInvoiceNumber({
+    store,
+    tenantId,
+    invoiceId,
+    request,
+    metadata,
+    adjustmentIds: carriedAdjustmentIds(state),
+  });
   return completeClose(store, tenantId, assignment, metadata);
 }
 

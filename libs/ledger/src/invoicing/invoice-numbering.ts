@@ -12,6 +12,7 @@ import {
   type RecordedEvent,
 } from '../event-store';
 import { nameBasedUuid } from '../journal/entry-id';
+import { AdjustmentCarriedError, adjustmentsCarriedElsewhere } from './adjustment-carriers';
 import { backoff, invoiceNumbersStream, readOrEmpty } from './invoice-store';
 
 export type InvoiceNumberAssignment = InvoiceNumberAssigned['data'];
@@ -23,6 +24,11 @@ export interface AssignInvoiceNumberOptions {
   /** Recorded with the number: the close that completes this assignment uses it, whoever runs it. */
   request: InvoiceCloseRequest;
   metadata: EventMetadata;
+  /**
+   * The adjustments the invoice carries: recorded with the number, and checked against every other
+   * invoice's assignment before each attempt (AdjustmentCarriedError when another carries one).
+   */
+  adjustmentIds?: readonly string[];
   /** Attempts when other closes take the next number first (default 200). */
   maxAttempts?: number;
 }
@@ -52,11 +58,19 @@ export async function assignInvoiceNumber(options: AssignInvoiceNumberOptions): 
     const [last] = await readOrEmpty(store, stream, { direction: 'backwards', maxCount: 1 });
     if (last !== undefined && assignmentOf(last).invoice_id === invoiceId) return assignmentOf(last);
     const sequence = last === undefined ? 1 : last.revision + 2;
+    const adjustmentIds = [...(options.adjustmentIds ?? [])];
+    if (adjustmentIds.length > 0) {
+      // Read after `last`: an assignment that lands in between makes the append below fail, and the
+      // next attempt checks again.
+      const carried = await adjustmentsCarriedElsewhere(store, tenantId, invoiceId, adjustmentIds);
+      if (carried.size > 0) throw new AdjustmentCarriedError(invoiceId, carried);
+    }
     const data: InvoiceNumberAssignment = {
       invoice_id: invoiceId,
       number: formatInvoiceNumber(sequence),
       sequence,
       close: request,
+      ...(adjustmentIds.length > 0 ? { adjustment_ids: adjustmentIds } : {}),
     };
     try {
       await store.append(

@@ -36,6 +36,12 @@ export interface InvoiceNumberAssigned {
     /** 1-based; equals the event's stream revision + 1. */
     sequence: number;
     close: InvoiceCloseRequest;
+    /**
+     * The pending adjustments the invoice carries (its draft calculation's), so that no other invoice
+     * takes a number carrying one of them while this one is not voided (libs/ledger
+     * adjustment-carriers.ts). Absent on assignments recorded before it existed.
+     */
+    adjustment_ids?: string[];
   };
 }
 
