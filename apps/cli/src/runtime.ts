@@ -1,7 +1,15 @@
 import type { Pool } from 'pg';
 import pino, { type Logger } from 'pino';
 import { createEventStore, type EventStore } from '#ledger';
-import { createPool, migrate, startEmbeddedPostgres, type AbaxusConfig, type EmbeddedPostgresHandle } from '#platform';
+import {
+  DEFAULT_DATABASE_WAIT_SECONDS,
+  createPool,
+  migrate,
+  startEmbeddedPostgres,
+  waitForDatabase,
+  type AbaxusConfig,
+  type EmbeddedPostgresHandle,
+} from '#platform';
 
 /** The shared parts every process needs: a database (embedded or external), migrations, the event store. */
 export interface Runtime {
@@ -26,7 +34,18 @@ export function createLogger(config: AbaxusConfig, name: string): Logger {
   });
 }
 
-export async function openRuntime(config: AbaxusConfig, options: { name: string; migrate: boolean }): Promise<Runtime> {
+export interface RuntimeOptions {
+  name: string;
+  migrate: boolean;
+  /**
+   * Wait (up to config.databaseWaitMs) for an external database that is not reachable yet: the
+   * long-running processes do, so that starting before the database is not fatal; one-shot commands
+   * fail at once.
+   */
+  waitForDatabase?: boolean;
+}
+
+export async function openRuntime(config: AbaxusConfig, options: RuntimeOptions): Promise<Runtime> {
   const logger = createLogger(config, options.name);
   let embedded: EmbeddedPostgresHandle | undefined;
   let url = config.databaseUrl;
@@ -44,6 +63,13 @@ export async function openRuntime(config: AbaxusConfig, options: { name: string;
   }
   const pool = createPool(url, { applicationName: `abaxus-${options.name}` });
   try {
+    if (!embedded && options.waitForDatabase) {
+      await waitForDatabase(pool, {
+        timeoutMs: config.databaseWaitMs ?? DEFAULT_DATABASE_WAIT_SECONDS * 1000,
+        onRetry: (error, attempt) =>
+          logger.warn({ err: error, attempt }, 'database not reachable yet: waiting (ABAXUS_DATABASE_WAIT_SECONDS)'),
+      });
+    }
     if (options.migrate) {
       const applied = await migrate(pool);
       if (applied.length > 0)

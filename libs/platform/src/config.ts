@@ -18,10 +18,13 @@ export interface AbaxusConfig {
   rateLimitPerSecond?: number;
   /** Longest time a client may take to send a whole request (headers: at most 10 s of it), ms. */
   requestTimeoutMs?: number;
+  /** How long a starting process waits for an external database that is not reachable yet, ms. */
+  databaseWaitMs?: number;
 }
 
 export const DEFAULT_RATE_LIMIT_PER_SECOND = 2_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+export const DEFAULT_DATABASE_WAIT_SECONDS = 60;
 
 export class ConfigError extends Error {
   constructor(
@@ -95,5 +98,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AbaxusConfig {
       DEFAULT_REQUEST_TIMEOUT_MS,
       1_000,
     ),
+    databaseWaitMs:
+      1_000 *
+      parseInteger('ABAXUS_DATABASE_WAIT_SECONDS', env.ABAXUS_DATABASE_WAIT_SECONDS, DEFAULT_DATABASE_WAIT_SECONDS, 0),
   };
 }

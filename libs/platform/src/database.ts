@@ -26,3 +26,44 @@ export function createPool(url: string, options: PoolOptions = {}): Pool {
   });
   return pool;
 }
+
+/** SQLSTATEs and socket errors of a server not reachable (yet): down, restarting, starting up, in recovery. */
+const NOT_REACHABLE = new Set([
+  '57P03',
+  '57P01',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+]);
+
+function unreachable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return NOT_REACHABLE.has(code);
+  // pg's own connect timeout ("timeout expired") and a connection ended while starting up have no code.
+  return /timeout|terminated|Connection terminated/i.test(String((error as Error | null)?.message));
+}
+
+/**
+ * Waits until the database answers, for at most `timeoutMs`, so that a process started before its
+ * database (a restart of both, containers started together) does not exit. Only unreachability is
+ * waited out: a refused password or an unknown database fails at once.
+ */
+export async function waitForDatabase(
+  pool: Pool,
+  options: { timeoutMs: number; onRetry?: (error: unknown, attempt: number) => void },
+): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await pool.query('SELECT 1');
+      return;
+    } catch (error) {
+      if (!unreachable(error) || Date.now() >= deadline) throw error;
+      options.onRetry?.(error, attempt);
+      const pause = Math.min(5_000, 250 * 2 ** Math.min(attempt - 1, 5));
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(pause, deadline - Date.now()))));
+    }
+  }
+}

@@ -40,11 +40,18 @@ export class EngineProcess {
 
   /** Spawns the process and waits until it is ready (API: GET /readyz 200; projector: "projector started"). */
   static async start(options: EngineProcessOptions & { port?: number }): Promise<EngineProcess> {
+    const engine = EngineProcess.spawn(options);
+    await engine.waitReady();
+    return engine;
+  }
+
+  /** Spawns the process without waiting for readiness (waitReady() does). */
+  static spawn(options: EngineProcessOptions & { port?: number }): EngineProcess {
     if (!existsSync(cliMain)) throw new Error(`no build at ${cliMain}: run \`npm run build\` first`);
     const port = options.role === 'projector' ? null : (options.port ?? null);
     if (options.role !== 'projector' && port === null) throw new Error(`${options.role} needs a port`);
     const engine = new EngineProcess(options, port);
-    await engine.restart();
+    engine.spawnChild();
     return engine;
   }
 

@@ -23,7 +23,11 @@ async function announceBootstrap(runtime: Runtime): Promise<void> {
 export async function serve(role: Role): Promise<void> {
   const started = Date.now();
   const config = loadConfig();
-  const runtime = await openRuntime(config, { name: role === 'all' ? 'abaxus' : role, migrate: true });
+  const runtime = await openRuntime(config, {
+    name: role === 'all' ? 'abaxus' : role,
+    migrate: true,
+    waitForDatabase: true,
+  });
   const stops: Array<() => Promise<void>> = [];
   try {
     if (role !== 'projector') await announceBootstrap(runtime);
