@@ -11,6 +11,18 @@ export interface StreamEvent {
 }
 
 /**
+ * readStreamsAsOf on Postgres: one index range per stream (as readStream reads it), whatever the planner thinks of the table's
+ * size. OFFSET 0 keeps the subquery from being pulled up into a join: pulled up, the planner
+ * estimates every stream at the log's average length (about 1,000 events when usage streams
+ * dominate) and, for a batch of 250 streams, hash-joins a parallel scan of the WHOLE log (seconds
+ * at 10 M events, per batch) instead of 250 index lookups (8 ms).
+ */
+export const STREAMS_AS_OF_SQL = `SELECT e.stream, e.revision::text AS revision, e.type, e.data, e.tx_id::text || '/' || e.position::text AS position
+       FROM unnest($1::text[]) AS s(name)
+       CROSS JOIN LATERAL (SELECT * FROM events WHERE stream = s.name OFFSET 0) e
+      ORDER BY e.stream, e.revision`;
+
+/**
  * Several streams' events as the log stood at `asOf` (inclusive; undefined: now), each in stream
  * order: readStreamAsOf for many streams. On the Postgres store ONE query on the `events` table
  * (by `db`, so inside the caller's snapshot when it passes a client); on another store one read per
@@ -29,11 +41,7 @@ export async function readStreamsAsOf(
     return byStream;
   }
   const { rows } = await db.query<{ stream: string; revision: string; type: string; data: unknown; position: string }>(
-    // One index range per stream (as readStream reads it), whatever the planner thinks of the table's size.
-    `SELECT e.stream, e.revision::text AS revision, e.type, e.data, e.tx_id::text || '/' || e.position::text AS position
-       FROM unnest($1::text[]) AS s(name)
-       CROSS JOIN LATERAL (SELECT * FROM events WHERE stream = s.name) e
-      ORDER BY e.stream, e.revision`,
+    STREAMS_AS_OF_SQL,
     [[...byStream.keys()]],
   );
   for (const row of rows) {
