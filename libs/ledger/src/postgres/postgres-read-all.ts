@@ -126,12 +126,17 @@ export async function readLogPage(pool: Pool, from: Checkpoint | null, options: 
   const types = options.types === undefined ? null : [...new Set(options.types)].filter((type) => !excluded.has(type));
   const cursor = [start.txId.toString(), start.position.toString(), maxCount];
   if (types === null && excluded.size > 0) return readExcludingPage(pool, from, cursor, [...excluded]);
+  // Named (prepared once per connection): a projector reads a page per projection at every commit
+  // it is told of, and planning these statements cost more than running them (pg_stat_statements,
+  // 64 clients sending single events: 0.5 ms of planning per read, ~7 s of server CPU in 25 s).
   const result =
     types === null
-      ? await pool.query<PageRow>(READ_PAGE, cursor)
-      : types.length === 0
-        ? await pool.query<PageRow>(filteredPageSql(1), [...cursor, null])
-        : await pool.query<PageRow>(filteredPageSql(types.length), [...cursor, ...types]);
+      ? await pool.query<PageRow>({ name: 'abaxus_read_page', text: READ_PAGE, values: cursor })
+      : await pool.query<PageRow>({
+          name: `abaxus_read_filtered_${Math.max(1, types.length)}`,
+          text: filteredPageSql(Math.max(1, types.length)),
+          values: types.length === 0 ? [...cursor, null] : [...cursor, ...types],
+        });
   const summary = result.rows[0];
   const events = result.rows.filter((row) => row.id !== null).map(toRecordedEvent);
   if (types === null) {
@@ -156,7 +161,11 @@ async function readExcludingPage(
 ): Promise<LogPage> {
   const maxCount = cursor[2] as number;
   const window = maxCount * EXCLUDE_SCAN_FACTOR;
-  const result = await pool.query<PageRow>(excludingPageSql(), [...cursor, window, excluded]);
+  const result = await pool.query<PageRow>({
+    name: 'abaxus_read_excluding',
+    text: excludingPageSql(),
+    values: [...cursor, window, excluded],
+  });
   const summary = result.rows[0];
   const events = result.rows.filter((row) => row.id !== null).map(toRecordedEvent);
   const end = summary.end_tx_id ? encodeCheckpoint(summary.end_tx_id, summary.end_position!) : null;

@@ -67,29 +67,35 @@ export async function readBuilds(
   db: Queryable,
   options: { name?: string; includeRetired?: boolean } = {},
 ): Promise<CatalogRow[]> {
-  const result = await db.query<RawRow>(
-    `SELECT ${COLUMNS} FROM projections
+  // Named, like readBuild: each runner step reads its projection's builds.
+  const result = await db.query<RawRow>({
+    name: 'abaxus_projection_read_builds',
+    text: `SELECT ${COLUMNS} FROM projections
       WHERE ($1::text IS NULL OR name = $1) AND ($2 OR status <> 'retired')
       ORDER BY name, version, build`,
-    [options.name ?? null, options.includeRetired ?? false],
-  );
+    values: [options.name ?? null, options.includeRetired ?? false],
+  });
   return result.rows.map(toRow);
 }
 
 export async function readBuild(db: Queryable, key: BuildKey): Promise<CatalogRow | undefined> {
-  const result = await db.query<RawRow>(
-    `SELECT ${COLUMNS} FROM projections WHERE name = $1 AND version = $2 AND build = $3`,
-    [key.name, key.version, key.build],
-  );
+  // Named statements (here, readBuilds, lockBuild, writeCheckpoint): every batch of every projection
+  // runs them, and planning them cost as much as running them.
+  const result = await db.query<RawRow>({
+    name: 'abaxus_projection_read_build',
+    text: `SELECT ${COLUMNS} FROM projections WHERE name = $1 AND version = $2 AND build = $3`,
+    values: [key.name, key.version, key.build],
+  });
   return result.rows[0] && toRow(result.rows[0]);
 }
 
 /** Locks one build's row for the rest of the transaction: this is what fences a second runner. */
 export async function lockBuild(client: PoolClient, key: BuildKey): Promise<CatalogRow | undefined> {
-  const result = await client.query<RawRow>(
-    `SELECT ${COLUMNS} FROM projections WHERE name = $1 AND version = $2 AND build = $3 FOR UPDATE`,
-    [key.name, key.version, key.build],
-  );
+  const result = await client.query<RawRow>({
+    name: 'abaxus_projection_lock_build',
+    text: `SELECT ${COLUMNS} FROM projections WHERE name = $1 AND version = $2 AND build = $3 FOR UPDATE`,
+    values: [key.name, key.version, key.build],
+  });
   return result.rows[0] && toRow(result.rows[0]);
 }
 
@@ -161,13 +167,14 @@ export async function writeCheckpoint(
   checkpoint: Checkpoint | null,
   applied: number,
 ): Promise<void> {
-  await client.query(
-    `UPDATE projections
+  await client.query({
+    name: 'abaxus_projection_write_checkpoint',
+    text: `UPDATE projections
         SET checkpoint = $4, events_applied = events_applied + $5, updated_at = now(),
             last_error = NULL, last_error_at = NULL
       WHERE name = $1 AND version = $2 AND build = $3`,
-    [key.name, key.version, key.build, checkpoint, applied],
-  );
+    values: [key.name, key.version, key.build, checkpoint, applied],
+  });
 }
 
 /** Recorded outside the failed transaction, so `abaxus projections status` in another process sees it. */
