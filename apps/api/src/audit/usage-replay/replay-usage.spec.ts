@@ -6,7 +6,7 @@ import { createTestDatabase, type TestDatabase } from '../../../../../test/suppo
 import { mergeInLogOrder, readStreamAsOf } from '../../billing/calculation/log-reads';
 import { ReadOnlyEventStore } from '../read-only-event-store';
 import { replayUsage, usageMonths } from './replay-usage';
-import { MEASURES, WINDOW, catalog, usageLog, type LoggedEvent } from './testing/usage-log.fixtures';
+import { MEASURES, WINDOW, catalog, plainSumMetric, usageLog, type LoggedEvent } from './testing/usage-log.fixtures';
 
 /*
  * replayUsage on a real PostgreSQL: generated logs appended to the customer's monthly usage streams
@@ -128,20 +128,7 @@ describe('replayUsage: the usage streams replayed as they are read', () => {
     }));
     await append(tenant, log);
     const [metrics] = fc.sample(catalog, { numRuns: 1, seed: 7 });
-    const sum: Metric = {
-      ...metrics.get('m1')!,
-      versions: [
-        {
-          version: 1,
-          effective_from: null,
-          published_at: '2026-01-01T00:00:00Z',
-          aggregation: 'sum',
-          field: 'value',
-          filters: {},
-          group_by: [],
-        },
-      ],
-    };
+    const sum: Metric = { ...metrics.get('m1')!, versions: plainSumMetric('m1').versions };
     const audit = new ReadOnlyEventStore(store);
     const usage = await replayUsage({
       store: audit,

@@ -15,7 +15,15 @@ import {
 import { StreamingUsage } from './streaming-usage';
 import { canonicalDecimal } from './usage-counting';
 import { usageLogEventOf, type UsagePage } from './usage-log-reader';
-import { AGGREGATIONS, MEASURES, WINDOW, catalog, usageLog, type LoggedEvent } from './testing/usage-log.fixtures';
+import {
+  AGGREGATIONS,
+  MEASURES,
+  WINDOW,
+  catalog,
+  plainSumMetric,
+  usageLog,
+  type LoggedEvent,
+} from './testing/usage-log.fixtures';
 
 /*
  * The streaming replay against the domain's batch functions on generated logs: whatever the events
@@ -84,30 +92,9 @@ describe('StreamingUsage: the usage of a replay, computed while the log is read'
 
   it('orders checksum lines by instant then usage id, whatever the log order, and sorts only when needed', () => {
     const metrics = new Map<string, Metric>([
-      [
-        'm1',
-        {
-          key: 'm1',
-          name: 'm1',
-          unit: null,
-          versions: [
-            {
-              version: 1,
-              effective_from: null,
-              published_at: '2026-01-01T00:00:00Z',
-              aggregation: 'sum',
-              field: 'value',
-              filters: {},
-              group_by: [],
-            },
-          ],
-          created_at: '2026-01-01T00:00:00Z',
-          archived_at: null,
-        },
-      ],
-      ['m2', { key: 'm2', name: 'm2', unit: null, versions: [], created_at: '', archived_at: null }],
+      ['m1', plainSumMetric('m1')],
+      ['m2', plainSumMetric('m2')],
     ]);
-    metrics.set('m2', { ...metrics.get('m1')!, key: 'm2' });
     const event = (id: string, timestamp: string, value: string): LoggedEvent => ({
       id,
       type: 'UsageRecorded',
@@ -137,20 +124,7 @@ describe('StreamingUsage: the usage of a replay, computed while the log is read'
 
   it('a repeated usage id does not claim its new idempotency key: a later event with that key counts', () => {
     const metrics = fc.sample(catalog, { numRuns: 1, seed: 1 })[0];
-    const sum: Metric = {
-      ...metrics.get('m1')!,
-      versions: [
-        {
-          version: 1,
-          effective_from: null,
-          published_at: '2026-01-01T00:00:00Z',
-          aggregation: 'sum',
-          field: 'value',
-          filters: {},
-          group_by: [],
-        },
-      ],
-    };
+    const sum: Metric = { ...metrics.get('m1')!, versions: plainSumMetric('m1').versions };
     const event = (usageId: string, key: string, value: string): LoggedEvent => ({
       id: usageId,
       type: 'UsageRecorded',

@@ -174,3 +174,25 @@ export const MEASURES: UsageMeasure[] = [
   { key: 'other_metric', metric_key: 'm2' },
   { key: 'matrix_two', metric_key: 'm2', dimensions: ['tier', 'region'] },
 ];
+
+/** A metric `key` with one version from the beginning: the sum of `value`, no filters, no groups. */
+export function plainSumMetric(key: string): Metric {
+  return {
+    key,
+    name: key,
+    unit: null,
+    versions: [
+      {
+        version: 1,
+        effective_from: null,
+        published_at: '2026-01-01T00:00:00Z',
+        aggregation: 'sum',
+        field: 'value',
+        filters: {},
+        group_by: [],
+      },
+    ],
+    created_at: '2026-01-01T00:00:00Z',
+    archived_at: null,
+  };
+}
