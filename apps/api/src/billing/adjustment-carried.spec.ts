@@ -1,4 +1,4 @@
-import { calculateSubscription, isClosedState, type BillingPeriod, type InvoiceState } from '#domain';
+import { isClosedState, type BillingPeriod, type InvoiceState } from '#domain';
 import {
   AdjustmentCarriedError,
   adjustmentCarriers,
@@ -17,7 +17,7 @@ import {
 } from '../../../projector/src/billing-cycle/testing/cycle-fixtures';
 import { recordManualAdjustment } from './adjustment.operations';
 import { invoiceIdFor, type BillingContext } from './billing-context';
-import { loadCalculationInputsBatch } from './calculation';
+import { calculationRecordOf, loadCalculationInputsBatch } from './calculation';
 import { writeInvoiceBatch, type BatchInvoiceWork } from './invoice-batch.operations';
 import { closeInvoice, draftInvoice, voidInvoice } from './invoice.operations';
 
@@ -150,14 +150,11 @@ describe('a pending adjustment is carried by one invoice', () => {
         tenantId: TENANT,
         items: periods.map((period) => ({ subscriptionId: subscription, period })),
       });
-      return outcomes.map(({ inputs }, index) => {
-        const { inputs: calculationInputs, ...provenance } = inputs!;
-        return {
-          invoiceId: invoiceIdFor(subscription, periods[index]),
-          record: { calculation: calculateSubscription(calculationInputs), inputs: calculationInputs, ...provenance },
-          close: { ...snapshots('c3'), at },
-        };
-      });
+      return outcomes.map(({ inputs }, index) => ({
+        invoiceId: invoiceIdFor(subscription, periods[index]),
+        record: calculationRecordOf(inputs!),
+        close: { ...snapshots('c3'), at },
+      }));
     };
     // Both calculated before either closed: both carry the credit.
     const [march, april] = await works([MARCH, APRIL]);

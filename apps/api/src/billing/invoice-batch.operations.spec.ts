@@ -1,11 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import {
-  calculateSubscription,
-  isClosedState,
-  type BillingPeriod,
-  type CustomerSnapshot,
-  type PlanSnapshot,
-} from '#domain';
+import { isClosedState, type BillingPeriod, type CustomerSnapshot, type PlanSnapshot } from '#domain';
 import {
   assignInvoiceNumber,
   closeInvoiceWithNumber,
@@ -19,7 +13,7 @@ import type { Projector } from '../../../projector/src/start-projector';
 import { caughtUp, seedCatalog, startSpecProjector } from '../../../projector/src/billing-cycle/testing/cycle-fixtures';
 import { appendUsage, usageRecorded } from '../../../projector/src/usage/testing/usage-fixtures';
 import { invoiceIdFor, type BillingContext } from './billing-context';
-import { findCalculation, loadCalculationInputsBatch } from './calculation';
+import { calculationRecordOf, findCalculation, loadCalculationInputsBatch } from './calculation';
 import { writeInvoiceBatch, type BatchInvoiceWork } from './invoice-batch.operations';
 
 /*
@@ -70,14 +64,11 @@ describe('writeInvoiceBatch: draft and close many invoices in one transaction', 
       tenantId: TENANT,
       items: customers.map((c) => ({ subscriptionId: subscriptions.get(c)!, period: MARCH })),
     });
-    return outcomes.map(({ inputs }, index) => {
-      const { inputs: calculationInputs, ...provenance } = inputs!;
-      return {
-        invoiceId: invoiceIdFor(subscriptions.get(customers[index])!, MARCH),
-        record: { calculation: calculateSubscription(calculationInputs), inputs: calculationInputs, ...provenance },
-        close: { customer: customer(customers[index]), plan: PLAN, at },
-      };
-    });
+    return outcomes.map(({ inputs }, index) => ({
+      invoiceId: invoiceIdFor(subscriptions.get(customers[index])!, MARCH),
+      record: calculationRecordOf(inputs!),
+      close: { customer: customer(customers[index]), plan: PLAN, at },
+    }));
   }
   const numbers = async () => (await readAssignments(store, TENANT)).map((a) => [a.invoice_id, a.sequence]);
   const invoiceOf = (c: string) => invoiceIdFor(subscriptions.get(c)!, MARCH);

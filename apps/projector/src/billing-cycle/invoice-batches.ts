@@ -1,5 +1,10 @@
-import { calculateSubscription, type BillingPeriod, type Plan, type Subscription } from '#domain';
-import { passBarrier, readCalculationInputsBatch, type BatchOutcome } from '../../../api/src/billing/calculation';
+import { type BillingPeriod, type Plan, type Subscription } from '#domain';
+import {
+  calculationRecordOf,
+  passBarrier,
+  readCalculationInputsBatch,
+  type BatchOutcome,
+} from '../../../api/src/billing/calculation';
 import {
   writeInvoiceBatch,
   type BatchInvoiceResult,
@@ -112,11 +117,7 @@ async function prepareChunk(
       prepared.outcomes.set(item, fail(run, item, outcome.error));
       continue;
     }
-    const { inputs, ...provenance } = outcome.inputs;
-    const work: BatchInvoiceWork = {
-      invoiceId: item.invoiceId,
-      record: { calculation: calculateSubscription(inputs), inputs, ...provenance },
-    };
+    const work: BatchInvoiceWork = { invoiceId: item.invoiceId, record: calculationRecordOf(outcome.inputs) };
     if (item.closeAtMs <= nowMs) {
       const customer = customers.get(item.subscription.customer_id);
       if (!customer) {

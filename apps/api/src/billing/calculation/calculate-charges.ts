@@ -1,7 +1,7 @@
 import { calculateSubscription, type Calculation, type CalculationInputs } from '#domain';
 import type { EventMetadata } from '#ledger';
 import { recordCalculation, type ChargesCalculated } from './charges-calculated';
-import { loadCalculationInputsFast, type LoadFastOptions } from './load-inputs-fast';
+import { loadCalculationInputsFast, type FastInputs, type LoadFastOptions } from './load-inputs-fast';
 
 export interface CalculatedCharges {
   calculation: Calculation;
@@ -18,13 +18,13 @@ export interface CalculatedCharges {
 export async function calculateCharges(
   options: LoadFastOptions & { metadata: EventMetadata },
 ): Promise<CalculatedCharges> {
-  const { inputs, ...provenance } = await loadCalculationInputsFast(options);
-  const calculation = calculateSubscription(inputs);
-  const { record } = await recordCalculation(
-    options.store,
-    options.tenantId,
-    { calculation, inputs, ...provenance },
-    options.metadata,
-  );
-  return { calculation, inputs, record };
+  const calculated = calculationRecordOf(await loadCalculationInputsFast(options));
+  const { record } = await recordCalculation(options.store, options.tenantId, calculated, options.metadata);
+  return { calculation: calculated.calculation, inputs: calculated.inputs, record };
+}
+
+/** Loaded inputs, calculated: the record ChargesCalculated stores (inputs, provenance and calculation). */
+export function calculationRecordOf(loaded: FastInputs): ChargesCalculated['data'] {
+  const { inputs, ...provenance } = loaded;
+  return { calculation: calculateSubscription(inputs), inputs, ...provenance };
 }

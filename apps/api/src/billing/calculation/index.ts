@@ -38,5 +38,5 @@ export {
   type ChargesCalculated,
   type RecordedCalculation,
 } from './charges-calculated';
-export { calculateCharges, type CalculatedCharges } from './calculate-charges';
+export { calculateCharges, calculationRecordOf, type CalculatedCharges } from './calculate-charges';
 export { mergeInLogOrder, readStreamAsOf } from './log-reads';
