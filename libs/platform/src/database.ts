@@ -42,7 +42,7 @@ function unreachable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string') return NOT_REACHABLE.has(code);
   // pg's own connect timeout ("timeout expired") and a connection ended while starting up have no code.
-  return /timeout|terminated|Connection terminated/i.test(String((error as Error | null)?.message));
+  return /timeout|terminated/i.test(String((error as Error | null)?.message));
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   LEDGER_ENTRY_POSTED,
   PostgresEventStore,
   adjustmentCarriers,
+  adjustmentIdsOf,
   assignmentEventId,
   inTransaction,
   invoiceNumbersStream,
@@ -191,7 +192,7 @@ async function decideUnderLocks(
       const drafted = draft.reduce(invoiceDecider.evolve, initial);
       const change = draft.length === 0 ? 'unchanged' : initial.status === 'absent' ? 'drafted' : 'refreshed';
       if (!work.close) return { ...decided, events: draft, result: resultOf(work, drafted, change) };
-      const adjustmentIds = calculation.adjustments.map((adjustment) => adjustment.adjustment_id);
+      const adjustmentIds = adjustmentIdsOf(calculation);
       const carried = adjustmentIds.filter(
         (id) => carriedElsewhere.get(work.invoiceId)?.has(id) || takenInBatch.has(id),
       );
@@ -229,8 +230,7 @@ async function carriedByOthers(
   ctx: BillingContext,
   works: readonly BatchInvoiceWork[],
 ): Promise<Map<string, Set<string>>> {
-  const idsOf = (work: BatchInvoiceWork) =>
-    work.close ? work.record.calculation.adjustments.map((adjustment) => adjustment.adjustment_id) : [];
+  const idsOf = (work: BatchInvoiceWork) => (work.close ? adjustmentIdsOf(work.record.calculation) : []);
   const carriers = await adjustmentCarriers(ctx.store, ctx.tenantId, works.flatMap(idsOf));
   const byInvoice = new Map<string, Set<string>>();
   for (const work of works) {

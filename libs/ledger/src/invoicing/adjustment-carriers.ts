@@ -1,4 +1,4 @@
-import { BillingError, type InvoiceState } from '#domain';
+import { BillingError, type Calculation, type InvoiceState } from '#domain';
 import type { EventStore } from '../event-store';
 import { PostgresEventStore } from '../postgres/postgres-event-store';
 import { invoiceNumbersStream, loadInvoice, readOrEmpty } from './invoice-store';
@@ -30,10 +30,14 @@ export class AdjustmentCarriedError extends BillingError {
   }
 }
 
-/** The adjustments a closing invoice carries, as its assignment records them. */
+/** The adjustments an invoice closing with this calculation carries, as its assignment records them. */
+export function adjustmentIdsOf(calculation: Calculation): string[] {
+  return calculation.adjustments.map((adjustment) => adjustment.adjustment_id);
+}
+
+/** adjustmentIdsOf a draft's calculation; none for anything else. */
 export function carriedAdjustmentIds(state: InvoiceState): string[] {
-  if (state.status !== 'draft') return [];
-  return state.draft.calculation.adjustments.map((adjustment) => adjustment.adjustment_id);
+  return state.status === 'draft' ? adjustmentIdsOf(state.draft.calculation) : [];
 }
 
 /**

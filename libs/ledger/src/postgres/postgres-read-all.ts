@@ -132,11 +132,7 @@ export async function readLogPage(pool: Pool, from: Checkpoint | null, options: 
   const result =
     types === null
       ? await pool.query<PageRow>({ name: 'abaxus_read_page', text: READ_PAGE, values: cursor })
-      : await pool.query<PageRow>({
-          name: `abaxus_read_filtered_${Math.max(1, types.length)}`,
-          text: filteredPageSql(Math.max(1, types.length)),
-          values: types.length === 0 ? [...cursor, null] : [...cursor, ...types],
-        });
+      : await readFilteredPage(pool, cursor, types);
   const summary = result.rows[0];
   const events = result.rows.filter((row) => row.id !== null).map(toRecordedEvent);
   if (types === null) {
@@ -151,6 +147,16 @@ export async function readLogPage(pool: Pool, from: Checkpoint | null, options: 
   }
   // Every visible event up to the head was considered: skip past the ones the filter left out.
   return { events, checkpoint: head ?? from ?? START_CHECKPOINT, atHead: true, pending: summary.pending };
+}
+
+/** No types: one NULL type that matches nothing, so the page still reports the head and `pending`. */
+function readFilteredPage(pool: Pool, cursor: Array<string | number>, types: string[]) {
+  const slots = Math.max(1, types.length);
+  return pool.query<PageRow>({
+    name: `abaxus_read_filtered_${slots}`,
+    text: filteredPageSql(slots),
+    values: types.length === 0 ? [...cursor, null] : [...cursor, ...types],
+  });
 }
 
 async function readExcludingPage(
