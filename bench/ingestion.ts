@@ -20,6 +20,7 @@
  * reach the last event is reported. ABAXUS_BENCH_PROJECTOR_NODE_ARGS (e.g. "--cpu-prof
  * --cpu-prof-dir=/tmp/prof") profiles the projector child.
  */
+import { BENCH_RATE_LIMIT } from './bench-limits';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -495,7 +496,13 @@ function startProjector(url: string, options: Options, dataDir: string, port: nu
 
 async function startEngine(url: string, options: Options, dataDir: string, withProjector = true) {
   const apiPort = await freePort();
-  const env = { DATABASE_URL: url, ABAXUS_DATA_DIR: dataDir, ABAXUS_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: options.logLevel };
+  const env = {
+    DATABASE_URL: url,
+    ABAXUS_DATA_DIR: dataDir,
+    ABAXUS_ADMIN_KEY: ADMIN_KEY,
+    LOG_LEVEL: options.logLevel,
+    ABAXUS_RATE_LIMIT_PER_SECOND: String(BENCH_RATE_LIMIT),
+  };
   const cli = join(root, 'dist', 'apps', 'cli', 'src', 'main.js');
   // ABAXUS_BENCH_API_NODE_ARGS: e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the API alone.
   const nodeArgs = (process.env.ABAXUS_BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);

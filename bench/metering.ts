@@ -15,6 +15,7 @@
  *      p99 (and that the summary equals the compute).
  *   node dist/bench/metering.js [--events 1000000] [--seconds 10] [--runs 5] [--smoke]
  */
+import { BENCH_RATE_LIMIT } from './bench-limits';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -178,6 +179,7 @@ async function startApi(url: string, dataDir: string): Promise<{ child: Child; a
     ABAXUS_DATA_DIR: dataDir,
     ABAXUS_ADMIN_KEY: ADMIN_KEY,
     LOG_LEVEL: 'warn',
+    ABAXUS_RATE_LIMIT_PER_SECOND: String(BENCH_RATE_LIMIT),
     PORT: String(port),
     HOST: '127.0.0.1',
   });
