@@ -101,6 +101,12 @@ export interface SubscribeOptions extends ReadAllOptions {
    */
   onBatch(events: RecordedEvent[], checkpoint: Checkpoint): Promise<void>;
   onError?(error: Error): void;
+  /**
+   * Live, at the head: read again at most this often (ms), so appends that come faster are taken
+   * together in one batch instead of one read each. Catching up never waits. Default 0. The
+   * Postgres store honours it; KurrentDB pushes its events and ignores it.
+   */
+  minIntervalMs?: number;
 }
 
 export interface Subscription {

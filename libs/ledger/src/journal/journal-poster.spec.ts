@@ -87,4 +87,35 @@ describe('journal poster', () => {
       await poster.stop();
     }
   });
+
+  it('live, pages without facts do not rewrite its checkpoint each time; a fact does', async () => {
+    const saved = async () =>
+      (
+        await db.pool.query<{ checkpoint: string; updated_at: Date }>(
+          `SELECT checkpoint, updated_at FROM journal_poster_checkpoints WHERE name = 'journal'`,
+        )
+      ).rows[0];
+    const poster = await startJournalPoster({ pool: db.pool, store });
+    try {
+      await factWithoutEntry('acme', 'adj_4', '1.00');
+      await waitUntil(
+        async () => (await readLedger(store, 'acme', 'c1')).some((e) => e.reference === 'adj_4'),
+        10_000,
+        'adj_4',
+      );
+      const first = await waitUntil(async () => (await saved())?.updated_at, 10_000, 'a saved checkpoint');
+      // Usage-like traffic: every append notifies, none is a fact (the filter skips it).
+      for (let i = 0; i < 5; i++) {
+        await store.append(streamName('acme', 'usage', `u${i}`), [
+          { id: randomUUID(), type: 'UsageRecorded', data: { n: i }, metadata: { tenant_id: 'acme', actor: 'key_1' } },
+        ]);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect((await saved()).updated_at).toEqual(first);
+      await factWithoutEntry('acme', 'adj_5', '1.00');
+      await waitUntil(async () => (await saved()).updated_at > first, 10_000, 'the checkpoint saved after a fact');
+    } finally {
+      await poster.stop();
+    }
+  });
 });

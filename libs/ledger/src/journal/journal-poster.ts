@@ -83,16 +83,29 @@ export async function catchUpJournal(
   }
 }
 
+/**
+ * Live, the poster reads at most this often: the commands post their own entries, so the poster has
+ * nothing urgent, and every usage flush would otherwise cost it a read and a checkpoint write.
+ */
+const LIVE_READ_INTERVAL_MS = 250;
+/** A page with no facts (the filter skipped usage events) saves its checkpoint at most this often. */
+const EMPTY_SAVE_INTERVAL_MS = 5_000;
+
 /** Follows the log live from the saved checkpoint until stopped (the projector process runs it). */
 export async function startJournalPoster(options: JournalPosterOptions): Promise<Subscription> {
   const name = options.name ?? 'journal';
   const from = await readCheckpoint(options.pool, name);
+  let lastSaved = -Infinity;
   return options.store.subscribeToAll(from, {
     maxCount: options.batchSize ?? 1000,
     types: JOURNALED_EVENT_TYPES,
+    minIntervalMs: LIVE_READ_INTERVAL_MS,
     onBatch: async (events, checkpoint) => {
+      // Skipping a save only means re-reading those pages after a restart (posting is idempotent).
+      if (events.length === 0 && performance.now() - lastSaved < EMPTY_SAVE_INTERVAL_MS) return;
       const count = await postFacts(options.store, events);
       await saveCheckpoint(options.pool, name, checkpoint, count);
+      lastSaved = performance.now();
     },
     onError: options.onError,
   });

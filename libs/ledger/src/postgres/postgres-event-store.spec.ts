@@ -448,6 +448,42 @@ describe('PostgresEventStore (Postgres only)', () => {
       expect(errors.map((e) => e.message)).toEqual(['projection failed']);
     });
 
+    it('minIntervalMs: live appends that come faster are read together; a backlog is read at once', async () => {
+      const stream = newStream();
+      const backlog = Array.from({ length: 15 }, () => newEvent());
+      const head = await store.headCheckpoint();
+      for (const event of backlog) await store.append(stream, [event]);
+      const batches: string[][] = [];
+      const subscription = store.subscribeToAll(head, {
+        maxCount: 5,
+        minIntervalMs: 1_500,
+        onBatch: async (events) => {
+          const ours = ids(events.filter((e) => e.stream === stream));
+          if (ours.length > 0) batches.push(ours);
+        },
+      });
+      try {
+        // Catching up: three pages of five, one after the other.
+        await waitFor('the backlog', () => batches.flat().length === backlog.length);
+        expect(batches).toEqual([0, 5, 10].map((i) => ids(backlog.slice(i, i + 5))));
+        // Live: five appends 50 ms apart, each notifying. Read on every notification, they would
+        // come one by one; within one interval, the first read after the backlog takes them all
+        // (or all but those appended before it started).
+        const live: NewEvent[] = [];
+        for (let i = 0; i < 5; i++) {
+          const event = newEvent();
+          live.push(event);
+          await store.append(stream, [event]);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        await waitFor('the live appends', () => batches.flat().length === backlog.length + live.length);
+        expect(batches.slice(3).flat()).toEqual(ids(live));
+        expect(batches.length - 3).toBeLessThanOrEqual(2);
+      } finally {
+        await subscription.stop();
+      }
+    });
+
     it('stop() called from inside onBatch returns without waiting for itself', async () => {
       const head = await store.headCheckpoint();
       const stream = newStream();

@@ -60,9 +60,15 @@ export class PostgresSubscription implements Subscription {
     const detach = this.listener.add({ wake: () => this.wake(), error: (error) => this.report(error) });
     let failures = 0;
     let pendingDelayMs = PENDING_FIRST_MS;
+    let readStarted = -Infinity;
     while (!this.stopping) {
       try {
+        const rest = readStarted + (this.options.minIntervalMs ?? 0) - performance.now();
+        // Live and woken sooner than minIntervalMs: notifications meanwhile join this read.
+        if (rest > 0) await this.pause(rest, false);
+        if (this.stopping) break;
         this.wakeRequested = false;
+        readStarted = performance.now();
         const page = await this.source.readPage(this.checkpoint, this.options);
         if (this.stopping) break;
         // An empty batch still moves the checkpoint when a types filter skipped events.
@@ -71,7 +77,10 @@ export class PostgresSubscription implements Subscription {
           this.checkpoint = page.checkpoint;
         }
         failures = 0;
-        if (!page.atHead) continue;
+        if (!page.atHead) {
+          readStarted = -Infinity; // catching up: the next page at once
+          continue;
+        }
         if (page.pending) {
           await this.pause(pendingDelayMs, true);
           pendingDelayMs = Math.min(pendingDelayMs * 2, this.timing.pollIntervalMs);

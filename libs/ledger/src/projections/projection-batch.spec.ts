@@ -2,6 +2,7 @@ import { createTestDatabase, type TestDatabase } from '../../../../test/support/
 import type { EventStore, ReadAllOptions } from '../event-store';
 import { PostgresEventStore } from '../postgres/postgres-event-store';
 import { applyNextBatch, type BatchOutcome } from './projection-batch';
+import { readBuild } from './projection-catalog';
 import { ensureProjection } from './projection-rebuild';
 import { appendEvents, logPositions, recordingProjection } from './testing/projection-fixtures';
 
@@ -54,6 +55,36 @@ describe('applyNextBatch read-ahead', () => {
     expect(third.atHead).toBe(true);
     expect(third.readAhead).toBeUndefined(); // nothing to read ahead at the head
     expect(await positionsOf('ahead_rows')).toEqual(log);
+  });
+
+  it('a page its filter emptied moves only the checkpoint, never back, and never on a build that changed hands', async () => {
+    const projection = recordingProjection({ name: 'rare', eventTypes: ['Rare'], idempotent: false });
+    await ensureProjection(db.pool, projection);
+    const deps = { pool: db.pool, store };
+    const key = { name: 'rare', version: 1, build: 0, status: 'live' as const };
+    const catalogCheckpoint = async () => (await readBuild(db.pool, key))?.checkpoint;
+
+    const moved = applied(await applyNextBatch(deps, projection, { ...key, checkpoint: null }, 100));
+    expect(moved).toMatchObject({ events: 0, atHead: true });
+    expect(moved.checkpoint).toBe((await logPositions(store)).at(-1));
+    expect(await catalogCheckpoint()).toBe(moved.checkpoint);
+    // A runner still holding the old checkpoint reads the same empty page: it must not move it back.
+    expect(await applyNextBatch(deps, projection, { ...key, checkpoint: null }, 100)).toEqual({ kind: 'raced' });
+    expect(await catalogCheckpoint()).toBe(moved.checkpoint);
+    expect(await applyNextBatch(deps, projection, { ...key, checkpoint: moved.checkpoint }, 100)).toEqual({
+      kind: 'at_head',
+      checkpoint: moved.checkpoint,
+    });
+
+    // More skipped events, and a runner that still works the build as 'building': not its build any more.
+    const later = await appendEvents(store, 10, { streams: 1, chunk: 10 });
+    const building = { ...key, status: 'building' as const, checkpoint: moved.checkpoint };
+    expect(await applyNextBatch(deps, projection, building, 100)).toEqual({ kind: 'inactive' });
+    expect(await catalogCheckpoint()).toBe(moved.checkpoint);
+    expect(
+      applied(await applyNextBatch(deps, projection, { ...key, checkpoint: moved.checkpoint }, 100)),
+    ).toMatchObject({ events: 0, checkpoint: later });
+    expect(await positionsOf('rare_rows')).toEqual([]);
   });
 
   it('a pipelined catch-up reads each page once and applies the log exactly once, in order', async () => {

@@ -177,6 +177,28 @@ export async function writeCheckpoint(
   });
 }
 
+/**
+ * Moves a build's checkpoint from `from` to `to` with nothing applied (a types filter skipped every
+ * event in between): one conditional UPDATE instead of lock, re-check and write in a transaction.
+ * False when the row is no longer at `from` with `status` (another runner moved it, or it was
+ * switched): the caller reads the catalog again.
+ */
+export async function moveCheckpoint(
+  db: Queryable,
+  key: BuildKey & { status: BuildStatus },
+  from: Checkpoint | null,
+  to: Checkpoint | null,
+): Promise<boolean> {
+  const result = await db.query({
+    name: 'abaxus_projection_move_checkpoint',
+    text: `UPDATE projections
+        SET checkpoint = $6, updated_at = now(), last_error = NULL, last_error_at = NULL
+      WHERE name = $1 AND version = $2 AND build = $3 AND status = $4 AND checkpoint IS NOT DISTINCT FROM $5`,
+    values: [key.name, key.version, key.build, key.status, from, to],
+  });
+  return result.rowCount === 1;
+}
+
 /** Recorded outside the failed transaction, so `abaxus projections status` in another process sees it. */
 export async function recordError(db: Queryable, key: BuildKey, message: string): Promise<void> {
   await db.query(

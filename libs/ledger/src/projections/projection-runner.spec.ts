@@ -160,6 +160,25 @@ describe('ProjectionRunner', () => {
     expect(metrics).toMatch(/abaxus_projector_batch_duration_seconds_count\{projection="rec_live"\} [1-9]/);
   });
 
+  it('at the head, steps at most every minStepIntervalMs: live appends that come faster share a batch', async () => {
+    const runner = await run({
+      projections: [recordingProjection({ name: 'rec_throttled' })],
+      minStepIntervalMs: 1_500,
+    });
+    await runner.waitForPosition('rec_throttled', await head(), 10_000);
+    const batchCount = async () =>
+      Number((await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM rec_throttled_batches')).rows[0].n);
+    const before = await batchCount();
+    // Five appends 50 ms apart, each ringing the bell: stepping on every ring would be five batches.
+    for (let i = 0; i < 5; i++) {
+      await append(1, { streams: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await runner.waitForPosition('rec_throttled', await head(), 10_000);
+    expect(await batchCount()).toBeLessThanOrEqual(before + 2);
+    expect(await rowsOf('rec_throttled_rows')).toHaveLength((await logPositions(store)).length);
+  });
+
   it('reports lag as the age of the oldest event not yet applied, and 0 at the head', async () => {
     const projection = recordingProjection({ name: 'rec_lag' });
     await ensureProjection(db.pool, projection);
