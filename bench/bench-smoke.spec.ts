@@ -50,6 +50,20 @@ describe('benchmarks (smoke)', () => {
     expect(figures.npm_start_warm_ms).toEqual(expect.any(Number));
   }, 240_000);
 
+  it("npm run bench (run-all) runs the chosen benches and prints each one's figures as a line", async () => {
+    const { stdout } = await run(process.execPath, [built('run-all'), '--smoke', '--only', 'event-store-append'], {
+      cwd: root,
+      env: { ...process.env, LOG_LEVEL: 'silent', DATABASE_URL: db.url },
+      timeout: 240_000,
+    });
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toMatchObject({ bench: 'event-store-append' });
+    await expect(run(process.execPath, [built('run-all'), '--only', 'nope'], { cwd: root })).rejects.toThrow(
+      /unknown bench nope/,
+    );
+  }, 240_000);
+
   // Benchmarks of later areas join here as they land; each must offer a seconds-long mode.
   const optional: Array<[string, string[]]> = [
     ['ingestion', ['--smoke']],
