@@ -1,6 +1,8 @@
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
 import type { EventStore, ReadAllOptions } from '../event-store';
 import { PostgresEventStore } from '../postgres/postgres-event-store';
+import { Pool } from 'pg';
+import type { Projection } from './projection';
 import { applyNextBatch, type BatchOutcome } from './projection-batch';
 import { readBuild } from './projection-catalog';
 import { ensureProjection } from './projection-rebuild';
@@ -85,6 +87,33 @@ describe('applyNextBatch read-ahead', () => {
       applied(await applyNextBatch(deps, projection, { ...key, checkpoint: moved.checkpoint }, 100)),
     ).toMatchObject({ events: 0, checkpoint: later });
     expect(await positionsOf('rare_rows')).toEqual([]);
+  });
+
+  it('commits a batch without waiting for its WAL flush (derived rows; a lost batch is applied again)', async () => {
+    const seen: string[] = [];
+    const projection: Projection = {
+      name: 'async_commit',
+      version: 1,
+      tables: { async_commit_rows: (t) => `CREATE TABLE ${t} (n int)` },
+      apply: async (_events, { client }) => {
+        seen.push(
+          (await client.query<{ s: string }>('SELECT current_setting($1) AS s', ['synchronous_commit'])).rows[0].s,
+        );
+      },
+    };
+    // Test clusters run with synchronous_commit off: this pool's sessions start with it on.
+    const pool = new Pool({ connectionString: db.url, max: 1, options: '-c synchronous_commit=on' });
+    try {
+      await ensureProjection(pool, projection);
+      const key = { name: 'async_commit', version: 1, build: 0, status: 'live' as const };
+      applied(await applyNextBatch({ pool, store }, projection, { ...key, checkpoint: null }, 10));
+      expect(seen).toEqual(['off']);
+      // SET LOCAL: the pooled connection goes back with the session's setting.
+      const after = await pool.query<{ s: string }>('SELECT current_setting($1) AS s', ['synchronous_commit']);
+      expect(after.rows[0].s).toBe('on');
+    } finally {
+      await pool.end();
+    }
   });
 
   it('a pipelined catch-up reads each page once and applies the log exactly once, in order', async () => {

@@ -113,25 +113,33 @@ export async function applyNextBatch(
     }
     return { kind: 'applied', events: 0, checkpoint: read.checkpoint, atHead: read.atHead };
   }
-  return inTransaction(pool, async (client) => {
-    const row = await lockBuild(client, target);
-    if (!row || row.status !== target.status) return { kind: 'inactive' } as const;
-    if (store.compareCheckpoints(row.checkpoint, target.checkpoint) !== 0) return { kind: 'raced' } as const;
-    const next = read.atHead ? undefined : startReadAhead(store, read.checkpoint, options);
-    if (read.events.length > 0) {
-      try {
-        await projection.apply(read.events, projectionContext(client, projection, target));
-      } catch (error) {
-        throw new ProjectionApplyError(target, target.checkpoint, error);
+  return inTransaction(
+    pool,
+    async (client) => {
+      const row = await lockBuild(client, target);
+      if (!row || row.status !== target.status) return { kind: 'inactive' } as const;
+      if (store.compareCheckpoints(row.checkpoint, target.checkpoint) !== 0) return { kind: 'raced' } as const;
+      const next = read.atHead ? undefined : startReadAhead(store, read.checkpoint, options);
+      if (read.events.length > 0) {
+        try {
+          await projection.apply(read.events, projectionContext(client, projection, target));
+        } catch (error) {
+          throw new ProjectionApplyError(target, target.checkpoint, error);
+        }
       }
-    }
-    await writeCheckpoint(client, target, read.checkpoint, read.events.length);
-    return {
-      kind: 'applied',
-      events: read.events.length,
-      checkpoint: read.checkpoint,
-      atHead: read.atHead,
-      readAhead: next,
-    } as const;
-  });
+      await writeCheckpoint(client, target, read.checkpoint, read.events.length);
+      return {
+        kind: 'applied',
+        events: read.events.length,
+        checkpoint: read.checkpoint,
+        atHead: read.atHead,
+        readAhead: next,
+      } as const;
+    },
+    // Derived rows: COMMIT does not wait for the WAL flush. A server crash can only lose the newest
+    // batches whole (rows and checkpoint together, WAL is flushed in order), which are then applied
+    // again from the log, itself committed synchronously; any synchronous commit that follows (an
+    // append, the next ingestion flush) flushes them too. Catch-up: 12.2k -> 13.6k events/s here.
+    { asyncCommit: true },
+  );
 }

@@ -249,11 +249,16 @@ export async function dropRetiredTables(pool: Pool, name: string): Promise<Build
 }
 
 /** BEGIN … COMMIT on one pooled client; a client whose ROLLBACK failed is discarded, not reused. */
-export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(
+  pool: Pool,
+  work: (client: PoolClient) => Promise<T>,
+  options: { asyncCommit?: boolean } = {},
+): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    await client.query('BEGIN');
+    // One round trip for both statements (a simple query).
+    await client.query(options.asyncCommit ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
     return result;
