@@ -1,4 +1,4 @@
-import { measureUsageLag } from './usage-lag.measure';
+import { measureUsageState, type UsageReadState } from './usage-lag.measure';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
 import { GRANULARITY_MS, type GroupValues } from '#domain';
@@ -9,6 +9,7 @@ import type { UsageComputeRequest } from './dto/usage-compute.request';
 import type { UsageHistogramQuery } from './dto/usage-histogram.query';
 import type { UsageSummaryQuery } from './dto/usage-summary.query';
 import { withSharedSnapshot } from './shared-snapshot';
+import { StampedCache } from './stamped-cache';
 import { CatalogDirectory } from '../common/catalog-directory';
 import {
   listMeters,
@@ -126,22 +127,25 @@ export class UsageService {
    * status measures it: one catalog read and one read of the log after the checkpoint.
    */
   lagSeconds(): Promise<number> {
-    // Single flight: concurrent requests share the measurement in progress (never an older one).
-    this.lagInFlight ??= this.measureLag().finally(() => {
-      this.lagInFlight = undefined;
+    return this.readState().then((state) => state.lagSeconds);
+  }
+
+  /** The usage read model's lag and stamp. Single flight: concurrent requests share the measurement in progress (never an older one). */
+  private readState(): Promise<UsageReadState> {
+    this.stateInFlight ??= measureUsageState(this.pool, this.store).finally(() => {
+      this.stateInFlight = undefined;
     });
-    return this.lagInFlight;
+    return this.stateInFlight;
   }
 
-  private lagInFlight?: Promise<number>;
+  private stateInFlight?: Promise<UsageReadState>;
 
-  private measureLag(): Promise<number> {
-    return measureUsageLag(this.pool, this.store);
-  }
+  /** Summaries by customer, metric and period, kept while the usage read model's stamp stays the same. */
+  private readonly summaries = new StampedCache<MetricUsageView>();
 
   async summary(tenantId: string, query: UsageSummaryQuery, now = new Date()): Promise<SummaryView> {
-    const lag = this.lagSeconds();
-    lag.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+    const state = this.readState();
+    state.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     const customer = await this.customer(tenantId, query.customer_id);
     const chosen = await this.summaryPeriod(tenantId, query, customer.timezone, now);
     const meta = {
@@ -150,18 +154,25 @@ export class UsageService {
       ...(chosen.subscription_id ? { subscription_id: chosen.subscription_id } : {}),
     };
     const head = { customer_id: query.customer_id, period_start: chosen.period.start, period_end: chosen.period.end };
+    const summarize = (metricKey: string, stamp: string | null, meter: () => Meter | Promise<Meter>) =>
+      this.summaries.get(
+        JSON.stringify([tenantId, query.customer_id, metricKey, chosen.period.start, chosen.period.end]),
+        stamp,
+        () => this.summarizeMeter(tenantId, query.customer_id, meter(), metricKey, chosen.period),
+      );
     if (query.metric_key !== undefined) {
-      // The meter loads while the bucket rows are read (summarizeUsage awaits it).
-      const meter = this.meter(tenantId, query.metric_key);
-      const usage = await this.summarizeMeter(tenantId, query.customer_id, meter, query.metric_key, chosen.period);
+      const metricKey = query.metric_key;
+      // Existence from the directory (memory) every time: an archived metric is a 404 at once.
+      if ((await this.directory.metric(tenantId, metricKey)) === null) throw metricNotFound(metricKey);
+      const { lagSeconds, stamp } = await state;
+      const usage = await summarize(metricKey, stamp, () => this.meter(tenantId, metricKey));
       const { source, meter_versions, ...rest } = usage;
-      return { ...head, ...rest, meta: { ...meta, lag_seconds: await lag, source, meter_versions } };
+      return { ...head, ...rest, meta: { ...meta, lag_seconds: lagSeconds, source, meter_versions } };
     }
     const meters = (await listMeters(this.pool, tenantId)).filter((meter) => meter.archived_at === null);
-    const data = await Promise.all(
-      meters.map((meter) => this.summarizeMeter(tenantId, query.customer_id, meter, meter.key, chosen.period)),
-    );
-    return { ...head, data, meta: { ...meta, lag_seconds: await lag } };
+    const { lagSeconds, stamp } = await state;
+    const data = await Promise.all(meters.map((meter) => summarize(meter.key, stamp, () => meter)));
+    return { ...head, data, meta: { ...meta, lag_seconds: lagSeconds } };
   }
 
   private async summaryPeriod(tenantId: string, query: UsageSummaryQuery, timezone: string, now: Date) {

@@ -154,6 +154,33 @@ describe('usage over HTTP', () => {
       expect(response.body.groups).toEqual(exact.body.groups);
     });
 
+    it('a repeated summary is answered again only when the read model moved: new events and voids show', async () => {
+      const month = thisMonthInZone();
+      const params = { customer_id: 'cus_1', metric_key: 'storage', period_start: month.start, period_end: month.end };
+      const record = async (key: string, value: string) => {
+        const response = await post('/v1/events', {
+          customer_id: 'cus_1',
+          metric_key: 'storage',
+          value,
+          timestamp: now().minus({ seconds: 1 }).toISO(),
+          idempotency_key: key,
+        });
+        expect(response.status).toBe(202);
+        return response.body.id as string;
+      };
+      await projector.caughtUp();
+      const start = (await summary(params)).body.value as string | null;
+      expect((await summary(params)).body.value).toBe(start); // the same read model: the same answer
+      const big = await record('cache-1', '1000');
+      await projector.caughtUp();
+      expect((await summary(params)).body.value).toBe('1000');
+      expect((await summary({ customer_id: 'cus_1' })).body.data[1]).toMatchObject({ value: '1000' });
+      expect((await post(`/v1/events/${big}/void`, { reason: 'test' }, finance)).status).toBe(200);
+      await projector.caughtUp();
+      expect((await summary(params)).body.value).toBe(start);
+      expect((await summary({ customer_id: 'cus_1' })).body.data[1]).toMatchObject({ value: start });
+    });
+
     it('without metric_key: every metric of the tenant in one response', async () => {
       const response = await summary({ customer_id: 'cus_1' });
       expect(response.status).toBe(200);
