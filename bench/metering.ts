@@ -174,7 +174,9 @@ async function lastCommitted(pool: Pool): Promise<string | null> {
 async function startApi(url: string, dataDir: string): Promise<{ child: Child; apiUrl: string }> {
   const port = await freePort();
   const cli = join(root, 'dist', 'apps', 'cli', 'src', 'main.js');
-  const child = startChild([cli, 'api'], {
+  // ABAXUS_BENCH_API_NODE_ARGS: e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the API alone.
+  const nodeArgs = (process.env.ABAXUS_BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = startChild([...nodeArgs, cli, 'api'], {
     DATABASE_URL: url,
     ABAXUS_DATA_DIR: dataDir,
     ABAXUS_ADMIN_KEY: ADMIN_KEY,
