@@ -1,21 +1,22 @@
 import type { Pool } from 'pg';
 import type { Checkpoint, EventStore } from '#ledger';
 import { preparedQuery } from './prepared-query';
-import { usageCheckpoint } from './usage-catalog';
+
+/** The usage projection's live build (`version.build`) and its checkpoint: no row before the projector created it. */
+const LIVE_USAGE = `SELECT checkpoint, version::text || '.' || build::text AS build FROM projections
+  WHERE name = 'usage' AND status = 'live'`;
 
 /**
- * Postgres store: the usage projection's checkpoint and the visible head (the last event below the
+ * Postgres store: the live build, its checkpoint and the visible head (the last event below the
  * transaction horizon, as PostgresEventStore.headCheckpoint reads it) in ONE prepared statement on
  * one snapshot, instead of two queries on two connections.
  */
 const CHECKPOINT_AND_HEAD = `
-SELECT (SELECT checkpoint FROM projections WHERE name = 'usage' AND status = 'live') AS checkpoint,
-       (SELECT version::text || '.' || build::text FROM projections WHERE name = 'usage' AND status = 'live') AS build,
+SELECT live.checkpoint, live.build,
        (SELECT e.tx_id::text || '/' || e.position::text FROM events e
          WHERE e.tx_id < (SELECT pg_snapshot_xmin(pg_current_snapshot()))
-         ORDER BY e.tx_id DESC, e.position DESC LIMIT 1) AS head`;
-
-const LIVE_BUILD = `SELECT version::text || '.' || build::text AS build FROM projections WHERE name = 'usage' AND status = 'live'`;
+         ORDER BY e.tx_id DESC, e.position DESC LIMIT 1) AS head
+  FROM (SELECT 1) AS one LEFT JOIN (${LIVE_USAGE}) AS live ON true`;
 
 interface CheckpointAndHead {
   checkpoint: Checkpoint | null;
@@ -26,12 +27,11 @@ interface CheckpointAndHead {
 
 async function checkpointAndHead(pool: Pool, store: EventStore): Promise<CheckpointAndHead> {
   if (store.kind !== 'postgres') {
-    const [checkpoint, head, live] = await Promise.all([
-      usageCheckpoint(pool),
+    const [live, head] = await Promise.all([
+      pool.query<{ checkpoint: Checkpoint | null; build: string }>(preparedQuery(LIVE_USAGE)),
       store.headCheckpoint(),
-      pool.query<{ build: string }>(LIVE_BUILD),
     ]);
-    return { checkpoint, head, build: live.rows[0]?.build ?? null };
+    return { checkpoint: live.rows[0]?.checkpoint ?? null, build: live.rows[0]?.build ?? null, head };
   }
   const { rows } = await pool.query<CheckpointAndHead>(preparedQuery(CHECKPOINT_AND_HEAD));
   return rows[0];

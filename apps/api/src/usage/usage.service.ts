@@ -111,10 +111,23 @@ export class UsageService {
    * the directory decides existence, and stands in while the projection has not seen the metric yet.
    */
   private async meter(tenantId: string, metricKey: string, db: Pool | PoolClient = this.pool): Promise<Meter> {
+    return this.projectedMeter(tenantId, await this.knownMetric(tenantId, metricKey), db);
+  }
+
+  /** The metric as the catalog directory (memory) knows it; 404 METRIC.NOT_FOUND if it does not. */
+  private async knownMetric(tenantId: string, metricKey: string) {
     const known = await this.directory.metric(tenantId, metricKey);
     if (known === null) throw metricNotFound(metricKey);
+    return known;
+  }
+
+  private async projectedMeter(
+    tenantId: string,
+    known: NonNullable<Awaited<ReturnType<CatalogDirectory['metric']>>>,
+    db: Pool | PoolClient = this.pool,
+  ): Promise<Meter> {
     return (
-      (await loadMeter(db, tenantId, metricKey)) ?? {
+      (await loadMeter(db, tenantId, known.key)) ?? {
         key: known.key,
         versions: known.versions,
         archived_at: known.archived_at,
@@ -163,9 +176,9 @@ export class UsageService {
     if (query.metric_key !== undefined) {
       const metricKey = query.metric_key;
       // Existence from the directory (memory) every time: an archived metric is a 404 at once.
-      if ((await this.directory.metric(tenantId, metricKey)) === null) throw metricNotFound(metricKey);
+      const known = await this.knownMetric(tenantId, metricKey);
       const { lagSeconds, stamp } = await state;
-      const usage = await summarize(metricKey, stamp, () => this.meter(tenantId, metricKey));
+      const usage = await summarize(metricKey, stamp, () => this.projectedMeter(tenantId, known));
       const { source, meter_versions, ...rest } = usage;
       return { ...head, ...rest, meta: { ...meta, lag_seconds: lagSeconds, source, meter_versions } };
     }
