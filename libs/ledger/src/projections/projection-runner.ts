@@ -98,6 +98,7 @@ export class ProjectionRunner {
   private readonly states: ProjectionState[];
   private readonly logger: ProjectionLogger;
   private readonly batchSize: number;
+  private readonly minStepIntervalMs: number;
   private readonly metrics: ProjectorMetrics = projectorMetrics();
   private readonly wakeup = new Wakeup();
   private readonly pages: SharedPages;
@@ -112,6 +113,7 @@ export class ProjectionRunner {
   constructor(private readonly options: ProjectionRunnerOptions) {
     validateProjectionSet(options.projections);
     this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    this.minStepIntervalMs = options.minStepIntervalMs ?? DEFAULT_MIN_STEP_INTERVAL_MS;
     const { store } = options;
     this.pages = new SharedPages(
       store,
@@ -218,7 +220,7 @@ export class ProjectionRunner {
       return this.options.store.subscribeToAll(head, {
         types,
         // The loops step at most this often anyway: rings in between would only cost reads.
-        minIntervalMs: this.options.minStepIntervalMs ?? DEFAULT_MIN_STEP_INTERVAL_MS,
+        minIntervalMs: this.minStepIntervalMs,
         onBatch: async () => this.wakeup.ring(),
         onError: (error) =>
           this.logger.warn({ err: error }, 'store subscription failed; the projector falls back to polling'),
@@ -247,7 +249,6 @@ export class ProjectionRunner {
   }
 
   private async loop(state: ProjectionState): Promise<void> {
-    const minInterval = this.options.minStepIntervalMs ?? DEFAULT_MIN_STEP_INTERVAL_MS;
     while (!this.wakeup.isClosed) {
       const seen = this.wakeup.generation;
       const stepStarted = performance.now();
@@ -267,7 +268,7 @@ export class ProjectionRunner {
       if (progressed) continue;
       await this.wakeup.wait(seen, this.options.idlePollMs ?? 1_000);
       // Rings that come faster than the interval are taken together by the next step.
-      const rest = stepStarted + minInterval - performance.now();
+      const rest = stepStarted + this.minStepIntervalMs - performance.now();
       if (rest > 0) await this.wakeup.sleep(rest);
     }
   }
