@@ -26,6 +26,12 @@ import { projectionStatus, STATUS_COUNT_LIMIT, type ProjectionStatus } from './p
 import { SharedPages } from './shared-pages';
 import { Wakeup } from './wakeup';
 
+/**
+ * After a batch that did not reach the head, the events-behind gauge counts exactly up to this many
+ * (a bounded count per batch) and estimates beyond it from the last full count.
+ */
+const LAG_COUNT_WINDOW = 4000;
+
 /** See ProjectionRunnerOptions.minStepIntervalMs. */
 export const DEFAULT_MIN_STEP_INTERVAL_MS = 100;
 
@@ -403,7 +409,7 @@ export class ProjectionRunner {
       this.metrics.lagEvents.set(labels, 0);
       return;
     }
-    const window = this.batchSize * 2;
+    const window = LAG_COUNT_WINDOW;
     const lag = await measureLag(this.options.store, checkpoint, window);
     this.metrics.lagSeconds.set(labels, lag.lagSeconds);
     const estimate = Math.max(window, state.countedBehind - state.appliedSinceCount);
