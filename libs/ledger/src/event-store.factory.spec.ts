@@ -1,4 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { loadBuiltModules, repoRoot } from '../../../test/support/api';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import type { EventStore } from './event-store';
 import { createEventStore } from './event-store.factory';
@@ -64,5 +67,24 @@ describe('createEventStore', () => {
     expect(() => createEventStore({ eventStoreUrl: 'esdb://db:70000', pool: db.pool })).toThrow(
       InvalidEventStoreUrlError,
     );
+  });
+
+  it('loads the KurrentDB client only when given a KurrentDB URL (the built API and projector start without it)', () => {
+    loadBuiltModules(); // builds dist/ once per worker
+    const dist = (path: string) => JSON.stringify(join(repoRoot, 'dist', path));
+    const script = `
+      const loaded = () => Object.keys(require.cache).some((path) => path.includes('@kurrent'));
+      require(${dist('apps/api/src/index.js')});
+      require(${dist('apps/projector/src/index.js')});
+      const atStart = loaded();
+      const { createEventStore } = require(${dist('libs/ledger/src/index.js')});
+      createEventStore({ pool: {} });
+      const postgres = loaded();
+      const store = createEventStore({ eventStoreUrl: 'kurrentdb://localhost:2113?tls=false', pool: {} });
+      process.stdout.write(JSON.stringify({ atStart, postgres, kurrent: loaded(), kind: store.kind }));
+      process.exit(0);`;
+    const child = spawnSync(process.execPath, ['-e', script], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
+    expect(child.stderr).toBe('');
+    expect(JSON.parse(child.stdout)).toEqual({ atStart: false, postgres: false, kurrent: true, kind: 'kurrentdb' });
   });
 });

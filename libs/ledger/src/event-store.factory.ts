@@ -1,8 +1,9 @@
 import type { Pool } from 'pg';
 import type { EventStore } from './event-store';
 import { InvalidEventStoreUrlError, isKurrentConnectionString } from './kurrent/kurrent-connection';
-import { KurrentEventStore } from './kurrent/kurrent-event-store';
 import { PostgresEventStore } from './postgres/postgres-event-store';
+
+type KurrentModule = typeof import('./kurrent/kurrent-event-store');
 
 export interface CreateEventStoreOptions {
   /** `EVENT_STORE_URL`. Unset or empty: the Postgres event store in `pool`'s database. */
@@ -19,7 +20,13 @@ export interface CreateEventStoreOptions {
 export function createEventStore(options: CreateEventStoreOptions): EventStore {
   const url = options.eventStoreUrl?.trim();
   if (url === undefined || url === '') return new PostgresEventStore(options.pool);
-  if (isKurrentConnectionString(url)) return KurrentEventStore.fromConnectionString(url);
+  if (isKurrentConnectionString(url)) {
+    // Loaded here, not at the top: the KurrentDB client (gRPC) costs ~200 ms of start-up, which every
+    // process (API, projector, each CLI command) would pay in the default Postgres mode.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy by design (see above)
+    const { KurrentEventStore } = require('./kurrent/kurrent-event-store') as KurrentModule;
+    return KurrentEventStore.fromConnectionString(url);
+  }
   throw new InvalidEventStoreUrlError(
     url,
     'EVENT_STORE_URL must be unset (the Postgres event store in DATABASE_URL) or a kurrentdb:// or esdb:// connection string',

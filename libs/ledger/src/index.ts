@@ -41,7 +41,8 @@ export {
 } from './postgres/postgres-event-store';
 export { AppendOrderConflictError, InvalidEventError } from './postgres/postgres-append';
 export { createEventStore, type CreateEventStoreOptions } from './event-store.factory';
-export { KurrentEventStore, type KurrentEventStoreOptions } from './kurrent/kurrent-event-store';
+// Types only: the class (and the KurrentDB client under it) loads when createEventStore is given a KurrentDB URL.
+export type { KurrentEventStore, KurrentEventStoreOptions } from './kurrent/kurrent-event-store';
 export {
   InvalidEventStoreUrlError,
   isKurrentConnectionString,
