@@ -409,11 +409,10 @@ export class ProjectionRunner {
       this.metrics.lagEvents.set(labels, 0);
       return;
     }
-    const window = LAG_COUNT_WINDOW;
-    const lag = await measureLag(this.options.store, checkpoint, window);
+    const lag = await measureLag(this.options.store, checkpoint, LAG_COUNT_WINDOW);
     this.metrics.lagSeconds.set(labels, lag.lagSeconds);
-    const estimate = Math.max(window, state.countedBehind - state.appliedSinceCount);
-    this.metrics.lagEvents.set(labels, lag.eventsBehind < window ? lag.eventsBehind : estimate);
+    const estimate = Math.max(LAG_COUNT_WINDOW, state.countedBehind - state.appliedSinceCount);
+    this.metrics.lagEvents.set(labels, lag.eventsBehind < LAG_COUNT_WINDOW ? lag.eventsBehind : estimate);
   }
 
   private onTimer(): Promise<void> {
