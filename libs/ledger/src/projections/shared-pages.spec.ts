@@ -62,7 +62,7 @@ describe('SharedPages', () => {
     expect(reads.length).toBeLessThanOrEqual(8);
   });
 
-  it('never keeps a page that reached the head: a later reader from there sees what came after', async () => {
+  it('never keeps an empty page that reached the head: a later reader from there sees what came after', async () => {
     const options = { maxCount: 1000 };
     const pages = new SharedPages(counting, [
       { name: 'a', options },
@@ -74,6 +74,57 @@ describe('SharedPages', () => {
     const later = await pages.read('b', last, options);
     expect(later.events.at(-1)?.position).toBe(next);
     last = next;
+  });
+
+  it('hands on a page with events that reached the head as not at the head; reading on from it sees what came after', async () => {
+    const options = { maxCount: 1000 };
+    const pages = new SharedPages(counting, [
+      { name: 'a', options },
+      { name: 'b', options },
+    ]);
+    const added = await appendEvents(store, 4, { streams: 1 });
+    const first = await pages.read('a', last, options);
+    expect(first.atHead).toBe(true);
+    expect(first.events).toHaveLength(4);
+    const next = await appendEvents(store, 3, { streams: 1 });
+    const before = reads.length;
+    const kept = await pages.read('b', last, options);
+    expect(reads.length).toBe(before); // the page a read, not a second read of the log
+    expect(positions(kept)).toEqual(positions(first));
+    expect(kept.atHead).toBe(false);
+    expect(kept.checkpoint).toEqual(first.checkpoint);
+    const after = await pages.read('b', kept.checkpoint, options);
+    expect(positions(after)).toHaveLength(3);
+    expect(after.events.at(-1)?.position).toBe(next);
+    expect(store.compareCheckpoints(first.checkpoint, added)).toBe(0);
+    last = next;
+  });
+
+  it('a follower takes the consecutive pages it has not read as one page, up to maxCount', async () => {
+    const options = { maxCount: 10 };
+    const pages = new SharedPages(counting, [
+      { name: 'lead', options },
+      { name: 'follow', options },
+    ]);
+    // At the head of a busy log the lead reads short pages: 4 events each, three times.
+    const start = last;
+    let lead = { checkpoint: start } as ReadAllResult;
+    const leadPages: string[][] = [];
+    for (let i = 0; i < 3; i += 1) {
+      last = await appendEvents(store, 4, { streams: 1 });
+      lead = await pages.read('lead', lead.checkpoint, options);
+      leadPages.push(positions(lead));
+    }
+    expect(leadPages.map((page) => page.length)).toEqual([4, 4, 4]);
+    const before = reads.length;
+    // Two kept pages fit in maxCount 10, the third would not: one page of 8, then the third alone.
+    const merged = await pages.read('follow', start, options);
+    expect(positions(merged)).toEqual([...leadPages[0], ...leadPages[1]]);
+    expect(merged.atHead).toBe(false);
+    const rest = await pages.read('follow', merged.checkpoint, options);
+    expect(positions(rest)).toEqual(leadPages[2]);
+    expect(store.compareCheckpoints(rest.checkpoint, lead.checkpoint)).toBe(0);
+    expect(reads.length).toBe(before);
   });
 
   it('does not share between readers with different options', async () => {

@@ -17,6 +17,8 @@ interface Entry {
   readonly readers: Set<string>;
 }
 
+const pageKey = (group: string, from: Checkpoint | null): string => JSON.stringify([group, from]);
+
 const groupOf = (options: ReadAllOptions): string =>
   JSON.stringify([options.maxCount ?? null, options.types ?? null, options.excludeTypes ?? null]);
 
@@ -75,27 +77,70 @@ export class SharedPages {
     const group = groupOf(options);
     const sharers = this.groups.get(group);
     if (sharers === undefined || sharers.size < 2 || !sharers.has(name)) return this.store.readAll(from, options);
-    const key = JSON.stringify([group, from]);
+    const key = pageKey(group, from);
     if (!this.entries.has(key)) {
       this.aligned.delete(name);
       await this.waitForFollowers(name, group);
     } else {
       this.aligned.add(name);
     }
-    const entry = this.entries.get(key) ?? this.fetch(key, group, from, options);
+    const kept = this.entries.get(key);
+    if (kept === undefined) {
+      const entry = this.fetch(key, group, from, options);
+      this.markRead(name, key, entry, sharers);
+      return entry.page;
+    }
+    return this.serve(name, key, kept, sharers, group, options.maxCount);
+  }
+
+  /**
+   * A kept page, and the kept pages that follow it as long as the events fit in maxCount: several
+   * consecutive pages are one valid page from the same checkpoint (the log is append-only, each
+   * ended at or before its horizon). So a reader slower than the one that read them (usage, behind
+   * late_usage's small pages at the head of a busy log) takes them in one batch. `atHead` is false:
+   * the head may have moved since the page was read, and the reader reads again from its end.
+   */
+  private async serve(
+    name: string,
+    key: string,
+    entry: Entry,
+    sharers: ReadonlySet<string>,
+    group: string,
+    maxCount: number | undefined,
+  ): Promise<ReadAllResult> {
+    this.markRead(name, key, entry, sharers);
+    const first = await entry.page;
+    let events = first.events;
+    let last = first;
+    while (maxCount !== undefined && events.length < maxCount) {
+      const nextKey = pageKey(group, last.checkpoint);
+      const next = this.entries.get(nextKey);
+      if (next === undefined) break;
+      const page = await next.page.catch(() => null);
+      // Gone meanwhile: failed, or empty at the head (forgotten), so not a page to hand on.
+      if (page === null || this.entries.get(nextKey) !== next) break;
+      if (events.length + page.events.length > maxCount) break;
+      this.markRead(name, nextKey, next, sharers);
+      events = events.concat(page.events);
+      last = page;
+    }
+    return { events, checkpoint: last.checkpoint, atHead: false, pending: last.pending };
+  }
+
+  private markRead(name: string, key: string, entry: Entry, sharers: ReadonlySet<string>): void {
     entry.readers.add(name);
     if ([...sharers].every((sharer) => entry.readers.has(sharer))) this.drop(key);
-    return entry.page;
   }
 
   private fetch(key: string, group: string, from: Checkpoint | null, options: ReadAllOptions): Entry {
     const entry: Entry = { page: this.store.readAll(from, options), group, readers: new Set() };
-    // A failed read is forgotten at once, so the next reader tries again. So is a page that reached
-    // the head: a later read from there may see more, and must not be handed a stale empty page.
+    // A failed read is forgotten at once, so the next reader tries again. So is an empty page that
+    // reached the head: a later read from there may see more, and must not be told it is at the head.
+    // A page with events that reached the head is kept: it is handed on as not at the head (serve).
     const forget = () => {
       if (this.entries.get(key) === entry) this.drop(key);
     };
-    entry.page.then((page) => (page.atHead ? forget() : undefined), forget);
+    entry.page.then((page) => (page.atHead && page.events.length === 0 ? forget() : undefined), forget);
     this.entries.set(key, entry);
     while (this.entries.size > SHARED_PAGES_CAPACITY) this.drop(this.entries.keys().next().value!);
     return entry;
