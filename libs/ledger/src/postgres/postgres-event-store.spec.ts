@@ -12,6 +12,7 @@ import {
 import { describeEventStoreContract } from '../testing/event-store.contract';
 import { AppendOrderConflictError, InvalidEventError } from './postgres-append';
 import { InvalidCheckpointError, decodeCheckpoint } from './postgres-checkpoint';
+import { UNINDEXED_TYPE, filteredPageSql } from './postgres-read-all';
 import { PostgresEventStore } from './postgres-event-store';
 
 let db: TestDatabase | undefined;
@@ -419,6 +420,37 @@ describe('PostgresEventStore (Postgres only)', () => {
       expect(ids(page.events)).toEqual([rare.id]);
       expect(page.atHead).toBe(true);
       expect(store.compareCheckpoints(page.checkpoint, last.position)).toBeGreaterThanOrEqual(0);
+    });
+    it('the type index leaves UsageRecorded out: rare-type walks use it, and a read of usage by type still finds it', async () => {
+      const definition = await pool.query<{ indexdef: string }>(
+        `SELECT indexdef FROM pg_indexes WHERE indexname = 'events_type_tx_position'`,
+      );
+      expect(definition.rows[0].indexdef).toContain(`WHERE (type <> '${UNINDEXED_TYPE}'::text)`);
+      // Generic plans (the statements are prepared): each rare walk must repeat the index predicate.
+      const plan = async (sql: string) => {
+        const explained = await pool.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (GENERIC_PLAN, FORMAT JSON) ${sql}`);
+        return JSON.stringify(explained.rows[0]['QUERY PLAN']);
+      };
+      expect(await plan(filteredPageSql(2, false))).toContain('"Index Name":"events_type_tx_position"');
+      expect(await plan(filteredPageSql(2, true))).toContain('"Index Name":"events_type_tx_position"');
+
+      const head = await store.headCheckpoint();
+      const stream = newStream();
+      const batch = ['UsageRecorded', 'PgMixType', 'UsageRecorded', 'PgOtherMixType'].map((type) => newEvent(type));
+      const appended = await store.append(stream, batch);
+      await waitFor('the events to be visible', async () => (await store.countAfter(head, 10)) >= 4);
+      for (const types of [
+        ['UsageRecorded', 'PgMixType', 'PgOtherMixType'],
+        ['PgMixType', 'UsageRecorded', 'PgOtherMixType'],
+      ]) {
+        const page = await store.readAll(head, { types, maxCount: 10 });
+        expect(ids(page.events)).toEqual(ids(batch));
+        expect(store.compareCheckpoints(page.checkpoint, appended.position)).toBe(0);
+      }
+      const usage = await store.readAll(head, { types: ['UsageRecorded'], maxCount: 1 });
+      expect(ids(usage.events)).toEqual([batch[0].id]);
+      const rare = await store.readAll(head, { types: ['PgOtherMixType', 'PgMixType'], maxCount: 10 });
+      expect(ids(rare.events)).toEqual([batch[1].id, batch[3].id]);
     });
   });
 

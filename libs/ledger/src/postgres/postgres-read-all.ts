@@ -13,6 +13,13 @@ import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './postgres-event-
  */
 const HORIZON = 'pg_snapshot_xmin(pg_current_snapshot())';
 
+/**
+ * The one event type left out of the (type, tx_id, position) index (infra/migrations/0009): usage,
+ * the bulk of the log, which no reader follows by type. The same string as the domain's
+ * USAGE_RECORDED (libs/domain/src/usage/usage.events.ts); the store does not depend on the domain.
+ */
+export const UNINDEXED_TYPE = 'UsageRecorded';
+
 export interface LogPage extends ReadAllResult {
   /** Committed events exist at or above the horizon: they become visible when older transactions end. */
   pending: boolean;
@@ -44,13 +51,18 @@ SELECT ${PENDING} AS pending, page.*
  * event up to the head was looked at, and the checkpoint moves to the head (`s`), read in the same
  * snapshot so an event committed meanwhile cannot be passed over unseen.
  */
-function filteredPageSql(typeCount: number): string {
-  const walks = Array.from(
-    { length: typeCount },
-    (_, i) => `(SELECT e.tx_id, e.position FROM events e
-       WHERE e.type = $${i + 4} AND (e.tx_id, e.position) > ($1::xid8, $2::bigint) AND e.tx_id < (SELECT horizon FROM h)
-       ORDER BY e.tx_id, e.position LIMIT $3)`,
-  );
+export function filteredPageSql(typeCount: number, bulkLast: boolean): string {
+  const walks = Array.from({ length: typeCount }, (_, i) => {
+    // The partial index (migration 0009) holds every type but UsageRecorded: a walk of another type
+    // repeats its predicate so the planner can use it; a walk of UsageRecorded, nearly every event,
+    // walks the log in order (events_tx_position) and checks the type of each row.
+    const bulk = bulkLast && i === typeCount - 1;
+    const rare = bulk ? '' : ` AND e.type <> '${UNINDEXED_TYPE}'`;
+    return `(SELECT e.tx_id, e.position FROM events e
+       WHERE e.type = $${i + 4}${rare} AND (e.tx_id, e.position) > ($1::xid8, $2::bigint)
+         AND e.tx_id < (SELECT horizon FROM h)
+       ORDER BY e.tx_id, e.position LIMIT $3)`;
+  });
   return `
 WITH h AS MATERIALIZED (SELECT ${HORIZON} AS horizon),
 m AS MATERIALIZED (
@@ -149,13 +161,18 @@ export async function readLogPage(pool: Pool, from: Checkpoint | null, options: 
   return { events, checkpoint: head ?? from ?? START_CHECKPOINT, atHead: true, pending: summary.pending };
 }
 
-/** No types: one NULL type that matches nothing, so the page still reports the head and `pending`. */
+/**
+ * No types: one NULL type that matches nothing, so the page still reports the head and `pending`.
+ * UsageRecorded, if wanted, walks last (the one walk not on the partial type index).
+ */
 function readFilteredPage(pool: Pool, cursor: Array<string | number>, types: string[]) {
   const slots = Math.max(1, types.length);
+  const bulkLast = types.includes(UNINDEXED_TYPE);
+  const ordered = bulkLast ? [...types.filter((type) => type !== UNINDEXED_TYPE), UNINDEXED_TYPE] : types;
   return pool.query<PageRow>({
-    name: `abaxus_read_filtered_${slots}`,
-    text: filteredPageSql(slots),
-    values: types.length === 0 ? [...cursor, null] : [...cursor, ...types],
+    name: `abaxus_read_filtered_${slots}${bulkLast ? '_bulk' : ''}`,
+    text: filteredPageSql(slots, bulkLast),
+    values: types.length === 0 ? [...cursor, null] : [...cursor, ...ordered],
   });
 }
 
