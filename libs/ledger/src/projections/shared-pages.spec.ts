@@ -173,6 +173,31 @@ describe('SharedPages', () => {
     expect((await unblocked).events).toHaveLength(10);
   });
 
+  it('a follower that reaches the front and reads the next page itself stays lined up: the lead waits for it', async () => {
+    const options = { maxCount: 10 };
+    const pages = new SharedPages(counting, [
+      { name: 'lead', options },
+      { name: 'follow', options },
+    ]);
+    let lead = await pages.read('lead', null, options);
+    const served = await pages.read('follow', null, options);
+    // The follower is now at the front: it reads the next page itself, and the lead is served it.
+    const front = await pages.read('follow', served.checkpoint, options);
+    const before = reads.length;
+    lead = await pages.read('lead', lead.checkpoint, options);
+    expect(reads.length).toBe(before);
+    expect(positions(lead)).toEqual(positions(front));
+    for (let i = 0; i < SHARED_PAGES_CAPACITY - 1; i += 1) lead = await pages.read('lead', lead.checkpoint, options);
+    let done = false;
+    const waiting = pages.read('lead', lead.checkpoint, options).then(() => {
+      done = true;
+    });
+    await ticks(20);
+    expect(done).toBe(false); // it waits for the follower, which is lined up
+    await pages.read('follow', front.checkpoint, options);
+    await waiting;
+  });
+
   it('in a runner, two projections reading alike apply the whole log from shared pages', async () => {
     const a = recordingProjection({ name: 'shared_a' });
     const b = recordingProjection({ name: 'shared_b' });

@@ -19,6 +19,15 @@ interface Entry {
 
 const pageKey = (group: string, from: Checkpoint | null): string => JSON.stringify([group, from]);
 
+/** Checkpoints remembered per set: a few times the pages kept, so a reader's last page is in it. */
+const REMEMBERED = SHARED_PAGES_CAPACITY * 8;
+
+function remember(set: Set<string>, key: string): void {
+  set.delete(key);
+  set.add(key);
+  if (set.size > REMEMBERED) set.delete(set.values().next().value!);
+}
+
 const groupOf = (options: ReadAllOptions): string =>
   JSON.stringify([options.maxCount ?? null, options.types ?? null, options.excludeTypes ?? null]);
 
@@ -45,6 +54,9 @@ export class SharedPages {
   private readonly aligned = new Set<string>();
   private readonly waiters = new Set<() => void>();
   private closed = false;
+  /** Recent checkpoints a page was read from, and where recent pages ended (bounded, oldest out). */
+  private readonly started = new Set<string>();
+  private readonly ended = new Set<string>();
 
   constructor(
     private readonly store: Pick<EventStore, 'readAll'>,
@@ -79,7 +91,10 @@ export class SharedPages {
     if (sharers === undefined || sharers.size < 2 || !sharers.has(name)) return this.store.readAll(from, options);
     const key = pageKey(group, from);
     if (!this.entries.has(key)) {
-      this.aligned.delete(name);
+      // A read past the front of the chain (from where a kept page ended, never read from) is still
+      // lined up: the others will read from here too. Any other miss means this reader fell behind.
+      if (this.ended.has(key) && !this.started.has(key)) this.aligned.add(name);
+      else this.aligned.delete(name);
       await this.waitForFollowers(name, group);
     } else {
       this.aligned.add(name);
@@ -134,6 +149,11 @@ export class SharedPages {
 
   private fetch(key: string, group: string, from: Checkpoint | null, options: ReadAllOptions): Entry {
     const entry: Entry = { page: this.store.readAll(from, options), group, readers: new Set() };
+    remember(this.started, key);
+    entry.page.then(
+      (page) => remember(this.ended, pageKey(group, page.checkpoint)),
+      () => undefined,
+    );
     // A failed read is forgotten at once, so the next reader tries again. So is an empty page that
     // reached the head: a later read from there may see more, and must not be told it is at the head.
     // A page with events that reached the head is kept: it is handed on as not at the head (serve).
