@@ -36,13 +36,16 @@ describe('SharedPages', () => {
     for (let i = 0; i < n; i += 1) await new Promise((resolve) => setImmediate(resolve));
   };
   const positions = (page: ReadAllResult) => page.events.map((event) => event.position);
+  /** Two readers of the counting store with the same options. */
+  const sharing = (options: ReadAllOptions, first: string, second: string) =>
+    new SharedPages(counting, [
+      { name: first, options },
+      { name: second, options },
+    ]);
 
   it('reads each page once for two readers with the same options, and hands both the same events', async () => {
     const options = { maxCount: 40 };
-    const pages = new SharedPages(counting, [
-      { name: 'a', options },
-      { name: 'b', options },
-    ]);
+    const pages = sharing(options, 'a', 'b');
     const seen: Record<string, string[]> = { a: [], b: [] };
     const follow = async (name: string) => {
       let from: Checkpoint | null = null;
@@ -64,10 +67,7 @@ describe('SharedPages', () => {
 
   it('never keeps an empty page that reached the head: a later reader from there sees what came after', async () => {
     const options = { maxCount: 1000 };
-    const pages = new SharedPages(counting, [
-      { name: 'a', options },
-      { name: 'b', options },
-    ]);
+    const pages = sharing(options, 'a', 'b');
     const first = await pages.read('a', last, options);
     expect(first.atHead).toBe(true);
     const next = await appendEvents(store, 3, { streams: 1 });
@@ -78,10 +78,7 @@ describe('SharedPages', () => {
 
   it('hands on a page with events that reached the head as not at the head; reading on from it sees what came after', async () => {
     const options = { maxCount: 1000 };
-    const pages = new SharedPages(counting, [
-      { name: 'a', options },
-      { name: 'b', options },
-    ]);
+    const pages = sharing(options, 'a', 'b');
     const added = await appendEvents(store, 4, { streams: 1 });
     const first = await pages.read('a', last, options);
     expect(first.atHead).toBe(true);
@@ -102,10 +99,7 @@ describe('SharedPages', () => {
 
   it('a follower takes the consecutive pages it has not read as one page, up to maxCount', async () => {
     const options = { maxCount: 10 };
-    const pages = new SharedPages(counting, [
-      { name: 'lead', options },
-      { name: 'follow', options },
-    ]);
+    const pages = sharing(options, 'lead', 'follow');
     // At the head of a busy log the lead reads short pages: 4 events each, three times.
     const start = last;
     let lead = { checkpoint: start } as ReadAllResult;
@@ -140,10 +134,7 @@ describe('SharedPages', () => {
 
   it('a reader ahead of a lined-up one waits for it, but never for one that stalled', async () => {
     const options = { maxCount: 10 };
-    const pages = new SharedPages(counting, [
-      { name: 'lead', options },
-      { name: 'follow', options },
-    ]);
+    const pages = sharing(options, 'lead', 'follow');
     // Both read the first page (the follower from the lead's page: lined up), then the lead runs ahead.
     let lead = await pages.read('lead', null, options);
     await pages.read('follow', null, options);
@@ -175,10 +166,7 @@ describe('SharedPages', () => {
 
   it('a follower that reaches the front and reads the next page itself stays lined up: the lead waits for it', async () => {
     const options = { maxCount: 10 };
-    const pages = new SharedPages(counting, [
-      { name: 'lead', options },
-      { name: 'follow', options },
-    ]);
+    const pages = sharing(options, 'lead', 'follow');
     let lead = await pages.read('lead', null, options);
     const served = await pages.read('follow', null, options);
     // The follower is now at the front: it reads the next page itself, and the lead is served it.
