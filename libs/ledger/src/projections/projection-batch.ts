@@ -128,12 +128,10 @@ export async function applyNextBatch(
       if (!row || row.status !== target.status) return { kind: 'inactive' } as const;
       if (store.compareCheckpoints(row.checkpoint, target.checkpoint) !== 0) return { kind: 'raced' } as const;
       const next = read.atHead ? undefined : startReadAhead(store, read.checkpoint, options);
-      if (read.events.length > 0) {
-        try {
-          await projection.apply(read.events, projectionContext(client, projection, target));
-        } catch (error) {
-          throw new ProjectionApplyError(target, target.checkpoint, error);
-        }
+      try {
+        await projection.apply(read.events, projectionContext(client, projection, target));
+      } catch (error) {
+        throw new ProjectionApplyError(target, target.checkpoint, error);
       }
       await writeCheckpoint(client, target, read.checkpoint, read.events.length);
       return {

@@ -105,7 +105,7 @@ export class SharedPages {
       this.markRead(name, key, entry, sharers);
       return entry.page;
     }
-    return this.serve(name, key, kept, sharers, group, options.maxCount);
+    return this.serve(name, key, kept, sharers, options.maxCount);
   }
 
   /**
@@ -120,7 +120,6 @@ export class SharedPages {
     key: string,
     entry: Entry,
     sharers: ReadonlySet<string>,
-    group: string,
     maxCount: number | undefined,
   ): Promise<ReadAllResult> {
     this.markRead(name, key, entry, sharers);
@@ -128,7 +127,7 @@ export class SharedPages {
     let events = first.events;
     let last = first;
     while (maxCount !== undefined && events.length < maxCount) {
-      const nextKey = pageKey(group, last.checkpoint);
+      const nextKey = pageKey(entry.group, last.checkpoint);
       const next = this.entries.get(nextKey);
       if (next === undefined) break;
       const page = await next.page.catch(() => null);
@@ -150,17 +149,16 @@ export class SharedPages {
   private fetch(key: string, group: string, from: Checkpoint | null, options: ReadAllOptions): Entry {
     const entry: Entry = { page: this.store.readAll(from, options), group, readers: new Set() };
     remember(this.started, key);
-    entry.page.then(
-      (page) => remember(this.ended, pageKey(group, page.checkpoint)),
-      () => undefined,
-    );
     // A failed read is forgotten at once, so the next reader tries again. So is an empty page that
     // reached the head: a later read from there may see more, and must not be told it is at the head.
     // A page with events that reached the head is kept: it is handed on as not at the head (serve).
     const forget = () => {
       if (this.entries.get(key) === entry) this.drop(key);
     };
-    entry.page.then((page) => (page.atHead && page.events.length === 0 ? forget() : undefined), forget);
+    entry.page.then((page) => {
+      remember(this.ended, pageKey(group, page.checkpoint));
+      if (page.atHead && page.events.length === 0) forget();
+    }, forget);
     this.entries.set(key, entry);
     while (this.entries.size > SHARED_PAGES_CAPACITY) this.drop(this.entries.keys().next().value!);
     return entry;
