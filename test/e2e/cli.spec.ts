@@ -12,7 +12,18 @@ describe('abaxus CLI', () => {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- CLI JSON output, asserted field by field
   type Json = any;
   async function abaxus(...args: string[]): Promise<{ code: number | string; stdout: string; json: () => Json }> {
-    const proc = runCli(['--json', ...args], { DATABASE_URL: db.url, EVENT_STORE_URL: '', LOG_LEVEL: 'silent' });
+    return abaxusWith({}, ...args);
+  }
+  async function abaxusWith(
+    env: Record<string, string>,
+    ...args: string[]
+  ): Promise<{ code: number | string; stdout: string; json: () => Json }> {
+    const proc = runCli(['--json', ...args], {
+      DATABASE_URL: db.url,
+      EVENT_STORE_URL: '',
+      LOG_LEVEL: 'silent',
+      ...env,
+    });
     const code = await proc.exited;
     const stdout = proc.output();
     return { code, stdout, json: () => JSON.parse(stdout) };
@@ -69,5 +80,37 @@ describe('abaxus CLI', () => {
     const rows = await db.pool.query('SELECT count(*)::int AS n FROM audit_log');
     const events = await db.pool.query('SELECT count(*)::int AS n FROM events');
     expect(rows.rows[0].n).toBe(events.rows[0].n);
+    // A handful of events: one batch of the default size.
+    expect(rebuilt.json().batches).toBe(1);
+  }, 60_000);
+
+  it('reads and applies ABAXUS_PROJECTOR_BATCH_SIZE events per batch when rebuilding', async () => {
+    const rebuilt = await abaxusWith(
+      { ABAXUS_PROJECTOR_BATCH_SIZE: '3' },
+      'projections',
+      'rebuild',
+      'audit_log',
+      '--force',
+    );
+    expect(rebuilt.code).toBe(0);
+    const { n } = (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events')).rows[0];
+    expect(n).toBeGreaterThan(3);
+    expect(rebuilt.json()).toMatchObject({ outcome: 'switched', events_applied: n, batches: Math.ceil(n / 3) });
+    const rows = await db.pool.query('SELECT count(*)::int AS n FROM audit_log');
+    expect(rows.rows[0].n).toBe(n);
+  }, 60_000);
+
+  it('refuses an ABAXUS_PROJECTOR_BATCH_SIZE out of range before touching the database, naming the variable', async () => {
+    const before = await db.pool.query(`SELECT name, version, build FROM projections WHERE name = 'audit_log'`);
+    const proc = runCli(['projections', 'rebuild', 'audit_log', '--force'], {
+      DATABASE_URL: db.url,
+      EVENT_STORE_URL: '',
+      LOG_LEVEL: 'silent',
+      ABAXUS_PROJECTOR_BATCH_SIZE: '0',
+    });
+    expect(await proc.exited).toBe(1);
+    expect(proc.output()).toMatch(/ABAXUS_PROJECTOR_BATCH_SIZE: expected an integer from 1 to 100000, got "0"/);
+    const after = await db.pool.query(`SELECT name, version, build FROM projections WHERE name = 'audit_log'`);
+    expect(after.rows).toEqual(before.rows);
   }, 60_000);
 });

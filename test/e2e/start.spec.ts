@@ -12,9 +12,15 @@ describe('abaxus start (embedded PostgreSQL)', () => {
   beforeAll(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'abaxus-start-'));
   });
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  // A failed assertion must not leave a server running (Jest would wait for it).
+  const started: Array<ReturnType<typeof runCli>> = [];
+  afterAll(async () => {
+    for (const proc of started)
+      if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
 
-  const env = () => ({
+  const env = (extra: Record<string, string> = {}) => ({
     ABAXUS_DATA_DIR: dataDir,
     PORT: '0',
     HOST: '127.0.0.1',
@@ -22,10 +28,12 @@ describe('abaxus start (embedded PostgreSQL)', () => {
     EVENT_STORE_URL: '',
     ABAXUS_ADMIN_KEY: '',
     LOG_LEVEL: 'warn',
+    ...extra,
   });
 
-  async function startOnce() {
-    const proc = runCli(['start'], env());
+  async function startOnce(extra: Record<string, string> = {}) {
+    const proc = runCli(['start'], env(extra));
+    started.push(proc);
     const [, url] = await proc.waitFor(/ABAXUS listening on (http:\/\/\S+)/, 90_000);
     return { proc, url };
   }
@@ -56,7 +64,10 @@ describe('abaxus start (embedded PostgreSQL)', () => {
     first.proc.child.kill('SIGTERM');
     expect(await first.proc.exited).toBe(0);
 
-    const second = await startOnce();
+    // Second start: the projector takes its page size from the environment (its start is logged at info).
+    const second = await startOnce({ ABAXUS_PROJECTOR_BATCH_SIZE: '1234', LOG_LEVEL: 'info' });
+    expect(second.proc.output()).toMatch(/"msg":"projector started"/);
+    expect(second.proc.output()).toMatch(/"batch_size":1234[,}]/);
     expect(second.proc.output()).not.toMatch(/shown once/);
     expect(second.proc.output()).toContain(keyFile);
     const again = await fetch(`${second.url}/v1/api-keys`, { headers: { authorization: `Bearer ${financeKey}` } });

@@ -110,7 +110,11 @@ export async function startProjector(deps: ProjectorDeps): Promise<Projector> {
     throw error;
   }
   logger?.info(
-    { projections: runner.projections.map((p) => `${p.name}@v${p.version}`), metrics: metrics?.url ?? null },
+    {
+      projections: runner.projections.map((p) => `${p.name}@v${p.version}`),
+      batch_size: runner.batchSize,
+      metrics: metrics?.url ?? null,
+    },
     'projector started',
   );
   let stopping: Promise<void> | undefined;

@@ -16,8 +16,25 @@ describe('loadConfig: protection settings', () => {
     ['ABAXUS_RATE_LIMIT_PER_SECOND', 'lots'],
     ['ABAXUS_REQUEST_TIMEOUT_MS', '999'],
     ['ABAXUS_REQUEST_TIMEOUT_MS', '1e4'],
+    ['ABAXUS_PROJECTOR_BATCH_SIZE', '0'],
+    ['ABAXUS_PROJECTOR_BATCH_SIZE', '100001'],
+    ['ABAXUS_PROJECTOR_BATCH_SIZE', '8k'],
   ])('refuses %s=%s with a ConfigError naming the variable', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}: expected an integer`));
+  });
+});
+
+describe('loadConfig: projector batch size', () => {
+  it('leaves it unset by default (the ledger default applies) and reads ABAXUS_PROJECTOR_BATCH_SIZE', () => {
+    expect(loadConfig({}).projectorBatchSize).toBeUndefined();
+    expect(loadConfig({ ABAXUS_PROJECTOR_BATCH_SIZE: '20000' }).projectorBatchSize).toBe(20_000);
+    expect(loadConfig({ ABAXUS_PROJECTOR_BATCH_SIZE: '100000' }).projectorBatchSize).toBe(100_000);
+  });
+
+  it('names the accepted range when the value is out of it', () => {
+    expect(() => loadConfig({ ABAXUS_PROJECTOR_BATCH_SIZE: '100001' })).toThrow(
+      'ABAXUS_PROJECTOR_BATCH_SIZE: expected an integer from 1 to 100000, got "100001"',
+    );
   });
 });

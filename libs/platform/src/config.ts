@@ -20,11 +20,15 @@ export interface AbaxusConfig {
   requestTimeoutMs?: number;
   /** How long a starting process waits for an external database that is not reachable yet, ms. */
   databaseWaitMs?: number;
+  /** Most events a projector batch (and a rebuild's batch) reads and applies in one transaction; unset: the ledger's default. */
+  projectorBatchSize?: number;
 }
 
 export const DEFAULT_RATE_LIMIT_PER_SECOND = 2_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export const DEFAULT_DATABASE_WAIT_SECONDS = 60;
+/** Largest ABAXUS_PROJECTOR_BATCH_SIZE: a batch is one transaction, and the log stays invisible to readers past it until it ends. */
+export const MAX_PROJECTOR_BATCH_SIZE = 100_000;
 
 export class ConfigError extends Error {
   constructor(
@@ -48,11 +52,18 @@ function parsePort(variable: string, raw: string | undefined, fallback: number):
   return port;
 }
 
-function parseInteger(variable: string, raw: string | undefined, fallback: number, min: number): number {
+function parseInteger<T extends number | undefined>(
+  variable: string,
+  raw: string | undefined,
+  fallback: T,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number | T {
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min) {
-    throw new ConfigError(variable, `expected an integer >= ${min}, got "${raw}"`);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new ConfigError(variable, `expected an integer ${range}, got "${raw}"`);
   }
   return value;
 }
@@ -101,5 +112,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AbaxusConfig {
     databaseWaitMs:
       1_000 *
       parseInteger('ABAXUS_DATABASE_WAIT_SECONDS', env.ABAXUS_DATABASE_WAIT_SECONDS, DEFAULT_DATABASE_WAIT_SECONDS, 0),
+    projectorBatchSize: parseInteger(
+      'ABAXUS_PROJECTOR_BATCH_SIZE',
+      env.ABAXUS_PROJECTOR_BATCH_SIZE,
+      undefined,
+      1,
+      MAX_PROJECTOR_BATCH_SIZE,
+    ),
   };
 }

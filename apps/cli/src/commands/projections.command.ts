@@ -37,7 +37,8 @@ export function registerProjectionCommands(program: Command): void {
     .description('build a projection from position 0 into fresh tables, then switch reads to it atomically')
     .option('--force', 'rebuild even when the live version matches the code version')
     .action(async (name: string, options: { force?: boolean }, command: Command) => {
-      const runtime = await openRuntime(loadConfig(), { name: 'cli', migrate: true });
+      const config = loadConfig();
+      const runtime = await openRuntime(config, { name: 'cli', migrate: true });
       // A progress bar on a terminal only; scripts (--json, pipes, CI) get clean output.
       const interactive = process.stderr.isTTY && !command.optsWithGlobals<{ json?: boolean }>().json;
       const bar = new SingleBar(
@@ -52,13 +53,14 @@ export function registerProjectionCommands(program: Command): void {
           store: runtime.store,
           name,
           force: Boolean(options.force),
+          batchSize: config.projectorBatchSize,
           onProgress: interactive ? (progress) => bar.update(Math.min(progress.events_applied, total)) : undefined,
         });
         if (interactive) bar.stop();
         print(command, result, () =>
           result.outcome === 'already_live'
             ? `${name} v${result.version} is already live (use --force to rebuild it anyway)`
-            : `${name}: ${result.outcome} to v${result.version} build ${result.build} after ${result.events_applied} events` +
+            : `${name}: ${result.outcome} to v${result.version} build ${result.build} after ${result.events_applied} events in ${result.batches} batches` +
               (result.previous ? ` (was v${result.previous.version} build ${result.previous.build})` : ''),
         );
       } finally {

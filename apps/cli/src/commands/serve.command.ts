@@ -37,7 +37,13 @@ export async function serve(role: Role): Promise<void> {
       // (or the billing cycle) of connections.
       const pool =
         role === 'all' ? createPool(runtime.url, { applicationName: 'abaxus-projector', max: 10 }) : runtime.pool;
-      const projector = await startProjector({ pool, store: runtime.store, logger: runtime.logger, metricsPort });
+      const projector = await startProjector({
+        pool,
+        store: runtime.store,
+        logger: runtime.logger,
+        metricsPort,
+        batchSize: config.projectorBatchSize,
+      });
       stops.push(async () => {
         await projector.stop();
         if (pool !== runtime.pool) await pool.end();

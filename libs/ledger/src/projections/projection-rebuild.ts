@@ -139,6 +139,8 @@ export interface RebuildResult {
   outcome: 'switched' | 'built' | 'already_live';
   previous: { version: number; build: number } | null;
   events_applied: number;
+  /** Batches this call applied (0 when already live); each read at most `batchSize` events. */
+  batches: number;
 }
 
 export interface RebuildProjectionOptions {
@@ -179,9 +181,10 @@ export async function rebuildProjection(options: RebuildProjectionOptions): Prom
       outcome: 'already_live',
       previous: null,
       events_applied: live.eventsApplied,
+      batches: 0,
     };
   }
-  const done = await driveBuild(options, projection, target);
+  const { done, batches } = await driveBuild(options, projection, target);
   if (done.status === 'live' && target.status === 'building') {
     await dropRetiredTables(options.pool, projection.name).catch(() => undefined); // retried by the projector
   }
@@ -192,16 +195,18 @@ export async function rebuildProjection(options: RebuildProjectionOptions): Prom
     outcome: target.status === 'building' ? 'switched' : 'built',
     previous,
     events_applied: done.eventsApplied,
+    batches,
   };
 }
 
-/** Applies batches to `target` until it is live and at the head. */
+/** Applies batches to `target` until it is live and at the head; counts the batches it applied. */
 async function driveBuild(
   options: RebuildProjectionOptions,
   projection: Projection,
   target: BuildKey,
-): Promise<CatalogRow> {
+): Promise<{ done: CatalogRow; batches: number }> {
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  let batches = 0;
   for (;;) {
     options.signal?.throwIfAborted();
     const row = await readBuild(options.pool, target);
@@ -209,17 +214,18 @@ async function driveBuild(
     const status = row.status;
     const outcome = await applyNextBatch(options, projection, { ...row, status }, batchSize);
     if (outcome.kind === 'applied') {
+      batches += 1;
       options.onProgress?.({
         ...target,
         events_applied: row.eventsApplied + outcome.events,
         checkpoint: outcome.checkpoint,
       });
     } else if (outcome.kind === 'at_head') {
-      if (status === 'live') return row;
+      if (status === 'live') return { done: row, batches };
       // Another process may have switched it already: the next read of the row tells.
       await switchToBuild(options, projection, { ...row, checkpoint: outcome.checkpoint });
       const after = await readBuild(options.pool, target);
-      if (after?.status === 'live') return after;
+      if (after?.status === 'live') return { done: after, batches };
     }
   }
 }

@@ -103,7 +103,8 @@ const SILENT: ProjectionLogger = {
 export class ProjectionRunner {
   private readonly states: ProjectionState[];
   private readonly logger: ProjectionLogger;
-  private readonly batchSize: number;
+  /** Most events one batch reads (ProjectionRunnerOptions.batchSize, else DEFAULT_BATCH_SIZE). */
+  readonly batchSize: number;
   private readonly minStepIntervalMs: number;
   private readonly metrics: ProjectorMetrics = projectorMetrics();
   private readonly wakeup = new Wakeup();
