@@ -10,7 +10,8 @@ import { REQUEST_ID_HEADER, requestIdFor } from './common/observability/request-
 import type { ApiDeps } from './common/tokens';
 import { RequestLogController } from './common/observability/request-log';
 import { registerProtection, serverOptions } from './common/protection/protection';
-import { answerFrameworkError, strictJsonParser } from './common/request-edge';
+import { frameworkErrorAnswer, strictJsonParser } from './common/request-edge';
+import { helmetHeaders } from './common/protection/security-headers';
 import type { Logger } from 'pino';
 
 export type { ApiDeps } from './common/tokens';
@@ -18,7 +19,7 @@ export type { ApiDeps } from './common/tokens';
 /** Fastify instances whose app is closing. */
 const draining = new WeakSet<object>();
 
-function createAdapter(deps: ApiDeps, logger: Logger): FastifyAdapter {
+function createAdapter(deps: ApiDeps, logger: Logger, securityHeaders: Record<string, string>): FastifyAdapter {
   const adapter = new FastifyAdapter({
     bodyLimit: deps.config.bodyLimitBytes,
     // Behind a proxy, configure it explicitly; never trust X-Forwarded-* by default.
@@ -28,9 +29,9 @@ function createAdapter(deps: ApiDeps, logger: Logger): FastifyAdapter {
     loggerInstance: logger,
     logController: new RequestLogController(),
     // Request/header timeouts and problem+json for Node's own 408/431/400.
-    ...serverOptions(deps.config),
+    ...serverOptions(deps.config, securityHeaders),
     // Malformed or over-long path parameters: problem+json, not the router's plain JSON.
-    frameworkErrors: answerFrameworkError,
+    frameworkErrors: frameworkErrorAnswer(securityHeaders),
   });
   const fastify = adapter.getInstance();
   // JSON only, in UTF-8: anything else (text/plain, forms, other charsets) is 415.
@@ -57,9 +58,11 @@ function createAdapter(deps: ApiDeps, logger: Logger): FastifyAdapter {
 /** The API, initialised (key directory loaded) but not listening. */
 export async function createApiApp(deps: ApiDeps): Promise<NestFastifyApplication> {
   const logger = apiLogger(deps.config, deps.logger);
+  // The answers written before any hook runs (router errors, raw-socket errors) carry them too.
+  const securityHeaders = await helmetHeaders();
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot({ ...deps, logger }),
-    createAdapter(deps, logger),
+    createAdapter(deps, logger, securityHeaders),
     {
       bufferLogs: true,
       // A module that fails to initialise throws to the caller (the CLI exits 1 with the error; a test

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { REQUEST_ID_HEADER } from './observability/request-id';
 import { ApiProblem } from './problems/api-problem';
 import { PROBLEM_CONTENT_TYPE } from './problems/problem-details.filter';
 import { toProblem } from './problems/to-problem';
@@ -43,14 +44,21 @@ export function strictJsonParser(parseJson: JsonParser): BufferParser {
 
 /**
  * Errors the router raises before any route, hook or Nest filter runs (a malformed percent-encoding,
- * a path parameter over `maxParamLength`): answered as problem+json like every other error. Fastify's
+ * a path parameter over `maxParamLength`): answered as problem+json like every other error, with the
+ * headers the skipped `onRequest` hooks would have set (`securityHeaders`, `X-Request-Id`). Fastify's
  * own answer (and Nest's `reply.send(error)`, which reaches the root error handler) is plain JSON.
  */
-export function answerFrameworkError(error: Error, request: FastifyRequest, reply: FastifyReply): void {
-  const problem = toProblem(error, String(request.id));
-  void reply
-    .status(problem.status)
-    .headers(problem.headers)
-    .type(PROBLEM_CONTENT_TYPE)
-    .send(JSON.stringify(problem.body));
+export function frameworkErrorAnswer(
+  securityHeaders: Readonly<Record<string, string>>,
+): (error: Error, request: FastifyRequest, reply: FastifyReply) => void {
+  return (error, request, reply) => {
+    const problem = toProblem(error, String(request.id));
+    void reply
+      .status(problem.status)
+      .headers(securityHeaders)
+      .header(REQUEST_ID_HEADER, String(request.id))
+      .headers(problem.headers)
+      .type(PROBLEM_CONTENT_TYPE)
+      .send(JSON.stringify(problem.body));
+  };
 }

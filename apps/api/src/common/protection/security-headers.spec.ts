@@ -1,6 +1,7 @@
 import { startTestApi, type TestApi, type TestResponse } from '../../../../../test/support/api';
+import { openRawClient } from '../../../../../test/support/raw-http';
 
-function expectSecurityHeaders(response: TestResponse): void {
+function expectSecurityHeaders(response: Pick<TestResponse, 'headers'>): void {
   expect(response.headers).toMatchObject({
     'x-content-type-options': 'nosniff',
     'x-frame-options': 'SAMEORIGIN',
@@ -32,6 +33,32 @@ describe('security headers', () => {
     expectSecurityHeaders(await api.request('GET', '/v1/api-keys', { key: null }));
     expectSecurityHeaders(await api.request('GET', '/v1/no-such-route'));
     expectSecurityHeaders(await api.request('GET', '/healthz', { key: null }));
+  });
+
+  it("are on the router's answers (a malformed path), with the request id of the body", async () => {
+    for (const path of ['/v1/customers/%ff', `/v1/customers/${'a'.repeat(500)}`]) {
+      const response = await api.request<{ request_id: string }>('GET', path);
+      expect([400, 414]).toContain(response.status);
+      expectSecurityHeaders(response);
+      expect(response.headers['x-request-id']).toBe(response.body.request_id);
+    }
+  });
+
+  it('are on answers written to the raw socket (headers too large, an unparsable request)', async () => {
+    const requests = [
+      `GET /v1/api-keys HTTP/1.1\r\nHost: localhost\r\nX-Padding: ${'a'.repeat(20_000)}\r\n\r\n`,
+      'NOT A REQUEST\r\n\r\n',
+    ];
+    for (const [index, request] of requests.entries()) {
+      const client = await openRawClient(api.baseUrl);
+      await client.write(request);
+      await client.closed;
+      const answer = client.answer();
+      expect(answer?.status).toBe(index === 0 ? 431 : 400);
+      expectSecurityHeaders(answer!);
+      const body = JSON.parse(answer!.body) as { request_id: string };
+      expect(answer!.headers['x-request-id']).toBe(body.request_id);
+    }
   });
 
   it('the Swagger UI at /docs renders: its page, scripts, styles and the OpenAPI document load under its CSP', async () => {

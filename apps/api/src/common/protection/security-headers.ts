@@ -23,7 +23,17 @@ const HELMET_OPTIONS: FastifyHelmetOptions = {
  * are the same for every response (no CSP nonces), and the plugin itself rebuilds helmet's whole
  * middleware on every request (~5% of the API's CPU on single-event ingestion, measured).
  */
-export async function helmetHeaders(): Promise<Record<string, string>> {
+export function helmetHeaders(): Promise<Record<string, string>> {
+  computed ??= computeHelmetHeaders().catch((error: unknown) => {
+    computed = undefined; // the next app start tries again
+    throw error;
+  });
+  return computed;
+}
+
+let computed: Promise<Record<string, string>> | undefined;
+
+async function computeHelmetHeaders(): Promise<Record<string, string>> {
   const probe = Fastify({ logger: false });
   try {
     await probe.register(helmet, HELMET_OPTIONS);

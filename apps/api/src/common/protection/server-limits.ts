@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { DEFAULT_REQUEST_TIMEOUT_MS, type AbaxusConfig } from '#platform';
+import { REQUEST_ID_HEADER } from '../observability/request-id';
 import { registerProblemTypes, problemType, problemTypeUri } from '../problems/problem-catalog';
 
 registerProblemTypes({
@@ -36,10 +37,10 @@ export function serverLimits(config: AbaxusConfig): ServerLimits {
  * connection is closed; headers over Node's 16 KiB are 431. Only the time to *receive* a request
  * is bounded: a handler that takes long (an exact compute waiting for the projector) is not cut off.
  */
-export function serverOptions(config: AbaxusConfig): Pick<
-  FastifyServerOptions,
-  'requestTimeout' | 'clientErrorHandler'
-> & {
+export function serverOptions(
+  config: AbaxusConfig,
+  securityHeaders: Readonly<Record<string, string>> = {},
+): Pick<FastifyServerOptions, 'requestTimeout' | 'clientErrorHandler'> & {
   http: { headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number };
 } {
   const limits = serverLimits(config);
@@ -50,7 +51,7 @@ export function serverOptions(config: AbaxusConfig): Pick<
       requestTimeout: limits.requestTimeoutMs,
       connectionsCheckingInterval: limits.checkIntervalMs,
     },
-    clientErrorHandler: answerClientError,
+    clientErrorHandler: clientErrorAnswer(securityHeaders),
   };
 }
 
@@ -80,29 +81,43 @@ const CLIENT_ERROR_CODES: Record<string, string> = {
 /**
  * Errors Node raises before a request reaches Fastify (timeouts, unparsable or oversized headers):
  * a problem+json answer written on the raw socket, which is then closed. Replaces Fastify's
- * default, whose body is not problem+json.
+ * default, whose body is not problem+json. It carries what every other answer carries: the
+ * security headers (`securityHeaders`, helmet's) and `X-Request-Id`, the body's `request_id`.
  */
-export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
-  if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  // As Node's own handler: never write into a response already under way on this socket.
-  const pending = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (socket.writable && !pending?.headersSent) {
-    const code = CLIENT_ERROR_CODES[error.code ?? ''] ?? 'REQUEST.BAD_REQUEST';
-    const type = problemType(code)!;
-    const body = JSON.stringify({
-      type: problemTypeUri(code),
-      title: type.title,
-      status: type.status,
-      detail: type.title.toLowerCase(),
-      code,
-      request_id: randomUUID(),
-    });
-    socket.write(
-      `HTTP/1.1 ${type.status} ${STATUS_CODES[type.status]}\r\nContent-Type: application/problem+json\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  }
-  // At once, as Node does: a socket left open would keep feeding the parser, and a slow body that
-  // completed after its 408 would still reach its handler.
-  socket.destroy();
+export function clientErrorAnswer(
+  securityHeaders: Readonly<Record<string, string>>,
+): (error: Error & { code?: string }, socket: Socket) => void {
+  const fixed = Object.entries(securityHeaders)
+    .filter(([name, value]) => SAFE_HEADER.test(name) && !/[\r\n]/.test(value))
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  return (error, socket) => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    // As Node's own handler: never write into a response already under way on this socket.
+    const pending = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (socket.writable && !pending?.headersSent) {
+      const code = CLIENT_ERROR_CODES[error.code ?? ''] ?? 'REQUEST.BAD_REQUEST';
+      const type = problemType(code)!;
+      const requestId = randomUUID();
+      const body = JSON.stringify({
+        type: problemTypeUri(code),
+        title: type.title,
+        status: type.status,
+        detail: type.title.toLowerCase(),
+        code,
+        request_id: requestId,
+      });
+      socket.write(
+        `HTTP/1.1 ${type.status} ${STATUS_CODES[type.status]}\r\nContent-Type: application/problem+json\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n${REQUEST_ID_HEADER}: ${requestId}\r\n${fixed}` +
+          `Connection: close\r\n\r\n${body}`,
+      );
+    }
+    // At once, as Node does: a socket left open would keep feeding the parser, and a slow body that
+    // completed after its 408 would still reach its handler.
+    socket.destroy();
+  };
 }
+
+/** An HTTP header name (RFC 9110 token). */
+const SAFE_HEADER = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
