@@ -4,21 +4,13 @@ import { join } from 'node:path';
 import { createPool, freePort } from '#platform';
 import type { Pool } from 'pg';
 import { EngineProcess } from './support/engine-process';
-import { ClientStats, probe, RetryingEventClient, usageEvent, type ClientAnswer } from './support/event-client';
+import { ClientStats, RetryingEventClient, type ClientAnswer } from './support/event-client';
 import { OutageLog } from './support/outage-log';
-import {
-  CHAOS_ADMIN_KEY,
-  exactCount,
-  keysInLog,
-  periodAroundNow,
-  seedCatalog,
-  storedCounts,
-  summaryCount,
-  type ChaosCatalog,
-} from './support/reconcile';
+import { failedProbes, probeReads, settle, streamEvents } from './support/outage-load';
+import { CHAOS_ADMIN_KEY, keysInLog, seedCatalog, type ChaosCatalog } from './support/reconcile';
 import { chaosDurationMs, chaosTimeoutMs, reportChaos } from './support/report';
 import { RestartablePostgres, type ShutdownMode } from './support/restartable-postgres';
-import { delay, randomBetween, waitUntil } from './support/wait';
+import { delay, randomBetween } from './support/wait';
 
 /**
  * Issue #6: "Restart PostgreSQL under load: the API answers 503 (not 500, not a hang) while it is
@@ -28,8 +20,6 @@ import { delay, randomBetween, waitUntil } from './support/wait';
  * and of reads; `abaxus api` and `abaxus projector` are never restarted.
  */
 const CLIENTS = 16;
-const BATCH_EVERY = 10;
-const BATCH_SIZE = 10;
 /** "Not a hang": every answer during an outage within this (the pool's connect timeout is 5 s). */
 const OUTAGE_ANSWER_BOUND_MS = 10_000;
 const catalog: ChaosCatalog = { metricKey: 'chaos_pg_restart', customers: ['cus_r0', 'cus_r1', 'cus_r2', 'cus_r3'] };
@@ -76,43 +66,6 @@ describe('chaos: restart PostgreSQL under load', () => {
     await cluster?.destroy();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
-
-  async function stream(client: RetryingEventClient, index: number, faulting: () => boolean): Promise<void> {
-    const customer = catalog.customers[index % catalog.customers.length];
-    for (let step = 0; faulting(); step += 1) {
-      const key = (n: number) => `pg-c${index}-s${step}-${n}`;
-      if (step % BATCH_EVERY === BATCH_EVERY - 1) {
-        await client.sendBatch(
-          Array.from({ length: BATCH_SIZE }, (_, n) => usageEvent(customer, catalog.metricKey, key(n))),
-        );
-      } else {
-        await client.send(usageEvent(customer, catalog.metricKey, key(0)));
-      }
-    }
-  }
-
-  /** /readyz and reads, one after another, while faults last: every answer is judged by the outage log. */
-  async function probeLoop(outages: OutageLog, faulting: () => boolean, seen: Record<string, number>): Promise<void> {
-    const period = periodAroundNow();
-    const query = new URLSearchParams({ customer_id: 'cus_r0', metric_key: catalog.metricKey, ...period }).toString();
-    const probes: Array<() => Promise<ClientAnswer>> = [
-      () => probe(api!.url!, 'GET', '/readyz'),
-      () => probe(api!.url!, 'GET', `/v1/usage/summary?${query}`, { key: CHAOS_ADMIN_KEY }),
-      () => probe(api!.url!, 'GET', '/v1/customers/cus_r1', { key: CHAOS_ADMIN_KEY }),
-      () =>
-        probe(api!.url!, 'POST', '/v1/usage/compute', {
-          key: CHAOS_ADMIN_KEY,
-          body: { customer_id: 'cus_r2', metric_key: catalog.metricKey, ...period },
-        }),
-    ];
-    for (let i = 0; faulting(); i += 1) {
-      const answer = await probes[i % probes.length]();
-      const name = `${answer.endpoint} ${answer.status}`;
-      seen[name] = (seen[name] ?? 0) + 1;
-      outages.judge(answer, readyzNamesDatabase);
-      await delay(100);
-    }
-  }
 
   /**
    * Up 1-3 s, down 2-4 s, until `stopAt` and at least twice (every second outage an immediate stop,
@@ -166,8 +119,10 @@ describe('chaos: restart PostgreSQL under load', () => {
     });
     const [modes] = await Promise.all([
       faults,
-      probeLoop(outages, faulting, probeStatuses),
-      ...clients.map((client, index) => stream(client, index, faulting)),
+      probeReads(api!.url!, catalog, faulting, (answer) => outages.judge(answer, readyzNamesDatabase)).then((seen) =>
+        Object.assign(probeStatuses, seen),
+      ),
+      ...clients.map((client, index) => streamEvents(client, catalog, { index, prefix: 'pg', faulting })),
     ]).catch(async (error: Error) => {
       await Promise.all(clients.map((client) => client.abort()));
       throw new Error(`${error.message}\napi:${api!.tail()}\nprojector:${projector!.tail()}`);
@@ -175,33 +130,7 @@ describe('chaos: restart PostgreSQL under load', () => {
     await Promise.all(clients.map((client) => client.close()));
 
     // Recovered without a manual step: ready again, the projector caught up (summary == exact).
-    await waitUntil(
-      'GET /readyz 200 after the last restart',
-      async () => (await probe(api!.url!, 'GET', '/readyz')).status === 200,
-      {
-        describe: () => api!.tail(),
-      },
-    );
-    const period = periodAroundNow();
-    let exact = -1;
-    let summary = { count: -1, lagSeconds: -1 };
-    let lastError = '';
-    await waitUntil(
-      'the usage summary to equal the exact count',
-      async () => {
-        try {
-          exact = await exactCount(admin, catalog, period);
-          summary = await summaryCount(admin, catalog, period);
-        } catch (error) {
-          // The projector may still be in its retry backoff: compute's bounded wait can run out.
-          lastError = (error as Error).message;
-          return false;
-        }
-        return summary.count === exact;
-      },
-      { describe: () => `summary ${JSON.stringify(summary)}, exact ${exact}, ${lastError}\n${projector!.tail()}` },
-    );
-    const stored = await storedCounts(pool, catalog.metricKey);
+    const { exact, summary, stored } = await settle(api!, projector!, admin, catalog, pool);
     const probe500s = Object.entries(probeStatuses)
       .filter(([name]) => name.endsWith(' 500'))
       .reduce((sum, [, n]) => sum + n, 0);
@@ -241,7 +170,7 @@ describe('chaos: restart PostgreSQL under load', () => {
     });
 
     expect(stats.serverErrorSamples).toEqual([]);
-    expect(Object.keys(probeStatuses).filter((name) => / (500|error)$/.test(name))).toEqual([]);
+    expect(failedProbes(probeStatuses)).toEqual([]);
     expect(outages.violations).toEqual([]);
     expect(cluster.restarts).toBeGreaterThanOrEqual(2);
     // Recovered by themselves: neither process exited or was restarted.
