@@ -43,6 +43,8 @@ export interface RuntimeOptions {
    * fail at once.
    */
   waitForDatabase?: boolean;
+  /** PoolOptions.queryTimeoutMs of the runtime's pool (the API's); migrations run on a pool without it. */
+  queryTimeoutMs?: number;
 }
 
 export async function openRuntime(config: AbaxusConfig, options: RuntimeOptions): Promise<Runtime> {
@@ -61,7 +63,7 @@ export async function openRuntime(config: AbaxusConfig, options: RuntimeOptions)
       'embedded PostgreSQL started',
     );
   }
-  const pool = createPool(url, { applicationName: `abaxus-${options.name}` });
+  const pool = createPool(url, { applicationName: `abaxus-${options.name}`, queryTimeoutMs: options.queryTimeoutMs });
   try {
     if (!embedded && options.waitForDatabase) {
       await waitForDatabase(pool, {
@@ -71,7 +73,9 @@ export async function openRuntime(config: AbaxusConfig, options: RuntimeOptions)
       });
     }
     if (options.migrate) {
-      const applied = await migrate(pool);
+      // A migration may read the whole log (an index build): never cut off by the API's query timeout.
+      const migrator = createPool(url, { applicationName: `abaxus-${options.name}-migrate`, max: 1 });
+      const applied = await migrate(migrator).finally(() => migrator.end());
       if (applied.length > 0)
         logger.info({ migrations: applied.map((m) => `${m.version}_${m.name}`) }, 'migrations applied');
     }

@@ -16,12 +16,22 @@ describe('loadConfig: protection settings', () => {
     ['ABAXUS_RATE_LIMIT_PER_SECOND', 'lots'],
     ['ABAXUS_REQUEST_TIMEOUT_MS', '999'],
     ['ABAXUS_REQUEST_TIMEOUT_MS', '1e4'],
+    ['ABAXUS_DATABASE_QUERY_TIMEOUT_MS', '-5'],
+    ['ABAXUS_DATABASE_QUERY_TIMEOUT_MS', '2s'],
     ['ABAXUS_PROJECTOR_BATCH_SIZE', '0'],
     ['ABAXUS_PROJECTOR_BATCH_SIZE', '100001'],
     ['ABAXUS_PROJECTOR_BATCH_SIZE', '8k'],
   ])('refuses %s=%s with a ConfigError naming the variable', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}: expected an integer`));
+  });
+});
+
+describe('loadConfig: database query timeout', () => {
+  it("bounds the API's queries at 60 s by default; 0 turns the bound off", () => {
+    expect(loadConfig({}).databaseQueryTimeoutMs).toBe(60_000);
+    expect(loadConfig({ ABAXUS_DATABASE_QUERY_TIMEOUT_MS: '2500' }).databaseQueryTimeoutMs).toBe(2_500);
+    expect(loadConfig({ ABAXUS_DATABASE_QUERY_TIMEOUT_MS: '0' }).databaseQueryTimeoutMs).toBe(0);
   });
 });
 

@@ -20,6 +20,11 @@ export interface AbaxusConfig {
   requestTimeoutMs?: number;
   /** How long a starting process waits for an external database that is not reachable yet, ms. */
   databaseWaitMs?: number;
+  /**
+   * The API's longest wait for one database query (client-side, so a frozen server is covered too),
+   * ms; then the request is answered 503. 0: no limit. Migrations and CLI commands never time out.
+   */
+  databaseQueryTimeoutMs?: number;
   /** Most events a projector batch (and a rebuild's batch) reads and applies in one transaction; unset: the ledger's default. */
   projectorBatchSize?: number;
 }
@@ -27,6 +32,7 @@ export interface AbaxusConfig {
 export const DEFAULT_RATE_LIMIT_PER_SECOND = 2_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export const DEFAULT_DATABASE_WAIT_SECONDS = 60;
+export const DEFAULT_DATABASE_QUERY_TIMEOUT_MS = 60_000;
 /** Largest ABAXUS_PROJECTOR_BATCH_SIZE: a batch is one transaction, and the log stays invisible to readers past it until it ends. */
 export const MAX_PROJECTOR_BATCH_SIZE = 100_000;
 
@@ -112,6 +118,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AbaxusConfig {
     databaseWaitMs:
       1_000 *
       parseInteger('ABAXUS_DATABASE_WAIT_SECONDS', env.ABAXUS_DATABASE_WAIT_SECONDS, DEFAULT_DATABASE_WAIT_SECONDS, 0),
+    databaseQueryTimeoutMs: parseInteger(
+      'ABAXUS_DATABASE_QUERY_TIMEOUT_MS',
+      env.ABAXUS_DATABASE_QUERY_TIMEOUT_MS,
+      DEFAULT_DATABASE_QUERY_TIMEOUT_MS,
+      0,
+    ),
     projectorBatchSize: parseInteger(
       'ABAXUS_PROJECTOR_BATCH_SIZE',
       env.ABAXUS_PROJECTOR_BATCH_SIZE,

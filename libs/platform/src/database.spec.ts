@@ -1,5 +1,5 @@
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
-import { createPool } from './database';
+import { createPool, isQueryTimeout } from './database';
 
 /**
  * A server restart terminates every session. pg-pool only listens for errors on idle clients, so a
@@ -35,6 +35,51 @@ describe('createPool: a connection lost while checked out', () => {
       expect(again.rows).toEqual([{ ok: 1 }]);
     } finally {
       await pool.end();
+    }
+  });
+});
+
+describe('createPool: queryTimeoutMs', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrate: false });
+  });
+  afterAll(() => db?.close());
+
+  it('abandons a query the server does not answer in time; released with the error, the client is dropped', async () => {
+    const pool = createPool(db.url, { max: 1, queryTimeoutMs: 200, applicationName: 'abaxus-timeout-spec' });
+    try {
+      const client = await pool.connect();
+      const error: unknown = await client.query('SELECT pg_sleep(30)').then(
+        () => null,
+        (failure: unknown) => failure,
+      );
+      expect(isQueryTimeout(error)).toBe(true);
+      expect(isQueryTimeout(new Error('canceling statement due to statement timeout'))).toBe(false);
+      client.release(error as Error);
+      expect(pool.totalCount).toBe(0);
+      // A fresh connection answers at once (the abandoned one is not queued behind).
+      const { rows } = await pool.query<{ one: number }>('SELECT 1 AS one');
+      expect(rows[0].one).toBe(1);
+    } finally {
+      await pool.end();
+      // The abandoned pg_sleep ends with its connection.
+      await db.pool.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'abaxus-timeout-spec'`,
+      );
+    }
+  });
+
+  it('sets no limit when unset or 0', async () => {
+    for (const queryTimeoutMs of [undefined, 0]) {
+      const pool = createPool(db.url, { max: 1, queryTimeoutMs });
+      try {
+        const { rows } = await pool.query<{ slept: string }>('SELECT pg_sleep(0.3)::text AS slept');
+        expect(rows).toHaveLength(1);
+        expect((pool as unknown as { options: { query_timeout?: number } }).options.query_timeout).toBeUndefined();
+      } finally {
+        await pool.end();
+      }
     }
   });
 });

@@ -3,6 +3,13 @@ import { Pool, type PoolConfig } from 'pg';
 export interface PoolOptions {
   max?: number;
   applicationName?: string;
+  /**
+   * Longest wait for one query's answer, ms (pg's client-side `query_timeout`: it also ends a wait on
+   * a server that stopped answering, which `statement_timeout` cannot). The query then rejects with
+   * "Query read timeout" (answered 503 by the API); the client it ran on must be released with that
+   * error, so that a connection still busy is dropped rather than reused. Unset or 0: no limit.
+   */
+  queryTimeoutMs?: number;
 }
 
 /** One place that knows how ABAXUS talks to PostgreSQL: NUMERIC and BIGINT stay strings (pg's default). */
@@ -13,6 +20,7 @@ export function createPool(url: string, options: PoolOptions = {}): Pool {
     application_name: options.applicationName ?? 'abaxus',
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
+    query_timeout: options.queryTimeoutMs ? options.queryTimeoutMs : undefined,
   };
   const pool = new Pool(config);
   // An idle client losing its connection (server restart) must not crash the process.
@@ -25,6 +33,16 @@ export function createPool(url: string, options: PoolOptions = {}): Pool {
     client.on('error', () => undefined);
   });
   return pool;
+}
+
+/**
+ * Whether a query was abandoned by the pool's client-side `queryTimeoutMs`. Its connection is still
+ * waiting for the server's answer: a ROLLBACK sent on it would only queue behind (and time out too),
+ * so release the client with the error instead (the pool drops it; the server rolls back an open
+ * transaction when the connection closes).
+ */
+export function isQueryTimeout(error: unknown): boolean {
+  return error instanceof Error && error.message === 'Query read timeout';
 }
 
 /** SQLSTATEs and socket errors of a server not reachable (yet): down, restarting, starting up, in recovery. */

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, type EmbeddedPostgresHandle } from '#platform';
@@ -90,8 +90,37 @@ export class RestartablePostgres {
     this.lastUrl = this.handle.url;
   }
 
+  /** Processes SIGSTOPped by freeze(), continued by thaw(). */
+  private frozen: number[] = [];
+
+  /**
+   * Freezes the server without closing a socket: SIGSTOP to the postmaster and every process it
+   * started (backends, WAL writer, checkpointer...). Connections stay open and queries get no answer,
+   * as with a server stalled on its disk or paused by its host; new connections wait in the listen
+   * backlog. thaw() continues exactly these processes.
+   */
+  freeze(): void {
+    const pid = this.postmasterPid();
+    if (pid === null) throw new Error('postgres is not running');
+    if (this.frozen.length > 0) throw new Error('postgres is frozen already');
+    this.frozen = [pid, ...childrenOf(pid)];
+    for (const target of this.frozen) process.kill(target, 'SIGSTOP');
+  }
+
+  thaw(): void {
+    for (const target of this.frozen) {
+      try {
+        process.kill(target, 'SIGCONT');
+      } catch {
+        // gone meanwhile: nothing to continue
+      }
+    }
+    this.frozen = [];
+  }
+
   /** Stops (fast) and deletes the data dir. */
   async destroy(): Promise<void> {
+    this.thaw();
     await this.stop('fast').catch(() => undefined);
     rmSync(this.dataDir, { recursive: true, force: true });
   }
@@ -102,6 +131,23 @@ export class RestartablePostgres {
     const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
     return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : null;
   }
+}
+
+/** Direct children of `pid` (Linux /proc): a postmaster's processes are all its direct children. */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces): state, ppid, ...
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) children.push(Number(entry));
+    } catch {
+      // exited while listing
+    }
+  }
+  return children;
 }
 
 function isAlive(pid: number): boolean {

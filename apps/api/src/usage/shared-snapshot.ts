@@ -1,3 +1,4 @@
+import { isQueryTimeout } from '#platform';
 import type { Pool, PoolClient } from 'pg';
 
 /** How long to wait for each extra connection before going on with fewer (never deadlock on the pool). */
@@ -54,9 +55,13 @@ export async function withSharedSnapshot<T>(
       await extra.query(`SET TRANSACTION SNAPSHOT '${snapshot}'`);
     }
     return await work(clients);
+  } catch (error) {
+    // A client whose query timed out is still busy: drop them all rather than queue a ROLLBACK.
+    if (isQueryTimeout(error)) for (const client of clients) failed.add(client);
+    throw error;
   } finally {
     for (const client of clients) {
-      await client.query('ROLLBACK').catch(() => failed.add(client));
+      if (!failed.has(client)) await client.query('ROLLBACK').catch(() => failed.add(client));
       client.release(failed.has(client) ? new Error('rollback failed') : undefined);
     }
   }

@@ -27,6 +27,8 @@ export async function serve(role: Role): Promise<void> {
     name: role === 'all' ? 'abaxus' : role,
     migrate: true,
     waitForDatabase: true,
+    // The API's queries (and, in one process, the store's) are bounded; the projector's own pool is not.
+    queryTimeoutMs: role === 'projector' ? undefined : config.databaseQueryTimeoutMs,
   });
   const stops: Array<() => Promise<void>> = [];
   try {

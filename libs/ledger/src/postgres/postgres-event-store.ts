@@ -1,3 +1,4 @@
+import { isQueryTimeout } from '#platform';
 import type { ClientBase, Pool } from 'pg';
 import {
   StreamNotFoundError,
@@ -89,9 +90,11 @@ export class PostgresEventStore implements EventStore {
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: Error) => {
-        broken = rollbackError;
-      });
+      if (isQueryTimeout(error)) broken = error as Error;
+      else
+        await client.query('ROLLBACK').catch((rollbackError: Error) => {
+          broken = rollbackError;
+        });
       throw error;
     } finally {
       client.release(broken);

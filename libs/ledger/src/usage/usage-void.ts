@@ -1,3 +1,4 @@
+import { isQueryTimeout } from '#platform';
 import type { ClientBase, Pool } from 'pg';
 import type { EventStore, NewEvent } from '../event-store';
 import { appendToStream, lockStreams } from '../postgres/postgres-append';
@@ -116,9 +117,11 @@ export async function voidUsageInPostgres(
     await client.query('COMMIT');
     return { created: true, void: toRecord(input.usageId, inserted.rows[0]) };
   } catch (error) {
-    await client.query('ROLLBACK').catch((failure: Error) => {
-      broken = failure;
-    });
+    if (isQueryTimeout(error)) broken = error as Error;
+    else
+      await client.query('ROLLBACK').catch((failure: Error) => {
+        broken = failure;
+      });
     throw error;
   } finally {
     client.release(broken);

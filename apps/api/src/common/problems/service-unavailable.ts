@@ -18,6 +18,8 @@ const MESSAGES = [
   /Connection terminated/i,
   /connect ECONNREFUSED/i,
   /Client has encountered a connection error/i,
+  // pg's client-side query_timeout (ABAXUS_DATABASE_QUERY_TIMEOUT_MS): the server did not answer in time.
+  /^Query read timeout$/,
 ];
 
 export function isServiceUnavailable(error: unknown, depth = 0): boolean {
