@@ -1,14 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createPool, freePort } from '#platform';
 import type { Pool } from 'pg';
-import { EngineProcess } from './support/engine-process';
+import type { EngineProcess } from './support/engine-process';
 import { ClientStats, RetryingEventClient, type ClientAnswer } from './support/event-client';
-import { failedProbes, probeReads, settle, streamEvents } from './support/outage-load';
-import { CHAOS_ADMIN_KEY, seedCatalog, type ChaosCatalog } from './support/reconcile';
+import { failedProbes, probeReads, settle, startOutageRig, streamEvents, type OutageRig } from './support/outage-load';
+import { CHAOS_ADMIN_KEY, type ChaosCatalog } from './support/reconcile';
 import { chaosDurationMs, chaosTimeoutMs, reportChaos } from './support/report';
-import { RestartablePostgres } from './support/restartable-postgres';
+import type { RestartablePostgres } from './support/restartable-postgres';
 import { delay, randomBetween } from './support/wait';
 
 /**
@@ -88,40 +84,19 @@ class FreezeLog {
 }
 
 describe('chaos: PostgreSQL freezes (stops answering) under load', () => {
+  let rig: OutageRig;
   let cluster: RestartablePostgres;
   let pool: Pool;
-  let dataDir: string;
-  let api: EngineProcess | undefined;
-  let projector: EngineProcess | undefined;
+  let api: EngineProcess;
+  let projector: EngineProcess;
   let admin: RetryingEventClient;
 
   beforeAll(async () => {
-    cluster = await RestartablePostgres.start();
-    dataDir = mkdtempSync(join(tmpdir(), 'abaxus-chaos-pg-freeze-'));
-    const env = { DATABASE_URL: cluster.url, ABAXUS_DATA_DIR: dataDir, ABAXUS_ADMIN_KEY: CHAOS_ADMIN_KEY };
-    api = await EngineProcess.start({
-      role: 'api',
-      port: await freePort(),
-      env: { ...env, LOG_LEVEL: 'warn', ABAXUS_DATABASE_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS) },
-    });
-    projector = await EngineProcess.start({
-      role: 'projector',
-      env: { ...env, PROJECTOR_METRICS_PORT: String(await freePort()) },
-    });
-    pool = createPool(cluster.url, { max: 2, applicationName: 'abaxus-chaos-test' });
-    admin = new RetryingEventClient({ baseUrl: api.url!, key: CHAOS_ADMIN_KEY, stats: new ClientStats() });
-    await seedCatalog(admin, catalog);
+    rig = await startOutageRig('pg-freeze', catalog, { ABAXUS_DATABASE_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS) });
+    ({ cluster, pool, api, projector, admin } = rig);
   });
 
-  afterAll(async () => {
-    cluster?.thaw();
-    await admin?.close();
-    await api?.stop();
-    await projector?.stop();
-    await pool?.end();
-    await cluster?.destroy();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => rig?.close());
 
   /** Answers 1-3 s, then frozen FREEZE_MS, until `stopAt` and at least MIN_FREEZES times; ends thawed. */
   async function freezeLoop(log: FreezeLog, stopAt: number): Promise<void> {
@@ -132,7 +107,7 @@ describe('chaos: PostgreSQL freezes (stops answering) under load', () => {
       await delay(FREEZE_MS);
       cluster.thaw();
       log.end();
-      for (const engine of [api!, projector!]) {
+      for (const engine of [api, projector]) {
         if (!engine.running)
           throw new Error(`a process exited during freeze #${log.freezes.length}:\n${engine.tail()}`);
       }
@@ -146,7 +121,7 @@ describe('chaos: PostgreSQL freezes (stops answering) under load', () => {
       { length: CLIENTS },
       () =>
         new RetryingEventClient({
-          baseUrl: api!.url!,
+          baseUrl: api.url!,
           key: CHAOS_ADMIN_KEY,
           stats,
           // Far longer than the bound: a hang shows as a slow answer, not as a client-side retry.
@@ -165,16 +140,16 @@ describe('chaos: PostgreSQL freezes (stops answering) under load', () => {
     });
     const [, probeStatuses] = await Promise.all([
       freezes,
-      probeReads(api!.url!, catalog, faulting, (answer) => log.judge(answer)),
+      probeReads(api.url!, catalog, faulting, (answer) => log.judge(answer)),
       ...clients.map((client, index) => streamEvents(client, catalog, { index, prefix: 'fz', faulting })),
     ]).catch(async (error: Error) => {
       cluster.thaw();
       await Promise.all(clients.map((client) => client.abort()));
-      throw new Error(`${error.message}\napi:${api!.tail()}\nprojector:${projector!.tail()}`);
+      throw new Error(`${error.message}\napi:${api.tail()}\nprojector:${projector.tail()}`);
     });
     await Promise.all(clients.map((client) => client.close()));
 
-    const { exact, summary, stored } = await settle(api!, projector!, admin, catalog, pool);
+    const { exact, summary, stored } = await settle(api, projector, admin, catalog, pool);
     const sent = stats.keysSent;
     const acknowledged = stats.acknowledged();
     reportChaos({
@@ -213,7 +188,7 @@ describe('chaos: PostgreSQL freezes (stops answering) under load', () => {
     expect(log.answered503).toBeGreaterThan(0);
     expect(stats.timeouts).toBe(0);
     // Resumed by themselves: neither process exited or was restarted.
-    expect([api!.running, api!.starts, projector!.running, projector!.starts]).toEqual([true, 1, true, 1]);
+    expect([api.running, api.starts, projector.running, projector.starts]).toEqual([true, 1, true, 1]);
     expect(acknowledged.size).toBe(sent.size);
     expect(stored).toEqual({
       usage_recorded_events: sent.size,

@@ -1,15 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createPool, freePort } from '#platform';
 import type { Pool } from 'pg';
-import { EngineProcess } from './support/engine-process';
+import type { EngineProcess } from './support/engine-process';
 import { ClientStats, RetryingEventClient, type ClientAnswer } from './support/event-client';
 import { OutageLog } from './support/outage-log';
-import { failedProbes, probeReads, settle, streamEvents } from './support/outage-load';
-import { CHAOS_ADMIN_KEY, keysInLog, seedCatalog, type ChaosCatalog } from './support/reconcile';
+import { failedProbes, probeReads, settle, startOutageRig, streamEvents, type OutageRig } from './support/outage-load';
+import { CHAOS_ADMIN_KEY, keysInLog, type ChaosCatalog } from './support/reconcile';
 import { chaosDurationMs, chaosTimeoutMs, reportChaos } from './support/report';
-import { RestartablePostgres, type ShutdownMode } from './support/restartable-postgres';
+import type { RestartablePostgres, ShutdownMode } from './support/restartable-postgres';
 import { delay, randomBetween } from './support/wait';
 
 /**
@@ -36,36 +32,19 @@ function readyzNamesDatabase(answer: ClientAnswer): string | null {
 }
 
 describe('chaos: restart PostgreSQL under load', () => {
+  let rig: OutageRig;
   let cluster: RestartablePostgres;
   let pool: Pool;
-  let dataDir: string;
-  let api: EngineProcess | undefined;
-  let projector: EngineProcess | undefined;
+  let api: EngineProcess;
+  let projector: EngineProcess;
   let admin: RetryingEventClient;
 
   beforeAll(async () => {
-    cluster = await RestartablePostgres.start();
-    dataDir = mkdtempSync(join(tmpdir(), 'abaxus-chaos-pg-restart-'));
-    const env = { DATABASE_URL: cluster.url, ABAXUS_DATA_DIR: dataDir, ABAXUS_ADMIN_KEY: CHAOS_ADMIN_KEY };
-    // The API migrates on start; the projector starts after it so it finds the schema.
-    api = await EngineProcess.start({ role: 'api', port: await freePort(), env: { ...env, LOG_LEVEL: 'warn' } });
-    projector = await EngineProcess.start({
-      role: 'projector',
-      env: { ...env, PROJECTOR_METRICS_PORT: String(await freePort()) },
-    });
-    pool = createPool(cluster.url, { max: 2, applicationName: 'abaxus-chaos-test' });
-    admin = new RetryingEventClient({ baseUrl: api.url!, key: CHAOS_ADMIN_KEY, stats: new ClientStats() });
-    await seedCatalog(admin, catalog);
+    rig = await startOutageRig('pg-restart', catalog);
+    ({ cluster, pool, api, projector, admin } = rig);
   });
 
-  afterAll(async () => {
-    await admin?.close();
-    await api?.stop();
-    await projector?.stop();
-    await pool?.end();
-    await cluster?.destroy();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => rig?.close());
 
   /**
    * Up 1-3 s, down 2-4 s, until `stopAt` and at least twice (every second outage an immediate stop,
@@ -84,7 +63,7 @@ describe('chaos: restart PostgreSQL under load', () => {
       await cluster.startAgain();
       modes.push(mode);
       // Fail fast (the clients would only give up minutes later) if a process died with the database.
-      for (const engine of [api!, projector!]) {
+      for (const engine of [api, projector]) {
         if (!engine.running) throw new Error(`a process exited during outage #${modes.length}:\n${engine.tail()}`);
       }
     }
@@ -98,7 +77,7 @@ describe('chaos: restart PostgreSQL under load', () => {
       { length: CLIENTS },
       () =>
         new RetryingEventClient({
-          baseUrl: api!.url!,
+          baseUrl: api.url!,
           key: CHAOS_ADMIN_KEY,
           stats,
           // Longer than the bound: a hang shows as a judged answer over the bound, not as a retry.
@@ -119,18 +98,18 @@ describe('chaos: restart PostgreSQL under load', () => {
     });
     const [modes] = await Promise.all([
       faults,
-      probeReads(api!.url!, catalog, faulting, (answer) => outages.judge(answer, readyzNamesDatabase)).then((seen) =>
+      probeReads(api.url!, catalog, faulting, (answer) => outages.judge(answer, readyzNamesDatabase)).then((seen) =>
         Object.assign(probeStatuses, seen),
       ),
       ...clients.map((client, index) => streamEvents(client, catalog, { index, prefix: 'pg', faulting })),
     ]).catch(async (error: Error) => {
       await Promise.all(clients.map((client) => client.abort()));
-      throw new Error(`${error.message}\napi:${api!.tail()}\nprojector:${projector!.tail()}`);
+      throw new Error(`${error.message}\napi:${api.tail()}\nprojector:${projector.tail()}`);
     });
     await Promise.all(clients.map((client) => client.close()));
 
     // Recovered without a manual step: ready again, the projector caught up (summary == exact).
-    const { exact, summary, stored } = await settle(api!, projector!, admin, catalog, pool);
+    const { exact, summary, stored } = await settle(api, projector, admin, catalog, pool);
     const probe500s = Object.entries(probeStatuses)
       .filter(([name]) => name.endsWith(' 500'))
       .reduce((sum, [, n]) => sum + n, 0);
@@ -157,7 +136,7 @@ describe('chaos: restart PostgreSQL under load', () => {
         connection_errors: stats.connectionErrors,
         timeouts: stats.timeouts,
         server_errors_500: stats.serverErrors + probe500s,
-        process_restarts: api!.starts - 1 + (projector!.starts - 1),
+        process_restarts: api.starts - 1 + (projector.starts - 1),
         keys_sent: sent.size,
         keys_acknowledged: acknowledged.size,
         accepted_202: stats.accepted.size,
@@ -174,7 +153,7 @@ describe('chaos: restart PostgreSQL under load', () => {
     expect(outages.violations).toEqual([]);
     expect(cluster.restarts).toBeGreaterThanOrEqual(2);
     // Recovered by themselves: neither process exited or was restarted.
-    expect([api!.running, api!.starts, projector!.running, projector!.starts]).toEqual([true, 1, true, 1]);
+    expect([api.running, api.starts, projector.running, projector.starts]).toEqual([true, 1, true, 1]);
     // The immediate stop was a real crash: the next start ran WAL recovery.
     expect(cluster.recoveries).toBeGreaterThanOrEqual(1);
     // Outages were really observed: /readyz answered inside one at least once.

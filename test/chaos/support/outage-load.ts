@@ -1,15 +1,21 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPool, freePort } from '#platform';
 import type { Pool } from 'pg';
-import type { EngineProcess } from './engine-process';
-import { probe, usageEvent, type ClientAnswer, type RetryingEventClient } from './event-client';
+import { EngineProcess } from './engine-process';
+import { ClientStats, probe, RetryingEventClient, usageEvent, type ClientAnswer } from './event-client';
 import {
   CHAOS_ADMIN_KEY,
   exactCount,
   periodAroundNow,
+  seedCatalog,
   storedCounts,
   summaryCount,
   type ChaosCatalog,
   type StoredCounts,
 } from './reconcile';
+import { RestartablePostgres } from './restartable-postgres';
 import { delay, waitUntil } from './wait';
 
 /** Every BATCH_EVERY-th step of a client is a batch of BATCH_SIZE events, the others single events. */
@@ -121,4 +127,63 @@ export async function settle(
     { describe: () => `summary ${JSON.stringify(summary)}, exact ${exact}, ${lastError}\n${projector.tail()}` },
   );
   return { exact, summary, stored: await storedCounts(pool, catalog.metricKey) };
+}
+
+/** What a database-outage scenario runs: a cluster of its own, `abaxus api` and `abaxus projector` on it. */
+export interface OutageRig {
+  cluster: RestartablePostgres;
+  /** A small pool of the test's own, for reading what the log and read model hold. */
+  pool: Pool;
+  api: EngineProcess;
+  projector: EngineProcess;
+  /** The admin key's client, after the catalog is seeded. */
+  admin: RetryingEventClient;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a durable cluster of its own, the API (which migrates) then the projector on it, and seeds
+ * the catalog; `apiEnv` is added to the API's environment. close() thaws, stops and deletes it all.
+ */
+export async function startOutageRig(
+  name: string,
+  catalog: ChaosCatalog,
+  apiEnv: Record<string, string> = {},
+): Promise<OutageRig> {
+  const cluster = await RestartablePostgres.start();
+  const dataDir = mkdtempSync(join(tmpdir(), `abaxus-chaos-${name}-`));
+  const started: Partial<OutageRig> = { cluster };
+  const close = async () => {
+    cluster.thaw();
+    await started.admin?.close();
+    await started.api?.stop();
+    await started.projector?.stop();
+    await started.pool?.end();
+    await cluster.destroy();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const env = { DATABASE_URL: cluster.url, ABAXUS_DATA_DIR: dataDir, ABAXUS_ADMIN_KEY: CHAOS_ADMIN_KEY };
+    // The API migrates on start; the projector starts after it so it finds the schema.
+    started.api = await EngineProcess.start({
+      role: 'api',
+      port: await freePort(),
+      env: { ...env, LOG_LEVEL: 'warn', ...apiEnv },
+    });
+    started.projector = await EngineProcess.start({
+      role: 'projector',
+      env: { ...env, PROJECTOR_METRICS_PORT: String(await freePort()) },
+    });
+    started.pool = createPool(cluster.url, { max: 2, applicationName: 'abaxus-chaos-test' });
+    started.admin = new RetryingEventClient({
+      baseUrl: started.api.url!,
+      key: CHAOS_ADMIN_KEY,
+      stats: new ClientStats(),
+    });
+    await seedCatalog(started.admin, catalog);
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
+  return { ...(started as Omit<OutageRig, 'close'>), close };
 }
