@@ -1,10 +1,14 @@
-import type { Pool } from 'pg';
-import type { EngineProcess } from './support/engine-process';
-import { ClientStats, RetryingEventClient, type ClientAnswer } from './support/event-client';
-import { failedProbes, probeReads, settle, startOutageRig, streamEvents, type OutageRig } from './support/outage-load';
-import { CHAOS_ADMIN_KEY, type ChaosCatalog } from './support/reconcile';
-import { chaosDurationMs, chaosTimeoutMs, reportChaos } from './support/report';
-import type { RestartablePostgres } from './support/restartable-postgres';
+import type { ClientAnswer } from './support/event-client';
+import {
+  failedProbes,
+  loadFigures,
+  loadThroughFaults,
+  settle,
+  startOutageRig,
+  type OutageRig,
+} from './support/outage-load';
+import { expectNothingLostOrDoubled, type ChaosCatalog } from './support/reconcile';
+import { chaosTimeoutMs, reportChaos } from './support/report';
 import { delay, randomBetween } from './support/wait';
 
 /**
@@ -85,15 +89,9 @@ class FreezeLog {
 
 describe('chaos: PostgreSQL freezes (stops answering) under load', () => {
   let rig: OutageRig;
-  let cluster: RestartablePostgres;
-  let pool: Pool;
-  let api: EngineProcess;
-  let projector: EngineProcess;
-  let admin: RetryingEventClient;
 
   beforeAll(async () => {
     rig = await startOutageRig('pg-freeze', catalog, { ABAXUS_DATABASE_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS) });
-    ({ cluster, pool, api, projector, admin } = rig);
   });
 
   afterAll(() => rig?.close());
@@ -102,12 +100,12 @@ describe('chaos: PostgreSQL freezes (stops answering) under load', () => {
   async function freezeLoop(log: FreezeLog, stopAt: number): Promise<void> {
     while (Date.now() < stopAt || log.freezes.length < MIN_FREEZES) {
       await delay(randomBetween(1_000, 3_000));
-      cluster.freeze();
+      rig.cluster.freeze();
       log.begin();
       await delay(FREEZE_MS);
-      cluster.thaw();
+      rig.cluster.thaw();
       log.end();
-      for (const engine of [api, projector]) {
+      for (const engine of [rig.api, rig.projector]) {
         if (!engine.running)
           throw new Error(`a process exited during freeze #${log.freezes.length}:\n${engine.tail()}`);
       }
@@ -115,43 +113,20 @@ describe('chaos: PostgreSQL freezes (stops answering) under load', () => {
   }
 
   it('answers every request within the bound while frozen (503, never a hang or a 500), and loses or doubles nothing', async () => {
-    const stats = new ClientStats();
     const log = new FreezeLog();
-    const clients = Array.from(
-      { length: CLIENTS },
-      () =>
-        new RetryingEventClient({
-          baseUrl: api.url!,
-          key: CHAOS_ADMIN_KEY,
-          stats,
-          // Far longer than the bound: a hang shows as a slow answer, not as a client-side retry.
-          attemptTimeoutMs: 60_000,
-          onAnswer: (answer) => log.judge(answer),
-        }),
-    );
-    const durationMs = chaosDurationMs();
-    const startedAt = Date.now();
-    let done = false;
-    const faulting = () => !done;
-    let endedAt = 0;
-    const freezes = freezeLoop(log, startedAt + durationMs).finally(() => {
-      done = true;
-      endedAt = Date.now();
+    const { stats, probeStatuses, startedAt, endedAt } = await loadThroughFaults(rig, catalog, {
+      clients: CLIENTS,
+      prefix: 'fz',
+      // Far longer than the bound: a hang shows as a slow answer, not as a client-side retry.
+      attemptTimeoutMs: 60_000,
+      faultLoop: (stopAt) => freezeLoop(log, stopAt),
+      onAnswer: (answer) => log.judge(answer),
+      onProbe: (answer) => log.judge(answer),
+      onFailure: () => rig.cluster.thaw(),
     });
-    const [, probeStatuses] = await Promise.all([
-      freezes,
-      probeReads(api.url!, catalog, faulting, (answer) => log.judge(answer)),
-      ...clients.map((client, index) => streamEvents(client, catalog, { index, prefix: 'fz', faulting })),
-    ]).catch(async (error: Error) => {
-      cluster.thaw();
-      await Promise.all(clients.map((client) => client.abort()));
-      throw new Error(`${error.message}\napi:${api.tail()}\nprojector:${projector.tail()}`);
-    });
-    await Promise.all(clients.map((client) => client.close()));
 
-    const { exact, summary, stored } = await settle(api, projector, admin, catalog, pool);
-    const sent = stats.keysSent;
-    const acknowledged = stats.acknowledged();
+    const settled = await settle(rig, catalog);
+    const { api, projector } = rig;
     reportChaos({
       scenario: 'postgres-freeze',
       duration_ms: endedAt - startedAt,
@@ -164,19 +139,8 @@ describe('chaos: PostgreSQL freezes (stops answering) under load', () => {
         ...Object.fromEntries(Object.entries(log.statuses).map(([name, n]) => [`frozen ${name}`, n])),
         frozen_max_latency_ms: log.maxLatencyMs,
         violations: log.violations.length,
-        requests_tried_events: stats.tried['POST /v1/events'] ?? 0,
-        requests_tried_batch: stats.tried['POST /v1/events/batch'] ?? 0,
-        unavailable_503: stats.unavailable,
-        timeouts: stats.timeouts,
         server_errors_500: stats.serverErrors,
-        keys_sent: sent.size,
-        keys_acknowledged: acknowledged.size,
-        accepted_202: stats.accepted.size,
-        duplicate_202: stats.duplicate.size,
-        counted_exact: exact,
-        counted_log_events: stored.usage_recorded_events,
-        counted_read_model_rows: stored.usage_events_rows,
-        counted_summary: summary.count,
+        ...loadFigures(stats, settled),
       },
     });
 
@@ -189,12 +153,6 @@ describe('chaos: PostgreSQL freezes (stops answering) under load', () => {
     expect(stats.timeouts).toBe(0);
     // Resumed by themselves: neither process exited or was restarted.
     expect([api.running, api.starts, projector.running, projector.starts]).toEqual([true, 1, true, 1]);
-    expect(acknowledged.size).toBe(sent.size);
-    expect(stored).toEqual({
-      usage_recorded_events: sent.size,
-      distinct_keys_in_log: sent.size,
-      usage_events_rows: sent.size,
-    });
-    expect(exact).toBe(sent.size);
+    await expectNothingLostOrDoubled(rig.pool, catalog, stats, settled);
   });
 });

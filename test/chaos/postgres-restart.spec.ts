@@ -1,11 +1,16 @@
-import type { Pool } from 'pg';
-import type { EngineProcess } from './support/engine-process';
-import { ClientStats, RetryingEventClient, type ClientAnswer } from './support/event-client';
+import type { ClientAnswer } from './support/event-client';
 import { OutageLog } from './support/outage-log';
-import { failedProbes, probeReads, settle, startOutageRig, streamEvents, type OutageRig } from './support/outage-load';
-import { CHAOS_ADMIN_KEY, keysInLog, type ChaosCatalog } from './support/reconcile';
-import { chaosDurationMs, chaosTimeoutMs, reportChaos } from './support/report';
-import type { RestartablePostgres, ShutdownMode } from './support/restartable-postgres';
+import {
+  failedProbes,
+  loadFigures,
+  loadThroughFaults,
+  settle,
+  startOutageRig,
+  type OutageRig,
+} from './support/outage-load';
+import { expectNothingLostOrDoubled, type ChaosCatalog } from './support/reconcile';
+import { chaosTimeoutMs, reportChaos } from './support/report';
+import type { ShutdownMode } from './support/restartable-postgres';
 import { delay, randomBetween } from './support/wait';
 
 /**
@@ -33,15 +38,9 @@ function readyzNamesDatabase(answer: ClientAnswer): string | null {
 
 describe('chaos: restart PostgreSQL under load', () => {
   let rig: OutageRig;
-  let cluster: RestartablePostgres;
-  let pool: Pool;
-  let api: EngineProcess;
-  let projector: EngineProcess;
-  let admin: RetryingEventClient;
 
   beforeAll(async () => {
     rig = await startOutageRig('pg-restart', catalog);
-    ({ cluster, pool, api, projector, admin } = rig);
   });
 
   afterAll(() => rig?.close());
@@ -55,15 +54,15 @@ describe('chaos: restart PostgreSQL under load', () => {
     while (Date.now() < stopAt || modes.length < 2) {
       await delay(randomBetween(1_000, 3_000));
       const mode: ShutdownMode = modes.length % 2 === 1 ? 'immediate' : 'fast';
-      await cluster.stop(mode);
+      await rig.cluster.stop(mode);
       // The outage begins once the postmaster is gone and ends when it is asked to start again.
       outages.begin();
       await delay(randomBetween(2_000, 4_000));
       outages.end();
-      await cluster.startAgain();
+      await rig.cluster.startAgain();
       modes.push(mode);
       // Fail fast (the clients would only give up minutes later) if a process died with the database.
-      for (const engine of [api, projector]) {
+      for (const engine of [rig.api, rig.projector]) {
         if (!engine.running) throw new Error(`a process exited during outage #${modes.length}:\n${engine.tail()}`);
       }
     }
@@ -71,55 +70,34 @@ describe('chaos: restart PostgreSQL under load', () => {
   }
 
   it('answers 503 (never 500, never a hang) while PostgreSQL is down, and loses no acknowledged event', async () => {
-    const stats = new ClientStats();
     const outages = new OutageLog(OUTAGE_ANSWER_BOUND_MS);
-    const clients = Array.from(
-      { length: CLIENTS },
-      () =>
-        new RetryingEventClient({
-          baseUrl: api.url!,
-          key: CHAOS_ADMIN_KEY,
-          stats,
-          // Longer than the bound: a hang shows as a judged answer over the bound, not as a retry.
-          attemptTimeoutMs: 30_000,
-          onAnswer: (answer) => outages.judge(answer),
-        }),
-    );
-    const probeStatuses: Record<string, number> = {};
-    const durationMs = chaosDurationMs();
-    const faultsStartedAt = Date.now();
-    const stopAt = faultsStartedAt + durationMs;
-    let faultsDone = false;
-    const faulting = () => !faultsDone;
-    let faultsEndedAt = 0;
-    const faults = faultLoop(outages, stopAt).finally(() => {
-      faultsDone = true;
-      faultsEndedAt = Date.now();
+    const {
+      faults: modes,
+      stats,
+      probeStatuses,
+      startedAt,
+      endedAt,
+    } = await loadThroughFaults(rig, catalog, {
+      clients: CLIENTS,
+      prefix: 'pg',
+      // Longer than the bound: a hang shows as a judged answer over the bound, not as a retry.
+      attemptTimeoutMs: 30_000,
+      faultLoop: (stopAt) => faultLoop(outages, stopAt),
+      onAnswer: (answer) => outages.judge(answer),
+      onProbe: (answer) => outages.judge(answer, readyzNamesDatabase),
     });
-    const [modes] = await Promise.all([
-      faults,
-      probeReads(api.url!, catalog, faulting, (answer) => outages.judge(answer, readyzNamesDatabase)).then((seen) =>
-        Object.assign(probeStatuses, seen),
-      ),
-      ...clients.map((client, index) => streamEvents(client, catalog, { index, prefix: 'pg', faulting })),
-    ]).catch(async (error: Error) => {
-      await Promise.all(clients.map((client) => client.abort()));
-      throw new Error(`${error.message}\napi:${api.tail()}\nprojector:${projector.tail()}`);
-    });
-    await Promise.all(clients.map((client) => client.close()));
 
     // Recovered without a manual step: ready again, the projector caught up (summary == exact).
-    const { exact, summary, stored } = await settle(api, projector, admin, catalog, pool);
+    const settled = await settle(rig, catalog);
+    const { api, projector, cluster } = rig;
     const probe500s = Object.entries(probeStatuses)
       .filter(([name]) => name.endsWith(' 500'))
       .reduce((sum, [, n]) => sum + n, 0);
-    const sent = stats.keysSent;
-    const acknowledged = stats.acknowledged();
 
     reportChaos({
       scenario: 'postgres-restart',
       // Faults go on until the window ends and the minimum number of them happened.
-      duration_ms: faultsEndedAt - faultsStartedAt,
+      duration_ms: endedAt - startedAt,
       figures: {
         clients: CLIENTS,
         postgres_restarts: cluster.restarts,
@@ -129,22 +107,10 @@ describe('chaos: restart PostgreSQL under load', () => {
         ...Object.fromEntries(Object.entries(outages.statuses).map(([name, n]) => [`outage ${name}`, n])),
         outage_max_latency_ms: outages.maxLatencyMs,
         outage_violations: outages.violationCount,
-        requests_tried_events: stats.tried['POST /v1/events'] ?? 0,
-        requests_tried_batch: stats.tried['POST /v1/events/batch'] ?? 0,
         probes: Object.values(probeStatuses).reduce((a, b) => a + b, 0),
-        unavailable_503: stats.unavailable,
-        connection_errors: stats.connectionErrors,
-        timeouts: stats.timeouts,
         server_errors_500: stats.serverErrors + probe500s,
         process_restarts: api.starts - 1 + (projector.starts - 1),
-        keys_sent: sent.size,
-        keys_acknowledged: acknowledged.size,
-        accepted_202: stats.accepted.size,
-        duplicate_202: stats.duplicate.size,
-        counted_exact: exact,
-        counted_log_events: stored.usage_recorded_events,
-        counted_read_model_rows: stored.usage_events_rows,
-        counted_summary: summary.count,
+        ...loadFigures(stats, settled),
       },
     });
 
@@ -158,19 +124,6 @@ describe('chaos: restart PostgreSQL under load', () => {
     expect(cluster.recoveries).toBeGreaterThanOrEqual(1);
     // Outages were really observed: /readyz answered inside one at least once.
     expect(outages.statuses['GET /readyz 503']).toBeGreaterThan(0);
-    expect(acknowledged.size).toBe(sent.size);
-    if (stored.usage_recorded_events !== sent.size) {
-      const logged = await keysInLog(pool, catalog.metricKey);
-      const missing = [...sent].filter((key) => !logged.has(key));
-      throw new Error(
-        `log has ${stored.usage_recorded_events} events for ${sent.size} keys; missing ${missing.slice(0, 5)}`,
-      );
-    }
-    expect(stored).toEqual({
-      usage_recorded_events: sent.size,
-      distinct_keys_in_log: sent.size,
-      usage_events_rows: sent.size,
-    });
-    expect(exact).toBe(sent.size);
+    await expectNothingLostOrDoubled(rig.pool, catalog, stats, settled);
   });
 });

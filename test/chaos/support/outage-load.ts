@@ -16,6 +16,7 @@ import {
   type StoredCounts,
 } from './reconcile';
 import { RestartablePostgres } from './restartable-postgres';
+import { chaosDurationMs } from './report';
 import { delay, waitUntil } from './wait';
 
 /** Every BATCH_EVERY-th step of a client is a batch of BATCH_SIZE events, the others single events. */
@@ -93,13 +94,8 @@ export interface Settled {
  * After the faults, with no intervention: waits for /readyz 200 and for the summary to equal the
  * exact count (the projector resumed and caught up), then reads what the log and read model hold.
  */
-export async function settle(
-  api: EngineProcess,
-  projector: EngineProcess,
-  admin: RetryingEventClient,
-  catalog: ChaosCatalog,
-  pool: Pool,
-): Promise<Settled> {
+export async function settle(rig: OutageRig, catalog: ChaosCatalog): Promise<Settled> {
+  const { api, projector, admin, pool } = rig;
   await waitUntil(
     'GET /readyz 200 after the faults',
     async () => (await probe(api.url!, 'GET', '/readyz')).status === 200,
@@ -186,4 +182,94 @@ export async function startOutageRig(
     throw error;
   }
   return { ...(started as Omit<OutageRig, 'close'>), close };
+}
+
+export interface FaultedLoad<T> {
+  /** What the fault loop returned. */
+  faults: T;
+  stats: ClientStats;
+  /** Probe answers by `endpoint status`. */
+  probeStatuses: Record<string, number>;
+  /** The fault window: from the start of the load to the end of the fault loop. */
+  startedAt: number;
+  endedAt: number;
+}
+
+/**
+ * `clients` retrying clients stream events (streamEvents) and the reads are probed (probeReads)
+ * while `faultLoop(stopAt)` runs (stopAt: now + the scenario's duration); load and probes stop when
+ * it returns. Every client answer goes to `onAnswer`, every probe answer to `onProbe`. On a failure
+ * `onFailure` runs first (e.g. to thaw), the clients are aborted and the engines' logs are appended.
+ * Then waits for the clients' last retries and returns.
+ */
+export async function loadThroughFaults<T>(
+  rig: OutageRig,
+  catalog: ChaosCatalog,
+  options: {
+    clients: number;
+    prefix: string;
+    /** Per attempt; longer than the scenario's bound, so a hang shows as a slow answer, not a retry. */
+    attemptTimeoutMs: number;
+    faultLoop: (stopAt: number) => Promise<T>;
+    onAnswer: (answer: ClientAnswer) => void;
+    onProbe: (answer: ClientAnswer) => void;
+    onFailure?: () => void;
+  },
+): Promise<FaultedLoad<T>> {
+  const stats = new ClientStats();
+  const clients = Array.from(
+    { length: options.clients },
+    () =>
+      new RetryingEventClient({
+        baseUrl: rig.api.url!,
+        key: CHAOS_ADMIN_KEY,
+        stats,
+        attemptTimeoutMs: options.attemptTimeoutMs,
+        onAnswer: options.onAnswer,
+      }),
+  );
+  const startedAt = Date.now();
+  let endedAt = 0;
+  let done = false;
+  const faulting = () => !done;
+  const faults = options.faultLoop(startedAt + chaosDurationMs()).finally(() => {
+    done = true;
+    endedAt = Date.now();
+  });
+  const [faultResult, probeStatuses] = await Promise.all([
+    faults,
+    probeReads(rig.api.url!, catalog, faulting, options.onProbe),
+    ...clients.map((client, index) => streamEvents(client, catalog, { index, prefix: options.prefix, faulting })),
+  ]).catch(async (error: Error) => {
+    options.onFailure?.();
+    await Promise.all(clients.map((client) => client.abort()));
+    throw new Error(`${error.message}\napi:${rig.api.tail()}\nprojector:${rig.projector.tail()}`);
+  });
+  await Promise.all(clients.map((client) => client.close()));
+  return {
+    faults: faultResult as T,
+    stats,
+    probeStatuses: probeStatuses as Record<string, number>,
+    startedAt,
+    endedAt,
+  };
+}
+
+/** The figures every outage scenario reports: what the clients tried and got, and what was counted. */
+export function loadFigures(stats: ClientStats, settled: Settled): Record<string, number> {
+  return {
+    requests_tried_events: stats.tried['POST /v1/events'] ?? 0,
+    requests_tried_batch: stats.tried['POST /v1/events/batch'] ?? 0,
+    unavailable_503: stats.unavailable,
+    connection_errors: stats.connectionErrors,
+    timeouts: stats.timeouts,
+    keys_sent: stats.keysSent.size,
+    keys_acknowledged: stats.acknowledged().size,
+    accepted_202: stats.accepted.size,
+    duplicate_202: stats.duplicate.size,
+    counted_exact: settled.exact,
+    counted_log_events: settled.stored.usage_recorded_events,
+    counted_read_model_rows: settled.stored.usage_events_rows,
+    counted_summary: settled.summary.count,
+  };
 }

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { RetryingEventClient } from './event-client';
+import type { ClientStats, RetryingEventClient } from './event-client';
 
 /** A valid ABAXUS_ADMIN_KEY: on first start the API registers it for tenant "default". */
 export const CHAOS_ADMIN_KEY = 'sk_chaos_admin_key_0123456789abcdef';
@@ -121,4 +121,31 @@ export async function summaryCount(
     lagSeconds = Math.max(lagSeconds, body.meta.lag_seconds);
   }
   return { count: Number(total), lagSeconds };
+}
+
+/**
+ * Every key sent was acknowledged, and is in the log, the read model and the exact count exactly
+ * once. A key missing from the log is named in the failure.
+ */
+export async function expectNothingLostOrDoubled(
+  pool: Pool,
+  catalog: ChaosCatalog,
+  stats: ClientStats,
+  { exact, stored }: { exact: number; stored: StoredCounts },
+): Promise<void> {
+  const sent = stats.keysSent;
+  expect(stats.acknowledged().size).toBe(sent.size);
+  if (stored.usage_recorded_events !== sent.size) {
+    const logged = await keysInLog(pool, catalog.metricKey);
+    const missing = [...sent].filter((key) => !logged.has(key));
+    throw new Error(
+      `log has ${stored.usage_recorded_events} events for ${sent.size} keys; missing ${missing.slice(0, 5)}`,
+    );
+  }
+  expect(stored).toEqual({
+    usage_recorded_events: sent.size,
+    distinct_keys_in_log: sent.size,
+    usage_events_rows: sent.size,
+  });
+  expect(exact).toBe(sent.size);
 }
