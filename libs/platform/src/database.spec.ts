@@ -1,5 +1,6 @@
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
-import { createPool, isQueryTimeout } from './database';
+import { recordQueries } from '../../../test/support/recorded-queries';
+import { createPool, isQueryTimeout, rollbackOrDrop } from './database';
 
 /**
  * A server restart terminates every session. pg-pool only listens for errors on idle clients, so a
@@ -80,6 +81,78 @@ describe('createPool: queryTimeoutMs', () => {
       } finally {
         await pool.end();
       }
+    }
+  });
+});
+
+describe('rollbackOrDrop: after a failed transaction', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrate: false });
+  });
+  afterAll(() => db?.close());
+
+  it('rolls back after a statement error: the client is usable again and released without an error', async () => {
+    const pool = createPool(db.url, { max: 1, applicationName: 'abaxus-rollback-spec' });
+    try {
+      const client = await pool.connect();
+      const sent = recordQueries(client);
+      await client.query('BEGIN');
+      const error: unknown = await client.query('SELECT 1 / 0').then(
+        () => null,
+        (failure: unknown) => failure,
+      );
+      expect((error as { code?: string }).code).toBe('22012');
+      expect(await rollbackOrDrop(client, error)).toBeUndefined();
+      expect(sent).toEqual(['BEGIN', 'SELECT 1 / 0', 'ROLLBACK']);
+      // Out of the aborted transaction (25P02 otherwise).
+      const { rows } = await client.query<{ one: number }>('SELECT 1 AS one');
+      expect(rows[0].one).toBe(1);
+      client.release();
+      expect(pool.totalCount).toBe(1);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('sends no ROLLBACK after a query timeout: it returns that error, to drop the busy client', async () => {
+    const pool = createPool(db.url, { max: 1, queryTimeoutMs: 200, applicationName: 'abaxus-rollback-timeout-spec' });
+    try {
+      const client = await pool.connect();
+      const sent = recordQueries(client);
+      await client.query('BEGIN');
+      const error: unknown = await client.query('SELECT pg_sleep(30)').then(
+        () => null,
+        (failure: unknown) => failure,
+      );
+      expect(isQueryTimeout(error)).toBe(true);
+      expect(await rollbackOrDrop(client, error)).toBe(error);
+      expect(sent).toEqual(['BEGIN', 'SELECT pg_sleep(30)']);
+      client.release(error as Error);
+      expect(pool.totalCount).toBe(0);
+    } finally {
+      await pool.end();
+      await db.pool.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'abaxus-rollback-timeout-spec'`,
+      );
+    }
+  });
+
+  it("returns the ROLLBACK's own error when the connection is gone", async () => {
+    const pool = createPool(db.url, { max: 1, applicationName: 'abaxus-rollback-gone-spec' });
+    try {
+      const client = await pool.connect();
+      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      await db.pool.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+      const state = client as unknown as { _queryable: boolean };
+      for (let i = 0; state._queryable && i < 500; i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+      const dropped = await rollbackOrDrop(client, new Error('the statement failed'));
+      expect(dropped).toBeInstanceOf(Error);
+      expect(dropped?.message).toMatch(/not queryable|terminated|ended/i);
+      client.release(dropped);
+      expect(pool.totalCount).toBe(0);
+    } finally {
+      await pool.end();
     }
   });
 });

@@ -1,4 +1,4 @@
-import { Pool, type PoolConfig } from 'pg';
+import { Pool, type ClientBase, type PoolConfig } from 'pg';
 
 export interface PoolOptions {
   max?: number;
@@ -43,6 +43,21 @@ export function createPool(url: string, options: PoolOptions = {}): Pool {
  */
 export function isQueryTimeout(error: unknown): boolean {
   return error instanceof Error && error.message === 'Query read timeout';
+}
+
+/**
+ * After `error` failed a transaction on `client`: ROLLBACK, unless the query timed out (the connection
+ * is still busy: a ROLLBACK would only queue behind it). Returns the error to release the client with
+ * (it is then dropped from the pool), or undefined when the ROLLBACK went through.
+ */
+export async function rollbackOrDrop(client: ClientBase, error: unknown): Promise<Error | undefined> {
+  if (isQueryTimeout(error)) return error as Error;
+  try {
+    await client.query('ROLLBACK');
+    return undefined;
+  } catch (rollbackError) {
+    return rollbackError as Error;
+  }
 }
 
 /** SQLSTATEs and socket errors of a server not reachable (yet): down, restarting, starting up, in recovery. */

@@ -1,4 +1,4 @@
-import { isQueryTimeout } from '#platform';
+import { rollbackOrDrop } from '#platform';
 import type { ClientBase, Pool } from 'pg';
 import {
   StreamNotFoundError,
@@ -90,11 +90,7 @@ export class PostgresEventStore implements EventStore {
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      if (isQueryTimeout(error)) broken = error as Error;
-      else
-        await client.query('ROLLBACK').catch((rollbackError: Error) => {
-          broken = rollbackError;
-        });
+      broken = await rollbackOrDrop(client, error);
       throw error;
     } finally {
       client.release(broken);

@@ -1,3 +1,4 @@
+import { rollbackOrDrop } from '#platform';
 import type { Pool, PoolClient } from 'pg';
 import type { Checkpoint } from '../event-store';
 import type { Projection } from './projection';
@@ -248,7 +249,7 @@ export async function dropRetiredTables(pool: Pool, name: string): Promise<Build
   return retired;
 }
 
-/** BEGIN … COMMIT on one pooled client; a client whose ROLLBACK failed is discarded, not reused. */
+/** BEGIN … COMMIT on one pooled client; a client whose ROLLBACK failed or whose query timed out is discarded, not reused. */
 export async function inTransaction<T>(
   pool: Pool,
   work: (client: PoolClient) => Promise<T>,
@@ -263,9 +264,7 @@ export async function inTransaction<T>(
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch((rollbackError: Error) => {
-      broken = rollbackError;
-    });
+    broken = await rollbackOrDrop(client, error);
     throw error;
   } finally {
     client.release(broken);

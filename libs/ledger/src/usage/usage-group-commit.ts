@@ -227,7 +227,12 @@ export class UsageGroupCommitWriter implements UsageWriter {
         const stored: Map<string, StoredUsageKey> = taken.length > 0 ? await readUsageKeys(client, taken) : new Map();
         return outcomesOf(items, leaders, appended, stored);
       } catch (error) {
-        if (!(error instanceof CommitFailure)) throw error;
+        if (!(error instanceof CommitFailure)) {
+          // After the commit (reading the stored keys): a connection that failed or is still busy
+          // with a timed-out query is not reused.
+          if (isConnectionError(error)) broken = error as Error;
+          throw error;
+        }
         broken = error.rollbackError;
         if (RETRYABLE.has(String(sqlState(error.cause))) && attempt < MAX_ATTEMPTS) {
           this.counters.retries += 1;

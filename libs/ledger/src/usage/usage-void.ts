@@ -1,4 +1,4 @@
-import { isQueryTimeout } from '#platform';
+import { rollbackOrDrop } from '#platform';
 import type { ClientBase, Pool } from 'pg';
 import type { EventStore, NewEvent } from '../event-store';
 import { appendToStream, lockStreams } from '../postgres/postgres-append';
@@ -117,11 +117,7 @@ export async function voidUsageInPostgres(
     await client.query('COMMIT');
     return { created: true, void: toRecord(input.usageId, inserted.rows[0]) };
   } catch (error) {
-    if (isQueryTimeout(error)) broken = error as Error;
-    else
-      await client.query('ROLLBACK').catch((failure: Error) => {
-        broken = failure;
-      });
+    broken = await rollbackOrDrop(client, error);
     throw error;
   } finally {
     client.release(broken);
