@@ -1,5 +1,5 @@
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
-import { recordQueries } from '../../../test/support/recorded-queries';
+import { endSessions, failureOf, recordQueries, terminateSession } from '../../../test/support/pg-clients';
 import { createPool, isQueryTimeout, rollbackOrDrop } from './database';
 
 /**
@@ -21,14 +21,11 @@ describe('createPool: a connection lost while checked out', () => {
       const client = await pool.connect();
       // pg-pool removed its idle listener on checkout: ours is what is left.
       expect(client.listenerCount('error')).toBe(1);
-      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
       // What a fast shutdown does to every session: FATAL 57P01 sent to the client, socket closed.
-      await db.pool.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
       // No listener of the test's own (it would hide the defect): pg marks the client unqueryable in
       // the same tick it emits 'error', which Node would throw here were nobody listening.
-      const state = client as unknown as { _queryable: boolean };
-      for (let i = 0; state._queryable && i < 500; i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
-      expect(state._queryable).toBe(false);
+      await terminateSession(db.pool, client);
+      expect((client as unknown as { _queryable: boolean })._queryable).toBe(false);
       await expect(client.query('SELECT 1')).rejects.toThrow(/not queryable|terminated|ended/i);
       client.release();
       expect(pool.totalCount).toBe(0);
@@ -51,10 +48,7 @@ describe('createPool: queryTimeoutMs', () => {
     const pool = createPool(db.url, { max: 1, queryTimeoutMs: 200, applicationName: 'abaxus-timeout-spec' });
     try {
       const client = await pool.connect();
-      const error: unknown = await client.query('SELECT pg_sleep(30)').then(
-        () => null,
-        (failure: unknown) => failure,
-      );
+      const error: unknown = await failureOf(client.query('SELECT pg_sleep(30)'));
       expect(isQueryTimeout(error)).toBe(true);
       expect(isQueryTimeout(new Error('canceling statement due to statement timeout'))).toBe(false);
       client.release(error as Error);
@@ -65,9 +59,7 @@ describe('createPool: queryTimeoutMs', () => {
     } finally {
       await pool.end();
       // The abandoned pg_sleep ends with its connection.
-      await db.pool.query(
-        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'abaxus-timeout-spec'`,
-      );
+      await endSessions(db.pool, 'abaxus-timeout-spec');
     }
   });
 
@@ -98,10 +90,7 @@ describe('rollbackOrDrop: after a failed transaction', () => {
       const client = await pool.connect();
       const sent = recordQueries(client);
       await client.query('BEGIN');
-      const error: unknown = await client.query('SELECT 1 / 0').then(
-        () => null,
-        (failure: unknown) => failure,
-      );
+      const error: unknown = await failureOf(client.query('SELECT 1 / 0'));
       expect((error as { code?: string }).code).toBe('22012');
       expect(await rollbackOrDrop(client, error)).toBeUndefined();
       expect(sent).toEqual(['BEGIN', 'SELECT 1 / 0', 'ROLLBACK']);
@@ -121,10 +110,7 @@ describe('rollbackOrDrop: after a failed transaction', () => {
       const client = await pool.connect();
       const sent = recordQueries(client);
       await client.query('BEGIN');
-      const error: unknown = await client.query('SELECT pg_sleep(30)').then(
-        () => null,
-        (failure: unknown) => failure,
-      );
+      const error: unknown = await failureOf(client.query('SELECT pg_sleep(30)'));
       expect(isQueryTimeout(error)).toBe(true);
       expect(await rollbackOrDrop(client, error)).toBe(error);
       expect(sent).toEqual(['BEGIN', 'SELECT pg_sleep(30)']);
@@ -132,9 +118,7 @@ describe('rollbackOrDrop: after a failed transaction', () => {
       expect(pool.totalCount).toBe(0);
     } finally {
       await pool.end();
-      await db.pool.query(
-        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'abaxus-rollback-timeout-spec'`,
-      );
+      await endSessions(db.pool, 'abaxus-rollback-timeout-spec');
     }
   });
 
@@ -142,10 +126,7 @@ describe('rollbackOrDrop: after a failed transaction', () => {
     const pool = createPool(db.url, { max: 1, applicationName: 'abaxus-rollback-gone-spec' });
     try {
       const client = await pool.connect();
-      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-      await db.pool.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
-      const state = client as unknown as { _queryable: boolean };
-      for (let i = 0; state._queryable && i < 500; i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+      await terminateSession(db.pool, client);
       const dropped = await rollbackOrDrop(client, new Error('the statement failed'));
       expect(dropped).toBeInstanceOf(Error);
       expect(dropped?.message).toMatch(/not queryable|terminated|ended/i);

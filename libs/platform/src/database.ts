@@ -46,9 +46,10 @@ export function isQueryTimeout(error: unknown): boolean {
 }
 
 /**
- * After `error` failed a transaction on `client`: ROLLBACK, unless the query timed out (the connection
- * is still busy: a ROLLBACK would only queue behind it). Returns the error to release the client with
- * (it is then dropped from the pool), or undefined when the ROLLBACK went through.
+ * Ends `client`'s transaction, after `error` if one failed it: ROLLBACK, unless the error is a query
+ * timeout (the connection is still busy: a ROLLBACK would only queue behind it). Returns the error to
+ * release the client with (it is then dropped from the pool), or undefined when the ROLLBACK went
+ * through.
  */
 export async function rollbackOrDrop(client: ClientBase, error: unknown): Promise<Error | undefined> {
   if (isQueryTimeout(error)) return error as Error;

@@ -1,4 +1,4 @@
-import { isQueryTimeout } from '#platform';
+import { rollbackOrDrop } from '#platform';
 import type { Pool, PoolClient } from 'pg';
 
 /** How long to wait for each extra connection before going on with fewer (never deadlock on the pool). */
@@ -39,7 +39,7 @@ export async function withSharedSnapshot<T>(
   work: (clients: PoolClient[]) => Promise<T>,
 ): Promise<T> {
   const clients: PoolClient[] = [];
-  const failed = new Set<PoolClient>();
+  let failure: unknown;
   try {
     const first = await pool.connect();
     clients.push(first);
@@ -56,13 +56,10 @@ export async function withSharedSnapshot<T>(
     }
     return await work(clients);
   } catch (error) {
-    // A client whose query timed out is still busy: drop them all rather than queue a ROLLBACK.
-    if (isQueryTimeout(error)) for (const client of clients) failed.add(client);
+    failure = error;
     throw error;
   } finally {
-    for (const client of clients) {
-      if (!failed.has(client)) await client.query('ROLLBACK').catch(() => failed.add(client));
-      client.release(failed.has(client) ? new Error('rollback failed') : undefined);
-    }
+    // A query timeout leaves its client busy: every client is dropped rather than queue a ROLLBACK.
+    for (const client of clients) client.release(await rollbackOrDrop(client, failure));
   }
 }

@@ -1,6 +1,6 @@
 import { createPool } from '#platform';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
-import { recordQueries } from '../../../../test/support/recorded-queries';
+import { endSessions, recordQueries } from '../../../../test/support/pg-clients';
 import { inTransaction } from './projection-catalog';
 
 /** inTransaction on a pool with a query timeout (the API's invoice batches run on one). */
@@ -25,9 +25,7 @@ describe('inTransaction', () => {
       expect(pool.totalCount).toBe(0);
     } finally {
       await pool.end();
-      await db.pool.query(
-        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'abaxus-in-tx-timeout-spec'`,
-      );
+      await endSessions(db.pool, 'abaxus-in-tx-timeout-spec');
     }
   });
 
