@@ -14,6 +14,7 @@ import { AppendOrderConflictError, InvalidEventError } from './postgres-append';
 import { InvalidCheckpointError, decodeCheckpoint } from './postgres-checkpoint';
 import { UNINDEXED_TYPE, filteredPageSql } from './postgres-read-all';
 import { PostgresEventStore } from './postgres-event-store';
+import { UsageGroupCommitWriter } from '../usage/usage-group-commit';
 
 let db: TestDatabase | undefined;
 async function database(): Promise<TestDatabase> {
@@ -571,6 +572,74 @@ describe('PostgresEventStore (Postgres only)', () => {
         expect(received).toEqual([first.id, second.id, third.id]);
       } finally {
         await subscription.stop();
+        await ownStore.close();
+        await ownPool.end();
+      }
+    });
+
+    it('a commit whose notification lists only types a subscription filters out does not make it read', async () => {
+      const applicationName = `abaxus-notice-${randomUUID().slice(0, 8)}`;
+      const ownPool = createPool((await database()).url, { max: 3, applicationName });
+      // Without the poll, only notifications make these subscriptions read.
+      const ownStore = new PostgresEventStore(ownPool, { pollIntervalMs: 3_600_000 });
+      const writer = new UsageGroupCommitWriter(pool);
+      const rareType = `PgRare${randomUUID().slice(0, 8)}`;
+      const filteredBatches: string[][] = [];
+      const everything: string[] = [];
+      const head = await store.headCheckpoint();
+      const filtered = ownStore.subscribeToAll(head, {
+        types: [rareType],
+        onBatch: async (events) => {
+          filteredBatches.push(ids(events));
+        },
+      });
+      const all = ownStore.subscribeToAll(head, {
+        onBatch: async (events) => {
+          everything.push(...ids(events));
+        },
+      });
+      try {
+        // A rare event first: LISTEN is up, and the reads that started the subscriptions are done.
+        const rare = newEvent(rareType);
+        await store.append(newStream(), [rare]);
+        await waitFor('the rare event', () => filteredBatches.flat().includes(rare.id) && everything.includes(rare.id));
+        await sleep(300);
+        filteredBatches.length = 0;
+
+        // A usage flush notifies with the types it wrote: the unfiltered subscription reads it, the
+        // filtered one does not even read (no batch, not even an empty one moving its checkpoint).
+        const usageIds = [randomUUID(), randomUUID()];
+        await writer.append(
+          usageIds.map((id, i) => ({
+            tenantId: TENANT,
+            idempotencyKey: `notice-${id}`,
+            payloadHash: 'h',
+            stream: `${TENANT}:usage-notice-${i}`,
+            customerId: 'cus_notice',
+            metricKey: 'api_calls',
+            timestamp: '2026-03-17T14:00:00.000Z',
+            event: {
+              id,
+              type: 'UsageRecorded',
+              data: { usage_id: id },
+              metadata: { tenant_id: TENANT, actor: 'system:spec' },
+            },
+          })),
+        );
+        await waitFor('the usage events', () => usageIds.every((id) => everything.includes(id)));
+        await sleep(300);
+        expect(filteredBatches).toEqual([]);
+
+        // Any other append notifies without types: every subscription reads, and the filtered one
+        // passes the usage events too on the way to the next rare event.
+        const next = newEvent(rareType);
+        await store.append(newStream(), [next]);
+        await waitFor('the next rare event', () => filteredBatches.flat().includes(next.id));
+        expect(filteredBatches.flat()).toEqual([next.id]);
+      } finally {
+        await filtered.stop();
+        await all.stop();
+        await writer.close();
         await ownStore.close();
         await ownPool.end();
       }

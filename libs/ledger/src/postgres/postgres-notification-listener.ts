@@ -1,9 +1,39 @@
 import { Client, escapeIdentifier, type ClientConfig } from 'pg';
 
 export interface NotificationSubscriber {
-  /** Something was committed on the channel, or notifications may have been missed: read again. */
-  wake(): void;
+  /**
+   * Something was committed on the channel, or notifications may have been missed: read again.
+   * `types`: the event types the commit holds, when its notification said (see commitNotice);
+   * undefined: anything may have been committed.
+   */
+  wake(types?: ReadonlySet<string>): void;
   error(error: Error): void;
+}
+
+/** Postgres refuses a NOTIFY payload of 8000 bytes or more. */
+const MAX_NOTICE_LENGTH = 7_000;
+
+/**
+ * The payload a transaction's NOTIFY carries: the event types it commits, as a JSON array, so a
+ * subscription that follows other types need not read the log on it (the API's directories follow
+ * catalog and key events, and every usage flush notifies). '' (the types are not known, or too many
+ * to list) wakes every subscription, as does a payload this version cannot parse.
+ */
+export function commitNotice(types: Iterable<string>): string {
+  const notice = JSON.stringify([...new Set(types)].sort());
+  return notice.length <= MAX_NOTICE_LENGTH ? notice : '';
+}
+
+/** The types a payload of commitNotice lists; undefined for any other payload. */
+export function noticeTypes(payload: string | undefined): ReadonlySet<string> | undefined {
+  if (payload === undefined || !payload.startsWith('[')) return undefined;
+  try {
+    const types: unknown = JSON.parse(payload);
+    if (Array.isArray(types) && types.every((type) => typeof type === 'string')) return new Set(types);
+  } catch {
+    // Not ours: wake everyone.
+  }
+  return undefined;
 }
 
 const RETRY_BASE_MS = 100;
@@ -63,7 +93,7 @@ export class NotificationListener {
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client));
     client.on('notification', (message) => {
-      if (message.channel === this.channel) this.wakeAll();
+      if (message.channel === this.channel) this.wakeAll(noticeTypes(message.payload));
     });
     try {
       await client.connect();
@@ -111,8 +141,8 @@ export class NotificationListener {
     if (client !== null) await client.end().catch(() => undefined);
   }
 
-  private wakeAll(): void {
-    for (const subscriber of this.subscribers) subscriber.wake();
+  private wakeAll(types?: ReadonlySet<string>): void {
+    for (const subscriber of this.subscribers) subscriber.wake(types);
   }
 
   private report(error: Error): void {

@@ -57,7 +57,7 @@ export class PostgresSubscription implements Subscription {
   }
 
   private async run(): Promise<void> {
-    const detach = this.listener.add({ wake: () => this.wake(), error: (error) => this.report(error) });
+    const detach = this.listener.add({ wake: (types) => this.wake(types), error: (error) => this.report(error) });
     let failures = 0;
     let pendingDelayMs = PENDING_FIRST_MS;
     let readStarted = -Infinity;
@@ -98,7 +98,9 @@ export class PostgresSubscription implements Subscription {
     this.onStopped(this);
   }
 
-  private wake(): void {
+  /** A commit of only these types (when known) that this subscription filters out is not worth a read. */
+  private wake(types?: ReadonlySet<string>): void {
+    if (types !== undefined && !concerns(this.options, types)) return;
     this.wakeRequested = true;
     this.interrupt?.();
   }
@@ -124,4 +126,17 @@ export class PostgresSubscription implements Subscription {
       // A failing error handler must not kill the subscription.
     }
   }
+}
+
+/**
+ * Whether a commit of these event types can give a subscription with these filters a batch. With
+ * `types: []` (no type: every page only moves the checkpoint, as the projector's doorbell reads) any
+ * commit does.
+ */
+export function concerns(options: ReadAllOptions, committed: ReadonlySet<string>): boolean {
+  if (options.types !== undefined && options.types.length === 0) return true;
+  const wanted = options.types === undefined ? undefined : new Set(options.types);
+  const excluded = new Set(options.excludeTypes ?? []);
+  for (const type of committed) if (!excluded.has(type) && (wanted === undefined || wanted.has(type))) return true;
+  return false;
 }

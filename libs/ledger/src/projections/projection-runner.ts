@@ -215,17 +215,16 @@ export class ProjectionRunner {
 
   /**
    * The store's live subscription only rings the bell; the loops read through the catalog checkpoint.
-   * When every projection follows a few types, it follows their union. Otherwise any new event
-   * rings, and it filters on no type at all (`types: []`): each page then only moves its checkpoint
-   * to the head, so the bell never reads (and parses) the rows the projections read anyway.
+   * Any new event rings, whatever its type: a projection's checkpoint must follow the head even past
+   * events it skips, as barriers wait for positions (waitForPosition). It filters on no type at all
+   * (`types: []`): each page then only moves its checkpoint to the head, so the bell never reads (and
+   * parses) the rows the projections read anyway.
    */
   private async openDoorbell(): Promise<Subscription | undefined> {
-    const filtered = this.states.every((state) => state.projection.eventTypes !== undefined);
-    const types = filtered ? [...new Set(this.states.flatMap((state) => state.projection.eventTypes ?? []))] : [];
     try {
       const head = await this.options.store.headCheckpoint();
       return this.options.store.subscribeToAll(head, {
-        types,
+        types: [],
         // The loops step at most this often anyway: rings in between would only cost reads.
         minIntervalMs: this.minStepIntervalMs,
         onBatch: async () => this.wakeup.ring(),

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ClientBase, Pool } from 'pg';
 import type { Checkpoint } from '../event-store';
 import { STREAM_LOCK_NAMESPACE, lockStreams } from '../postgres/postgres-append';
+import { commitNotice } from '../postgres/postgres-notification-listener';
 import type { UsageAppendItem, UsageAppendOutcome } from './usage-writer';
 
 /**
@@ -17,7 +18,7 @@ import type { UsageAppendItem, UsageAppendOutcome } from './usage-writer';
  *
  * The key row and the event commit together or not at all: a crash can leave neither half alone.
  */
-const claimAndInsert = (rows: string, channel: string) => `
+const claimAndInsert = (rows: string, channel: string, notice: string) => `
 WITH batch AS (
   -- One JSON document for the whole flush: parsed once by the server, nested data and metadata
   -- straight into jsonb (no per-element array literals to escape and parse).
@@ -50,13 +51,17 @@ WITH batch AS (
 ), last AS (
   SELECT i.tx_id::text || '/' || max(i.position)::text AS checkpoint FROM inserted i GROUP BY i.tx_id
 )
--- Which items were claimed (by ordinal), the flush's last position, and the commit-time wake-up.
+-- Which items were claimed (by ordinal), the flush's last position, and the commit-time wake-up,
+-- which names the types written (subscriptions that follow other types do not read on it).
 SELECT coalesce((SELECT array_agg(f.ord) FROM fresh f), '{}') AS claimed,
        (SELECT checkpoint FROM last) AS checkpoint,
-       (SELECT count(pg_notify(${channel}, '')) FROM last) AS notified`;
+       (SELECT count(pg_notify(${channel}, ${notice})) FROM last) AS notified`;
 
-/** The statement with bind parameters ($1 the rows' JSON, $2 the channel), prepared once per connection. */
-const CLAIM_AND_INSERT = claimAndInsert('$1', '$2');
+/**
+ * The statement with bind parameters ($1 the rows' JSON, $2 the channel, $3 the notice), prepared
+ * once per connection.
+ */
+const CLAIM_AND_INSERT = claimAndInsert('$1', '$2', '$3');
 
 const READ_KEYS = `
 SELECT k.tenant_id, k.idempotency_key, k.payload_hash, k.usage_id::text AS usage_id
@@ -87,7 +92,7 @@ export async function appendUsageWithin(
   const result = await client.query<ClaimRow>({
     name: 'abaxus_usage_claim_and_insert',
     text: CLAIM_AND_INSERT,
-    values: [JSON.stringify(flushRows(items)), notifyChannel],
+    values: [JSON.stringify(flushRows(items)), notifyChannel, noticeOf(items)],
   });
   return appendedOf(result.rows[0]);
 }
@@ -119,6 +124,11 @@ function flushRows(items: readonly UsageAppendItem[]) {
   }));
 }
 
+/** The flush's NOTIFY payload: the types of its events (all UsageRecorded, from the API). */
+function noticeOf(items: readonly UsageAppendItem[]): string {
+  return commitNotice(items.map((item) => item.event.type));
+}
+
 /** A dollar-quoted literal: no escaping at all, with a tag that does not occur in the text. */
 function dollarQuoted(text: string): string {
   for (;;) {
@@ -146,7 +156,7 @@ export async function appendUsageInOneTrip(
   const text = `SELECT count(pg_advisory_xact_lock(${STREAM_LOCK_NAMESPACE}, hashtext(s)))
       FROM (SELECT s FROM (SELECT DISTINCT s FROM json_array_elements_text(${streams}::json) AS s) d
             ORDER BY s COLLATE "C") sorted;
-    ${claimAndInsert(dollarQuoted(JSON.stringify(flushRows(items))), dollarQuoted(notifyChannel))}`;
+    ${claimAndInsert(dollarQuoted(JSON.stringify(flushRows(items))), dollarQuoted(notifyChannel), dollarQuoted(noticeOf(items)))}`;
   const results = (await client.query(text)) as unknown as Array<{ rows: ClaimRow[] }>;
   return appendedOf(results[1].rows[0]);
 }
