@@ -3,6 +3,9 @@ import {
   USAGE_RECORDED,
   USAGE_VOIDED,
   instantKey,
+  jsonbRowsDocument,
+  jsonbRowsSql,
+  type JsonbRowColumn,
   type SqlParams,
   type UsageRecordedData,
   type UsageVoidedData,
@@ -101,31 +104,38 @@ export function prepareUsageRows(events: readonly RecordedEvent[], nextLogPositi
 /** Columns the bucket derivation reads from an inserted or voided row. */
 export const USAGE_ROW_COLUMNS = 'tenant_id, usage_id, customer_id, metric_key, ts, value, properties';
 
+type PreparedRow = PreparedUsage['rows'][number];
+
+/** What json_to_recordset made of any JSON value in a text column: a string as it is, else its JSON text. */
+function textOf(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** The columns of the `input` CTE, in the order of each row's values. */
+const INPUT_COLUMNS: ReadonlyArray<JsonbRowColumn<PreparedRow>> = [
+  { name: 'tenant_id', type: 'text', value: (r) => r.event.metadata.tenant_id },
+  { name: 'usage_id', type: 'uuid', value: (r) => r.data.usage_id },
+  { name: 'idempotency_key', type: 'text', value: (r) => r.data.idempotency_key },
+  { name: 'customer_id', type: 'text', value: (r) => r.data.customer_id },
+  { name: 'metric_key', type: 'text', value: (r) => r.data.metric_key },
+  { name: 'ts', type: 'timestamptz', value: (r) => r.data.timestamp },
+  { name: 'value', type: 'numeric', value: (r) => r.data.value },
+  { name: 'properties', type: 'jsonb', value: (r) => r.data.properties },
+  { name: 'recorded_at', type: 'timestamptz', value: (r) => r.event.recorded_at.toISOString() },
+  { name: 'log_position', type: 'bigint', value: (r) => r.position.toString() },
+  { name: 'source', type: 'text', value: (r) => textOf(r.data.source) },
+  { name: 'actor', type: 'text', value: (r) => String(r.event.metadata.actor ?? '') },
+  { name: 'request_id', type: 'text', value: (r) => textOf(r.event.metadata.request_id) },
+];
+
 /**
- * The prepared rows as ONE json parameter read by `json_to_recordset` (a CTE named `input`, with
- * each event's actor and request id too): JSON.stringify is native, where a dozen text arrays
- * would be escaped element by element by the driver.
+ * The prepared rows as ONE jsonb parameter (jsonbRowsSql: the server parses it once; each event's
+ * properties come out as jsonb), the body of a CTE named `input`, with each event's actor and request
+ * id too.
  */
 export function usageInputSql(params: SqlParams, prepared: PreparedUsage): string {
-  const rows = prepared.rows.map((r) => ({
-    tenant_id: r.event.metadata.tenant_id,
-    usage_id: r.data.usage_id,
-    idempotency_key: r.data.idempotency_key,
-    customer_id: r.data.customer_id,
-    metric_key: r.data.metric_key,
-    ts: r.data.timestamp,
-    value: r.data.value,
-    properties: r.data.properties,
-    recorded_at: r.event.recorded_at,
-    log_position: r.position.toString(),
-    source: r.data.source,
-    actor: String(r.event.metadata.actor ?? ''),
-    request_id: r.event.metadata.request_id ?? null,
-  }));
-  return `SELECT * FROM json_to_recordset(${params.add(JSON.stringify(rows), 'json')}) AS x(
-      tenant_id text, usage_id uuid, idempotency_key text, customer_id text, metric_key text, ts timestamptz,
-      value numeric, properties jsonb, recorded_at timestamptz, log_position bigint, source text, actor text,
-      request_id text)`;
+  return jsonbRowsSql(params.add(jsonbRowsDocument(INPUT_COLUMNS, prepared.rows), 'jsonb'), INPUT_COLUMNS);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ClientBase, Pool } from 'pg';
+import { jsonbRowsDocument, jsonbRowsSql, type JsonbRowColumn } from '#domain';
 import type { Checkpoint } from '../event-store';
 import { STREAM_LOCK_NAMESPACE, lockStreams } from '../postgres/postgres-append';
 import { commitNotice } from '../postgres/postgres-notification-listener';
@@ -18,15 +19,26 @@ import type { UsageAppendItem, UsageAppendOutcome } from './usage-writer';
  *
  * The key row and the event commit together or not at all: a crash can leave neither half alone.
  */
+/** The columns of a flush's `batch`, in the order of each item's values. */
+const FLUSH_COLUMNS: ReadonlyArray<JsonbRowColumn<UsageAppendItem>> = [
+  { name: 'tenant_id', type: 'text', value: (i) => i.tenantId },
+  { name: 'idempotency_key', type: 'text', value: (i) => i.idempotencyKey },
+  { name: 'payload_hash', type: 'text', value: (i) => i.payloadHash },
+  { name: 'id', type: 'uuid', value: (i) => i.event.id },
+  { name: 'stream', type: 'text', value: (i) => i.stream },
+  { name: 'customer_id', type: 'text', value: (i) => i.customerId },
+  { name: 'metric_key', type: 'text', value: (i) => i.metricKey },
+  { name: 'ts', type: 'text', value: (i) => i.timestamp },
+  { name: 'type', type: 'text', value: (i) => i.event.type },
+  { name: 'data', type: 'jsonb', value: (i) => i.event.data },
+  { name: 'metadata', type: 'jsonb', value: (i) => i.event.metadata },
+];
+
 const claimAndInsert = (rows: string, channel: string, notice: string) => `
 WITH batch AS (
-  -- One JSON document for the whole flush: parsed once by the server, nested data and metadata
-  -- straight into jsonb (no per-element array literals to escape and parse).
-  SELECT * FROM ROWS FROM (
-      json_to_recordset(${rows}::json) AS (tenant_id text, idempotency_key text, payload_hash text, id uuid, stream text,
-        customer_id text, metric_key text, ts text, type text, data jsonb, metadata jsonb)
-    ) WITH ORDINALITY AS b(tenant_id, idempotency_key, payload_hash, id, stream, customer_id, metric_key, ts, type,
-                           data, metadata, ord)
+  -- One jsonb document for the whole flush (jsonbRowsSql): parsed once by the server, nested data
+  -- and metadata taken from it as jsonb, in the items' order (ord).
+  ${jsonbRowsSql(`${rows}::jsonb`, FLUSH_COLUMNS)}
 ), claimed AS (
   -- Sorted by key: concurrent flushes that share keys wait for each other in one order (no cycle).
   -- A key held by a transaction still running makes this wait for its outcome, then skip or take it.
@@ -92,7 +104,7 @@ export async function appendUsageWithin(
   const result = await client.query<ClaimRow>({
     name: 'abaxus_usage_claim_and_insert',
     text: CLAIM_AND_INSERT,
-    values: [JSON.stringify(flushRows(items)), notifyChannel, noticeOf(items)],
+    values: [flushRows(items), notifyChannel, noticeOf(items)],
   });
   return appendedOf(result.rows[0]);
 }
@@ -107,21 +119,9 @@ function appendedOf(row: ClaimRow): AppendedUsage {
   return { claimed: new Set(row.claimed.map((ord) => Number(ord) - 1)), position: row.checkpoint };
 }
 
-/** The rows of a flush, as the statement's json_to_recordset reads them. */
-function flushRows(items: readonly UsageAppendItem[]) {
-  return items.map((i) => ({
-    tenant_id: i.tenantId,
-    idempotency_key: i.idempotencyKey,
-    payload_hash: i.payloadHash,
-    id: i.event.id,
-    stream: i.stream,
-    customer_id: i.customerId,
-    metric_key: i.metricKey,
-    ts: i.timestamp,
-    type: i.event.type,
-    data: i.event.data,
-    metadata: i.event.metadata,
-  }));
+/** The rows of a flush, as the statement's `batch` reads them (jsonbRowsDocument). */
+function flushRows(items: readonly UsageAppendItem[]): string {
+  return jsonbRowsDocument(FLUSH_COLUMNS, items);
 }
 
 /** The flush's NOTIFY payload: the types of its events (all UsageRecorded, from the API). */
@@ -156,7 +156,7 @@ export async function appendUsageInOneTrip(
   const text = `SELECT count(pg_advisory_xact_lock(${STREAM_LOCK_NAMESPACE}, hashtext(s)))
       FROM (SELECT s FROM (SELECT DISTINCT s FROM json_array_elements_text(${streams}::json) AS s) d
             ORDER BY s COLLATE "C") sorted;
-    ${claimAndInsert(dollarQuoted(JSON.stringify(flushRows(items))), dollarQuoted(notifyChannel), dollarQuoted(noticeOf(items)))}`;
+    ${claimAndInsert(dollarQuoted(flushRows(items)), dollarQuoted(notifyChannel), dollarQuoted(noticeOf(items)))}`;
   const results = (await client.query(text)) as unknown as Array<{ rows: ClaimRow[] }>;
   return appendedOf(results[1].rows[0]);
 }
