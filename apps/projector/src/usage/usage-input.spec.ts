@@ -23,6 +23,7 @@ describe('rows sent as one jsonb array of arrays (jsonbRowsSql)', () => {
       { label: 'quote " backslash \\ newline \n tab \t', amount: '0.0000000001', doc: { a: [1, 'x'], b: null } },
       { label: 'unicode é 日本 🚀 \u2028', amount: '9999999999.9999999999', doc: {} },
       { label: undefined, amount: '12', doc: { nested: { deep: true, n: 1.5 } } },
+      { label: '', amount: '0', doc: null },
     ];
     const result = await db.pool.query<{ label: string | null; amount: string; doc: unknown; ord: string }>(
       `${jsonbRowsSql('$1::jsonb', columns)} ORDER BY ord`,
@@ -32,7 +33,14 @@ describe('rows sent as one jsonb array of arrays (jsonbRowsSql)', () => {
       { label: rows[0].label, amount: '0.0000000001', doc: rows[0].doc, ord: '1' },
       { label: rows[1].label, amount: '9999999999.9999999999', doc: {}, ord: '2' },
       { label: null, amount: '12', doc: rows[2].doc, ord: '3' },
+      // A JSON null is SQL NULL, in a jsonb column too (a NOT NULL column refuses it, as before).
+      { label: '', amount: '0', doc: null, ord: '4' },
     ]);
+    const nulls = await db.pool.query<{ doc_is_null: boolean }>(
+      `SELECT doc IS NULL AS doc_is_null FROM (${jsonbRowsSql('$1::jsonb', columns)}) x ORDER BY ord`,
+      [jsonbRowsDocument(columns, rows)],
+    );
+    expect(nulls.rows.map((row) => row.doc_is_null)).toEqual([false, false, false, true]);
   });
 });
 

@@ -9,7 +9,10 @@
  */
 export interface JsonbRowColumn<Row> {
   name: string;
-  /** `text` and `jsonb` are taken as they are (`->>`, `->`); any other type is cast from the text. */
+  /**
+   * `text` and `jsonb` are taken as they are (`->>`, `->`); any other type is cast from the text.
+   * A JSON null is SQL NULL in every column, jsonb ones included (as json_to_recordset read it).
+   */
   type: string;
   value(row: Row): unknown;
 }
@@ -26,7 +29,7 @@ export function jsonbRowsDocument<Row>(columns: ReadonlyArray<JsonbRowColumn<Row
  */
 export function jsonbRowsSql<Row>(document: string, columns: ReadonlyArray<JsonbRowColumn<Row>>): string {
   const list = columns.map(({ name, type }, index) => {
-    if (type === 'jsonb') return `r->${index} AS ${name}`;
+    if (type === 'jsonb') return `nullif(r->${index}, 'null') AS ${name}`;
     if (type === 'text') return `r->>${index} AS ${name}`;
     return `(r->>${index})::${type} AS ${name}`;
   });
