@@ -35,6 +35,7 @@ export class PostgresSubscription implements Subscription {
   private wakeRequested = false;
   private interrupt: (() => void) | null = null;
   private readonly done: Promise<void>;
+  private readonly concerns: (committed: ReadonlySet<string>) => boolean;
 
   constructor(
     from: Checkpoint | null,
@@ -45,6 +46,7 @@ export class PostgresSubscription implements Subscription {
     private readonly onStopped: (subscription: PostgresSubscription) => void,
   ) {
     this.checkpoint = from;
+    this.concerns = concernsFilter(options);
     this.done = this.run();
   }
 
@@ -100,7 +102,7 @@ export class PostgresSubscription implements Subscription {
 
   /** A commit of only these types (when known) that this subscription filters out is not worth a read. */
   private wake(types?: ReadonlySet<string>): void {
-    if (types !== undefined && !concerns(this.options, types)) return;
+    if (types !== undefined && !this.concerns(types)) return;
     this.wakeRequested = true;
     this.interrupt?.();
   }
@@ -129,14 +131,16 @@ export class PostgresSubscription implements Subscription {
 }
 
 /**
- * Whether a commit of these event types can give a subscription with these filters a batch. With
- * `types: []` (no type: every page only moves the checkpoint, as the projector's doorbell reads) any
- * commit does.
+ * Whether a commit of these event types can give a subscription with these filters a batch (built
+ * once per subscription: it runs on every notification). With `types: []` (no type: every page only
+ * moves the checkpoint, as the projector's doorbell reads) any commit does.
  */
-export function concerns(options: ReadAllOptions, committed: ReadonlySet<string>): boolean {
-  if (options.types !== undefined && options.types.length === 0) return true;
+function concernsFilter(options: ReadAllOptions): (committed: ReadonlySet<string>) => boolean {
+  if (options.types !== undefined && options.types.length === 0) return () => true;
   const wanted = options.types === undefined ? undefined : new Set(options.types);
   const excluded = new Set(options.excludeTypes ?? []);
-  for (const type of committed) if (!excluded.has(type) && (wanted === undefined || wanted.has(type))) return true;
-  return false;
+  return (committed) => {
+    for (const type of committed) if (!excluded.has(type) && (wanted === undefined || wanted.has(type))) return true;
+    return false;
+  };
 }

@@ -70,7 +70,7 @@ SELECT coalesce((SELECT array_agg(f.ord) FROM fresh f), '{}') AS claimed,
        (SELECT count(pg_notify(${channel}, ${notice})) FROM last) AS notified`;
 
 /**
- * The statement with bind parameters ($1 the rows' JSON, $2 the channel, $3 the notice), prepared
+ * The statement with bind parameters ($1 the rows' jsonb document, $2 the channel, $3 the notice), prepared
  * once per connection.
  */
 const CLAIM_AND_INSERT = claimAndInsert('$1', '$2', '$3');
