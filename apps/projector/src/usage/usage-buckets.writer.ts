@@ -155,7 +155,12 @@ function bucketInsertSql(slots: MeterSlot[], table: string, metered: string, lev
  * Inserts the batch's usage rows and, in the SAME statement, adds exactly the rows that were
  * inserted (not the duplicates ON CONFLICT skipped) to their buckets and to `usage_series`.
  */
-export async function recordUsage(client: PoolClient, tables: UsageTables, prepared: PreparedUsage): Promise<void> {
+export async function recordUsage(
+  client: PoolClient,
+  tables: UsageTables,
+  prepared: PreparedUsage,
+  firstPosition: bigint,
+): Promise<void> {
   if (prepared.rows.length === 0) return;
   const slots = await bucketSlots(
     client,
@@ -165,7 +170,7 @@ export async function recordUsage(client: PoolClient, tables: UsageTables, prepa
     ),
   );
   const params = new SqlParams();
-  const input = usageInputSql(params, prepared);
+  const input = usageInputSql(params, prepared, firstPosition);
   const insert = usageInsertSql(tables.events);
   const series = `INSERT INTO ${tables.series} (tenant_id, metric_key, month, customer_id)
       SELECT DISTINCT tenant_id, metric_key, date_trunc('month', ts AT TIME ZONE 'UTC')::date, customer_id FROM inserted

@@ -66,27 +66,34 @@ function recordedData(event: RecordedEvent): (UsageRecordedData & { usage_id: st
 }
 
 export interface PreparedUsage {
-  /** The batch's storable UsageRecorded events, in log order, later duplicates inside the batch removed. */
-  rows: Array<{ event: RecordedEvent; data: UsageRecordedData & { usage_id: string }; position: bigint }>;
+  /**
+   * The batch's storable UsageRecorded events, in log order, later duplicates inside the batch
+   * removed. `offset`: the event's place among the batch's UsageRecorded events (0-based), so its
+   * log_position is the batch's first position plus `offset`.
+   */
+  rows: Array<{ event: RecordedEvent; data: UsageRecordedData & { usage_id: string }; offset: number }>;
   /** log_position numbers consumed (one per UsageRecorded of the batch, stored or not). */
   positionsUsed: number;
+  /** The rows as the `input` CTE's jsonb document (usageInputSql), built once. */
+  document: string;
 }
 
 /**
- * The batch's UsageRecorded events to insert, in log order. `nextLogPosition` is the first
- * `log_position` to hand out; every UsageRecorded of the batch takes the next one, valid or not,
- * duplicate or not, so numbers depend on the log alone, never on where batches split it (a rebuild
- * gives every row the same number; a duplicate leaves a gap).
+ * The batch's UsageRecorded events to insert, in log order, and their jsonb document: no database,
+ * so the runner can do it while the previous batch still runs (Projection.prepare). Every
+ * UsageRecorded of the batch takes the next log_position, valid or not, duplicate or not, so numbers
+ * depend on the log alone, never on where batches split it (a rebuild gives every row the same
+ * number; a duplicate leaves a gap); the first one is read in the batch's transaction.
  */
-export function prepareUsageRows(events: readonly RecordedEvent[], nextLogPosition: bigint): PreparedUsage {
+export function prepareUsageRows(events: readonly RecordedEvent[]): PreparedUsage {
   const seenKeys = new Set<string>();
   const seenIds = new Set<string>();
   const rows: PreparedUsage['rows'] = [];
-  let position = nextLogPosition;
+  let offset = 0;
   for (const event of events) {
     if (event.type !== USAGE_RECORDED) continue;
-    const eventPosition = position;
-    position += 1n;
+    const eventOffset = offset;
+    offset += 1;
     const data = recordedData(event);
     if (data === null) continue;
     const tenant = event.metadata.tenant_id;
@@ -96,9 +103,9 @@ export function prepareUsageRows(events: readonly RecordedEvent[], nextLogPositi
     if (seenKeys.has(key) || seenIds.has(id)) continue;
     seenKeys.add(key);
     seenIds.add(id);
-    rows.push({ event, data, position: eventPosition });
+    rows.push({ event, data, offset: eventOffset });
   }
-  return { rows, positionsUsed: Number(position - nextLogPosition) };
+  return { rows, positionsUsed: offset, document: jsonbRowsDocument(INPUT_COLUMNS, rows) };
 }
 
 /** Columns the bucket derivation reads from an inserted or voided row. */
@@ -123,7 +130,7 @@ const INPUT_COLUMNS: ReadonlyArray<JsonbRowColumn<PreparedRow>> = [
   { name: 'value', type: 'numeric', value: (r) => r.data.value },
   { name: 'properties', type: 'jsonb', value: (r) => r.data.properties },
   { name: 'recorded_at', type: 'timestamptz', value: (r) => r.event.recorded_at.toISOString() },
-  { name: 'log_position', type: 'bigint', value: (r) => r.position.toString() },
+  { name: 'log_offset', type: 'bigint', value: (r) => r.offset },
   { name: 'source', type: 'text', value: (r) => textOf(r.data.source) },
   { name: 'actor', type: 'text', value: (r) => String(r.event.metadata.actor ?? '') },
   { name: 'request_id', type: 'text', value: (r) => textOf(r.event.metadata.request_id) },
@@ -132,10 +139,12 @@ const INPUT_COLUMNS: ReadonlyArray<JsonbRowColumn<PreparedRow>> = [
 /**
  * The prepared rows as ONE jsonb parameter (jsonbRowsSql: the server parses it once; each event's
  * properties come out as jsonb), the body of a CTE named `input`, with each event's actor and request
- * id too.
+ * id too, and its `log_position`: `firstPosition` (the batch's first, from `usage_log`) plus its offset.
  */
-export function usageInputSql(params: SqlParams, prepared: PreparedUsage): string {
-  return jsonbRowsSql(params.add(jsonbRowsDocument(INPUT_COLUMNS, prepared.rows), 'jsonb'), INPUT_COLUMNS);
+export function usageInputSql(params: SqlParams, prepared: PreparedUsage, firstPosition: bigint): string {
+  const first = params.add(firstPosition.toString(), 'bigint');
+  const rows = jsonbRowsSql(params.add(prepared.document, 'jsonb'), INPUT_COLUMNS);
+  return `SELECT d.*, ${first} + d.log_offset AS log_position FROM (${rows}) d`;
 }
 
 /**

@@ -67,10 +67,10 @@ describe('the usage projection input (usageInputSql)', () => {
       // A malformed source or request id (no client can send one): stored as its JSON text, as ever.
       recorded({ idempotency_key: 'k3', timestamp: '2026-03-17T14:00:00Z', source: 7 }, { request_id: { a: 1 } }),
     ];
-    const prepared = prepareUsageRows(events, 41n);
+    const prepared = prepareUsageRows(events);
     const params = new SqlParams();
     const result = await db.pool.query(
-      `WITH input AS (${usageInputSql(params, prepared)})
+      `WITH input AS (${usageInputSql(params, prepared, 41n)})
        SELECT tenant_id, usage_id::text, idempotency_key, customer_id, metric_key, ts, value::text, properties,
               recorded_at, log_position::text, source, actor, request_id
          FROM input ORDER BY ord`,
@@ -119,7 +119,7 @@ describe('the usage projection input (usageInputSql)', () => {
     // Microseconds survive (the JS Date above cannot show them).
     const again = new SqlParams();
     const micros = await db.pool.query<{ us: string }>(
-      `WITH input AS (${usageInputSql(again, prepared)}) SELECT extract(microseconds FROM ts)::text AS us FROM input ORDER BY ord LIMIT 1`,
+      `WITH input AS (${usageInputSql(again, prepared, 41n)}) SELECT extract(microseconds FROM ts)::text AS us FROM input ORDER BY ord LIMIT 1`,
       again.values,
     );
     expect(micros.rows[0].us).toBe('123');

@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import type { Projection } from '#ledger';
+import type { Projection, RecordedEvent } from '#ledger';
 import { applyAccountEvents, USAGE_SUBSCRIPTIONS_DDL } from './usage-accounts.writer';
 import {
   recordUsage,
@@ -11,7 +11,7 @@ import {
   USAGE_SERIES_DDL,
   type UsageTables,
 } from './usage-buckets.writer';
-import { applyVoids, prepareUsageRows } from './usage-events.writer';
+import { applyVoids, prepareUsageRows, type PreparedUsage } from './usage-events.writer';
 import { applyMeterEvents, USAGE_METERS_DDL } from './usage-meters.writer';
 
 /**
@@ -81,6 +81,11 @@ export const usageProjection: Projection = {
     usage_meters: USAGE_METERS_DDL,
     usage_subscriptions: USAGE_SUBSCRIPTIONS_DDL,
   },
+  // The rows and their jsonb document need no database: done when the page is read ahead, while
+  // the previous batch runs in Postgres, instead of on the batch's serial path.
+  prepare(events) {
+    preparedRows(events);
+  },
   async apply(events, { client, table }) {
     const tables: UsageTables = {
       events: table('usage_events'),
@@ -93,15 +98,30 @@ export const usageProjection: Projection = {
     const changes = await applyMeterEvents(client, tables.meters, events);
     await rederiveMeterChanges(client, tables, changes);
     await applyAccountEvents(client, { subscriptions: table('usage_subscriptions') }, events);
-    const prepared = prepareUsageRows(events, await nextLogPosition(client, table('usage_log')));
+    const prepared = preparedRows(events);
     if (prepared.positionsUsed > 0) {
-      await recordUsage(client, tables, prepared);
+      await recordUsage(client, tables, prepared, await nextLogPosition(client, table('usage_log')));
       await advanceLogPosition(client, table('usage_log'), prepared.positionsUsed);
     }
     const voided = await applyVoids(client, tables.events, events);
     await removeVoidedFromBuckets(client, tables, voided);
   },
 };
+
+/**
+ * A page's prepared rows, by the page's events array (pages are shared and never mutated): built
+ * once, by prepare() when the runner read the page ahead, else by apply().
+ */
+const preparedPages = new WeakMap<readonly RecordedEvent[], PreparedUsage>();
+
+function preparedRows(events: readonly RecordedEvent[]): PreparedUsage {
+  let rows = preparedPages.get(events);
+  if (rows === undefined) {
+    rows = prepareUsageRows(events);
+    preparedPages.set(events, rows);
+  }
+  return rows;
+}
 
 async function nextLogPosition(client: PoolClient, table: string): Promise<bigint> {
   const { rows } = await client.query<{ last_position: string }>(`SELECT last_position FROM ${table}`);

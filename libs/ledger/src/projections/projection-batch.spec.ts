@@ -1,5 +1,5 @@
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
-import type { EventStore, ReadAllOptions } from '../event-store';
+import type { EventStore, ReadAllOptions, RecordedEvent } from '../event-store';
 import { PostgresEventStore } from '../postgres/postgres-event-store';
 import { Pool } from 'pg';
 import type { Projection } from './projection';
@@ -87,6 +87,45 @@ describe('applyNextBatch read-ahead', () => {
       applied(await applyNextBatch(deps, projection, { ...key, checkpoint: moved.checkpoint }, 100)),
     ).toMatchObject({ events: 0, checkpoint: later });
     expect(await positionsOf('rare_rows')).toEqual([]);
+  });
+
+  it('prepares each page read ahead before its batch applies, and a failing prepare only leaves the work to apply', async () => {
+    const base = recordingProjection({ name: 'prepared', idempotent: false });
+    const prepared = new Set<readonly RecordedEvent[]>();
+    const applied_: Array<{ positions: string[]; wasPrepared: boolean }> = [];
+    let failOnce = true;
+    const projection: Projection = {
+      ...base,
+      prepare: (events) => {
+        if (failOnce) {
+          failOnce = false;
+          throw new Error('prepare failed');
+        }
+        prepared.add(events);
+      },
+      apply: async (events, context) => {
+        applied_.push({ positions: events.map((e) => e.position), wasPrepared: prepared.has(events) });
+        await base.apply(events, context);
+      },
+    };
+    await ensureProjection(db.pool, projection);
+    const deps = { pool: db.pool, store };
+    const key = { name: 'prepared', version: 1, build: 0, status: 'live' as const };
+    let checkpoint: string | null = null;
+    let outcome: BatchOutcome | undefined;
+    do {
+      const ahead: Extract<BatchOutcome, { kind: 'applied' }>['readAhead'] =
+        outcome?.kind === 'applied' ? outcome.readAhead : undefined;
+      outcome = applied(await applyNextBatch(deps, projection, { ...key, checkpoint }, 100, ahead));
+      checkpoint = outcome.checkpoint;
+    } while (!outcome.atHead);
+    // Page 1 was read by the batch itself; page 2's prepare threw (applied all the same); the later
+    // ones were prepared while the batch before them applied.
+    const pages = Math.ceil((await logPositions(store)).length / 100);
+    expect(pages).toBeGreaterThanOrEqual(3);
+    expect(applied_.map((batch) => batch.wasPrepared)).toEqual([false, false, ...Array(pages - 2).fill(true)]);
+    expect(applied_.flatMap((batch) => batch.positions)).toEqual(await logPositions(store));
+    expect(await positionsOf('prepared_rows')).toEqual(await logPositions(store));
   });
 
   it('commits a batch without waiting for its WAL flush (derived rows; a lost batch is applied again)', async () => {

@@ -54,8 +54,21 @@ export interface ReadAhead {
 /** What a batch needs from the store: the runner hands in a reader that shares pages (shared-pages.ts). */
 export type BatchReader = Pick<EventStore, 'readAll' | 'compareCheckpoints'>;
 
-function startReadAhead(store: BatchReader, from: Checkpoint | null, options: ReadAllOptions): ReadAhead {
-  const page = store.readAll(from, options);
+function startReadAhead(
+  store: BatchReader,
+  projection: Projection,
+  from: Checkpoint | null,
+  options: ReadAllOptions,
+): ReadAhead {
+  const page = store.readAll(from, options).then((read) => {
+    // Runs as the page arrives, while the current batch is still in Postgres (Projection.prepare).
+    try {
+      projection.prepare?.(read.events);
+    } catch {
+      // apply() prepares again and reports the failure as the batch's.
+    }
+    return read;
+  });
   // A read-ahead nobody uses (the batch rolled back, the runner stopped) must not be an unhandled rejection.
   page.catch(() => undefined);
   return { from, page };
@@ -127,7 +140,7 @@ export async function applyNextBatch(
       const row = await lockBuild(client, target);
       if (!row || row.status !== target.status) return { kind: 'inactive' } as const;
       if (store.compareCheckpoints(row.checkpoint, target.checkpoint) !== 0) return { kind: 'raced' } as const;
-      const next = read.atHead ? undefined : startReadAhead(store, read.checkpoint, options);
+      const next = read.atHead ? undefined : startReadAhead(store, projection, read.checkpoint, options);
       try {
         await projection.apply(read.events, projectionContext(client, projection, target));
       } catch (error) {

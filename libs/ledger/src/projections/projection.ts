@@ -22,6 +22,15 @@ export interface Projection {
    */
   readonly excludedEventTypes?: readonly string[];
   /**
+   * Optional: the part of a batch's work that needs no database (validating and encoding its
+   * events), called when the runner reads a page ahead, while the previous batch still runs in
+   * Postgres, so that it leaves the batch's serial path. It keeps its result itself (e.g. in a
+   * WeakMap keyed by the events array, which pages share and never mutate) for `apply` to take;
+   * `apply` must do the same work when it finds none (a page not read ahead). It must not throw:
+   * the runner ignores a failure and `apply` meets it again.
+   */
+  prepare?(events: readonly RecordedEvent[]): void;
+  /**
    * Applies a batch inside the runtime's transaction (the checkpoint is written in the same one).
    * Must be idempotent and must never throw on a valid event.
    */
