@@ -1,5 +1,6 @@
 import { register } from 'prom-client';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
+import type { EventStore } from '../event-store';
 import { PostgresEventStore } from '../postgres/postgres-event-store';
 import { applyNextBatch } from './projection-batch';
 import { ProjectionWaitTimeoutError, waitForPosition } from './projection-barrier';
@@ -39,6 +40,10 @@ describe('ProjectionRunner', () => {
   const append = async (...args: Parameters<typeof appendEvents> extends [unknown, ...infer R] ? R : never) => {
     last = await appendEvents(store, ...args);
   };
+  const lagEventsOf = async (projection: string) =>
+    (await register.getSingleMetric('abaxus_projector_lag_events')!.get()).values.find(
+      (v) => v.labels.projection === projection,
+    )?.value;
   const rowsOf = async (table: string) =>
     (await db.pool.query(`SELECT event_id, stream, position, type, tag FROM ${table} ORDER BY seq`)).rows;
 
@@ -158,6 +163,34 @@ describe('ProjectionRunner', () => {
     const metrics = await register.metrics();
     expect(metrics).toContain('abaxus_projector_lag_seconds{projection="rec_live"} 0');
     expect(metrics).toMatch(/abaxus_projector_batch_duration_seconds_count\{projection="rec_live"\} [1-9]/);
+  });
+
+  it('measures the lag gauges after batches that stay behind at most once a second, and zeroes them at the head', async () => {
+    let counts = 0;
+    const counting: EventStore = Object.assign(Object.create(store) as EventStore, {
+      countAfter: (from: string | null, limit: number) => {
+        counts += 1;
+        return store.countAfter(from, limit);
+      },
+    });
+    const started = performance.now();
+    const runner = new ProjectionRunner({
+      pool: db.pool,
+      store: counting,
+      projections: [recordingProjection({ name: 'rec_lag' })],
+      batchSize: 10,
+      idlePollMs: 200,
+      metricsIntervalMs: 600_000, // the timer's count runs once, at start
+    });
+    runners.push(runner);
+    await runner.start();
+    await runner.waitForPosition('rec_lag', await head(), 20_000);
+    await waitUntil(async () => (await lagEventsOf('rec_lag')) === 0, 10_000, 'lag gauge at 0');
+    const seconds = (performance.now() - started) / 1000;
+
+    const batches = runner.stats().get('rec_lag')!.batches;
+    expect(batches).toBeGreaterThanOrEqual(25); // 250+ events, 10 per batch: one count each before
+    expect(counts).toBeLessThanOrEqual(2 + Math.ceil(seconds));
   });
 
   it('at the head, steps at most every minStepIntervalMs: live appends that come faster share a batch', async () => {

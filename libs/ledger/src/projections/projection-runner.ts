@@ -32,6 +32,13 @@ import { Wakeup } from './wakeup';
  */
 const LAG_COUNT_WINDOW = 4000;
 
+/**
+ * …and does so at most this often: the two reads take 20 ms or so on a busy machine, on the loop's
+ * path between two batches (5% of a 200,000-event catch-up measured here, at 2 batches a second).
+ * Between them the gauges keep their last value; a batch that reaches the head sets them to 0.
+ */
+const LAG_AFTER_BATCH_INTERVAL_MS = 1000;
+
 /** See ProjectionRunnerOptions.minStepIntervalMs. */
 export const DEFAULT_MIN_STEP_INTERVAL_MS = 100;
 
@@ -69,6 +76,8 @@ interface ProjectionState {
   /** Events behind at the last full count, and applied since: the per-batch estimate uses both. */
   countedBehind: number;
   appliedSinceCount: number;
+  /** When the gauges were last measured after a batch (performance.now()). */
+  lagMeasuredAt?: number;
   /** A retired build's tables could not be dropped yet (a reader held them): retried on the timer. */
   dropPending: boolean;
   /** The store as this projection reads it: pages shared with projections reading alike. */
@@ -394,7 +403,8 @@ export class ProjectionRunner {
 
   /**
    * A full count after every batch of a long catch-up would scan up to the whole backlog each time;
-   * count a bounded window and fall back to the last full count minus what was applied since.
+   * count a bounded window and fall back to the last full count minus what was applied since. At
+   * most every LAG_AFTER_BATCH_INTERVAL_MS, except at the head.
    */
   private async updateLagAfterBatch(
     state: ProjectionState,
@@ -409,6 +419,9 @@ export class ProjectionRunner {
       this.metrics.lagEvents.set(labels, 0);
       return;
     }
+    const now = performance.now();
+    if (state.lagMeasuredAt !== undefined && now - state.lagMeasuredAt < LAG_AFTER_BATCH_INTERVAL_MS) return;
+    state.lagMeasuredAt = now;
     const lag = await measureLag(this.options.store, checkpoint, LAG_COUNT_WINDOW);
     this.metrics.lagSeconds.set(labels, lag.lagSeconds);
     const estimate = Math.max(LAG_COUNT_WINDOW, state.countedBehind - state.appliedSinceCount);
