@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createPool } from '#platform';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
 import type { Checkpoint, NewEvent, RecordedEvent } from '../event-store';
 import { PostgresEventStore } from '../postgres/postgres-event-store';
@@ -193,6 +193,56 @@ describe('UsageGroupCommitWriter', () => {
     );
     expect(keys.rows.map((r) => r.idempotency_key)).toEqual(['k-atomic-0', 'k-atomic-good']);
     expect((await streamEvents(stream)).map((e) => e.type)).toEqual(['Other', 'UsageRecorded', 'UsageRecorded']);
+  });
+
+  it('a key read that times out after the commit fails that flush, its connection is not reused, nothing is lost or doubled', async () => {
+    // ONE connection: a busy one handed back to the pool would serve every later flush.
+    const pool = createPool(db.url, { max: 1, applicationName: 'usage-writer-spec' });
+    pools.push(pool);
+    const wrapped = new WeakSet<PoolClient>();
+    let timedOut: PoolClient | undefined;
+    let reused = false;
+    const connect = pool.connect.bind(pool) as () => Promise<PoolClient>;
+    Object.assign(pool, {
+      connect: async () => {
+        const client = await connect();
+        if (client === timedOut) reused = true;
+        if (wrapped.has(client)) return client;
+        wrapped.add(client);
+        const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+        Object.assign(client, {
+          query: (...args: unknown[]) => {
+            const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
+            if (timedOut === undefined && text?.includes('JOIN usage_idempotency k')) {
+              // After the flush committed, the read of the stored keys outlasts the client-side
+              // timeout: the query still runs on the server when the promise rejects.
+              timedOut = client;
+              return query({ text: 'SELECT pg_sleep(1)', query_timeout: 50 });
+            }
+            return query(...args);
+          },
+        });
+        return client;
+      },
+    });
+    const writer = new UsageGroupCommitWriter(pool, { partitions: 1 });
+    writers.push(writer);
+    const stream = `${TENANT}:usage-cut-2026-03`;
+    expect((await writer.append([item('k-cut-0', { customer: 'cut' })]))[0].status).toBe('accepted');
+
+    // k-cut-0 is taken, so this flush reads its stored row after committing k-cut-1.
+    const both = () => [item('k-cut-0', { customer: 'cut' }), item('k-cut-1', { customer: 'cut' })];
+    await expect(writer.append(both())).rejects.toThrow(/timeout/i);
+    expect(timedOut).toBeDefined();
+    // The client's retry: both keys stored once, their events written once, on another connection.
+    expect((await writer.append(both())).map((o) => o.status)).toEqual(['duplicate', 'duplicate']);
+    expect((await writer.append([item('k-cut-2', { customer: 'cut' })]))[0].status).toBe('accepted');
+    expect(reused).toBe(false);
+    expect((await streamEvents(stream)).map((e) => (e.data as { idempotency_key: string }).idempotency_key)).toEqual([
+      'k-cut-0',
+      'k-cut-1',
+      'k-cut-2',
+    ]);
   });
 
   it('refuses work beyond its queue limit and drains what it accepted on close', async () => {
