@@ -2,7 +2,7 @@ import type { PoolClient } from 'pg';
 import {
   USAGE_RECORDED,
   USAGE_VOIDED,
-  instantKey,
+  isInstant,
   type AdjustmentRecorded,
   type InvoiceClosed,
   type InvoiceVoided,
@@ -160,22 +160,12 @@ async function lastSeq(client: PoolClient, log: string): Promise<number> {
   return Number(rows[0].last_seq);
 }
 
-function validInstant(raw: unknown): raw is string {
-  if (typeof raw !== 'string') return false;
-  try {
-    instantKey(raw);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The row of a closed invoice, or null for data no valid close has (never throw on an event). */
 function closeOf(tenantId: string, event: RecordedEvent, seq: number): Close | null {
   const data = (event.data ?? {}) as Partial<InvoiceClosed['data']>;
   const { invoice_id, customer_id, period_start, period_end } = data;
   if (typeof invoice_id !== 'string' || typeof customer_id !== 'string') return null;
-  if (!validInstant(period_start) || !validInstant(period_end)) return null;
+  if (!isInstant(period_start) || !isInstant(period_end)) return null;
   const lines = Array.isArray(data.calculation?.line_items) ? data.calculation.line_items : [];
   const metrics = [...new Set(lines.map((line) => line?.metric_key).filter((k) => typeof k === 'string'))];
   return {
@@ -192,7 +182,7 @@ function closeOf(tenantId: string, event: RecordedEvent, seq: number): Close | n
 function markOf(tenantId: string, event: RecordedEvent, seq: number): Mark | null {
   const data = (event.data ?? {}) as { customer_id?: unknown; metric_key?: unknown; timestamp?: unknown };
   if (typeof data.customer_id !== 'string' || typeof data.metric_key !== 'string') return null;
-  if (!validInstant(data.timestamp)) return null;
+  if (!isInstant(data.timestamp)) return null;
   return { tenant_id: tenantId, customer_id: data.customer_id, metric_key: data.metric_key, ts: data.timestamp, seq };
 }
 

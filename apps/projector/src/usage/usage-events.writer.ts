@@ -2,7 +2,7 @@ import type { PoolClient } from 'pg';
 import {
   USAGE_RECORDED,
   USAGE_VOIDED,
-  instantKey,
+  isInstant,
   jsonbRowsDocument,
   jsonbRowsSql,
   type JsonbRowColumn,
@@ -34,17 +34,6 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** An RFC 3339 instant PostgreSQL reads the same way (the domain's parser: no "March 1st"). */
-function validInstant(raw: unknown): raw is string {
-  if (typeof raw !== 'string') return false;
-  try {
-    instantKey(raw);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The UsageRecorded data of an event, or null when it cannot be stored (a projection never throws
  * on an event: a malformed one is skipped rather than blocking every later batch).
@@ -56,7 +45,7 @@ function recordedData(event: RecordedEvent): (UsageRecordedData & { usage_id: st
   if (!UUID.test(usageId)) return null;
   if (typeof data.customer_id !== 'string' || typeof data.metric_key !== 'string') return null;
   if (typeof data.idempotency_key !== 'string' || typeof data.value !== 'string') return null;
-  if (!DECIMAL_20_10.test(data.value) || !validInstant(data.timestamp)) return null;
+  if (!DECIMAL_20_10.test(data.value) || !isInstant(data.timestamp)) return null;
   return {
     ...(data as UsageRecordedData),
     usage_id: usageId.toLowerCase(),

@@ -3,6 +3,7 @@ import {
   groupKey,
   groupValues,
   instantKey,
+  isInstant,
   matchesFilters,
   numericValue,
   resolveField,
@@ -125,6 +126,16 @@ describe('instants', () => {
     'rejects %p',
     (timestamp) => {
       expect(() => instantKey(timestamp)).toThrow(MeteringError);
+      expect(isInstant(timestamp)).toBe(false);
     },
   );
+
+  it('isInstant accepts exactly what instantKey keys, and only strings', () => {
+    for (const timestamp of ['2024-02-29T23:59:59.999999999Z', '2024-03-10T12:00:00+02:00', '0050-01-01T00:00:00z']) {
+      expect(isInstant(timestamp)).toBe(true);
+      expect(() => instantKey(timestamp)).not.toThrow();
+    }
+    for (const raw of [undefined, null, 1_710_064_800_000, new Date(), { t: '2024-03-10T10:00:00Z' }])
+      expect(isInstant(raw)).toBe(false);
+  });
 });

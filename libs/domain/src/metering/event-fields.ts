@@ -120,15 +120,10 @@ export function groupKey(metric: Pick<MetricDefinition, 'group_by'>, properties:
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9})\d*)?([Zz]|[+-]\d{2}:\d{2})$/;
 
-/**
- * A string that sorts like the instant: UTC epoch seconds (offset so it is never negative, fixed
- * width) and nanoseconds. Compares timestamps exactly, beyond the milliseconds a Date keeps, and
- * whatever offset each was written with.
- */
-export function instantKey(timestamp: string): string {
+/** A valid instant's UTC epoch seconds and its fraction's digits; `format` / `value`: why it is none. */
+function instantParts(timestamp: string): { epochSeconds: number; fraction: string } | 'format' | 'value' {
   const match = RFC3339.exec(timestamp);
-  if (!match)
-    throw new MeteringError('METERING.INVALID_TIMESTAMP', `"${timestamp}" is not an RFC 3339 timestamp`, 'timestamp');
+  if (!match) return 'format';
   const [, year, month, day, hour, minute, second, fraction = '', offset] = match;
   const offsetMinutes =
     offset.toUpperCase() === 'Z'
@@ -144,11 +139,33 @@ export function instantKey(timestamp: string): string {
     Number(minute) > 59 ||
     Number(second) > 59
   ) {
-    // Date rolls Feb 30 over to Mar 1 silently; an impossible wall-clock value is an error.
-    throw new MeteringError('METERING.INVALID_TIMESTAMP', `"${timestamp}" is not a valid instant`, 'timestamp');
+    // Date rolls Feb 30 over to Mar 1 silently; an impossible wall-clock value is no instant.
+    return 'value';
   }
-  const epochSeconds = date.getTime() / 1000 - offsetMinutes * 60;
-  return `${String(epochSeconds + 1e11).padStart(12, '0')}.${fraction.padEnd(9, '0')}`;
+  return { epochSeconds: date.getTime() / 1000 - offsetMinutes * 60, fraction };
+}
+
+/**
+ * A string that sorts like the instant: UTC epoch seconds (offset so it is never negative, fixed
+ * width) and nanoseconds. Compares timestamps exactly, beyond the milliseconds a Date keeps, and
+ * whatever offset each was written with.
+ */
+export function instantKey(timestamp: string): string {
+  const parts = instantParts(timestamp);
+  if (parts === 'format')
+    throw new MeteringError('METERING.INVALID_TIMESTAMP', `"${timestamp}" is not an RFC 3339 timestamp`, 'timestamp');
+  if (parts === 'value')
+    throw new MeteringError('METERING.INVALID_TIMESTAMP', `"${timestamp}" is not a valid instant`, 'timestamp');
+  return `${String(parts.epochSeconds + 1e11).padStart(12, '0')}.${parts.fraction.padEnd(9, '0')}`;
+}
+
+/**
+ * Whether `raw` is a timestamp instantKey accepts (an RFC 3339 instant that exists, which
+ * PostgreSQL reads the same way), without building its key or throwing: what read models check
+ * before they store an event's timestamp.
+ */
+export function isInstant(raw: unknown): raw is string {
+  return typeof raw === 'string' && typeof instantParts(raw) === 'object';
 }
 
 /** Orders events by (timestamp, id): the total order behind `first` and `last`. */

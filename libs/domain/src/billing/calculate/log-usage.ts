@@ -1,5 +1,5 @@
 import { instantOrder, type Metric } from '../../catalog/metrics';
-import { instantKey, usageQuantity, type MeteredEvent } from '../../metering';
+import { isInstant, usageQuantity, type MeteredEvent } from '../../metering';
 import { toGroupedUsage } from '../../pricing';
 import type { BillingPeriod } from '../../periods';
 import { aggregatePeriodUsage } from '../../usage/period-usage';
@@ -36,16 +36,6 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function validInstant(raw: unknown): raw is string {
-  if (typeof raw !== 'string') return false;
-  try {
-    instantKey(raw);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The data of a storable UsageRecorded, or null (the read model would skip it). */
 function recordedData(event: LoggedUsageEvent): CountedUsage | null {
   const data = event.data as Partial<UsageRecordedData> | null;
@@ -53,7 +43,7 @@ function recordedData(event: LoggedUsageEvent): CountedUsage | null {
   const usageId = typeof data.usage_id === 'string' ? data.usage_id : event.id;
   if (!UUID.test(usageId) || typeof data.customer_id !== 'string' || typeof data.metric_key !== 'string') return null;
   if (typeof data.idempotency_key !== 'string' || typeof data.value !== 'string') return null;
-  if (!DECIMAL_20_10.test(data.value) || !validInstant(data.timestamp)) return null;
+  if (!DECIMAL_20_10.test(data.value) || !isInstant(data.timestamp)) return null;
   return {
     ...(data as UsageRecordedData),
     usage_id: usageId.toLowerCase(),
