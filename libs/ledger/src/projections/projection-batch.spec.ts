@@ -92,7 +92,7 @@ describe('applyNextBatch read-ahead', () => {
   it('prepares each page read ahead before its batch applies, and a failing prepare only leaves the work to apply', async () => {
     const base = recordingProjection({ name: 'prepared', idempotent: false });
     const prepared = new Set<readonly RecordedEvent[]>();
-    const applied_: Array<{ positions: string[]; wasPrepared: boolean }> = [];
+    const batches: Array<{ positions: string[]; wasPrepared: boolean }> = [];
     let failOnce = true;
     const projection: Projection = {
       ...base,
@@ -104,7 +104,7 @@ describe('applyNextBatch read-ahead', () => {
         prepared.add(events);
       },
       apply: async (events, context) => {
-        applied_.push({ positions: events.map((e) => e.position), wasPrepared: prepared.has(events) });
+        batches.push({ positions: events.map((e) => e.position), wasPrepared: prepared.has(events) });
         await base.apply(events, context);
       },
     };
@@ -123,8 +123,8 @@ describe('applyNextBatch read-ahead', () => {
     // ones were prepared while the batch before them applied.
     const pages = Math.ceil((await logPositions(store)).length / 100);
     expect(pages).toBeGreaterThanOrEqual(3);
-    expect(applied_.map((batch) => batch.wasPrepared)).toEqual([false, false, ...Array(pages - 2).fill(true)]);
-    expect(applied_.flatMap((batch) => batch.positions)).toEqual(await logPositions(store));
+    expect(batches.map((batch) => batch.wasPrepared)).toEqual([false, false, ...Array(pages - 2).fill(true)]);
+    expect(batches.flatMap((batch) => batch.positions)).toEqual(await logPositions(store));
     expect(await positionsOf('prepared_rows')).toEqual(await logPositions(store));
   });
 
