@@ -31,18 +31,20 @@ const PENDING =
 
 /**
  * Without a filter: the next maxCount visible events. The outer LEFT JOIN returns one row even
- * when the page is empty, to carry `pending`.
+ * when the page is empty, to carry `pending`. No outer ORDER BY: the limited walk of the index
+ * yields the rows in log order, and sorting them again (wide rows, data and metadata) spilled a
+ * page of 8,000 usage events to disk: 28 ms for the statement against 11 ms for the walk. SQL
+ * promises no order without it, so inLogOrder checks the order, and sorts should it ever differ.
  */
 const READ_PAGE = `
 WITH h AS MATERIALIZED (SELECT ${HORIZON} AS horizon)
 SELECT ${PENDING} AS pending, page.*
   FROM (SELECT 1) one
   LEFT JOIN (
-    SELECT ${EVENT_COLUMNS}, e.tx_id AS sort_tx_id, e.position AS sort_position FROM events e
+    SELECT ${EVENT_COLUMNS} FROM events e
      WHERE (e.tx_id, e.position) > ($1::xid8, $2::bigint) AND e.tx_id < (SELECT horizon FROM h)
      ORDER BY e.tx_id, e.position LIMIT $3
-  ) page ON true
- ORDER BY page.sort_tx_id, page.sort_position`;
+  ) page ON true`;
 
 /**
  * With a filter: each wanted type is an ordered, limited walk of the (type, tx_id, position) index,
@@ -124,6 +126,24 @@ interface PageRow extends EventRow {
   scanned?: number;
 }
 
+/** Decimal text of a non-negative integer (xid8, bigint), no leading zeros: shorter is smaller. */
+function compareNumericText(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function compareLogOrder(a: EventRow, b: EventRow): number {
+  return compareNumericText(a.tx_id, b.tx_id) || compareNumericText(a.position, b.position);
+}
+
+/** The rows in log order, (tx_id, position): as they are when they already are (one pass), else sorted. */
+export function inLogOrder<Row extends EventRow>(rows: Row[]): Row[] {
+  for (let i = 1; i < rows.length; i++) {
+    if (compareLogOrder(rows[i - 1], rows[i]) > 0) return [...rows].sort(compareLogOrder);
+  }
+  return rows;
+}
+
 export function assertCount(name: string, value: unknown): asserts value is number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     throw new RangeError(`${name} must be a positive integer, got ${String(value)}`);
@@ -146,7 +166,8 @@ export async function readLogPage(pool: Pool, from: Checkpoint | null, options: 
       ? await pool.query<PageRow>({ name: 'abaxus_read_page', text: READ_PAGE, values: cursor })
       : await readFilteredPage(pool, cursor, types);
   const summary = result.rows[0];
-  const events = result.rows.filter((row) => row.id !== null).map(toRecordedEvent);
+  const rows = result.rows.filter((row) => row.id !== null);
+  const events = (types === null ? inLogOrder(rows) : rows).map(toRecordedEvent);
   if (types === null) {
     const checkpoint = events.at(-1)?.position ?? from ?? START_CHECKPOINT;
     return { events, checkpoint, atHead: events.length < maxCount, pending: summary.pending };
