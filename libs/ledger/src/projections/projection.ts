@@ -26,8 +26,8 @@ export interface Projection {
    * events), called when the runner reads a page ahead, while the previous batch still runs in
    * Postgres, so that it leaves the batch's serial path. It keeps its result itself (e.g. in a
    * WeakMap keyed by the events array, which pages share and never mutate) for `apply` to take;
-   * `apply` must do the same work when it finds none (a page not read ahead). It must not throw:
-   * the runner ignores a failure and `apply` meets it again.
+   * `apply` must do the same work when it finds none (a page not read ahead). Should it throw, the
+   * runner ignores it and `apply` meets the failure again, as the batch's.
    */
   prepare?(events: readonly RecordedEvent[]): void;
   /**
