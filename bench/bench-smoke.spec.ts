@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestDatabase, type TestDatabase } from '../test/support/database';
@@ -83,4 +83,74 @@ describe('benchmarks (smoke)', () => {
       240_000,
     );
   }
+
+  it('an interrupted bench stops the API, projector and Postgres it started, and removes its cluster', async () => {
+    const bench = spawn(process.execPath, [built('ingestion'), '--smoke'], {
+      cwd: root,
+      env: { ...process.env, LOG_LEVEL: 'silent', DATABASE_URL: '' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    bench.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => bench.once('exit', (code) => resolve(code)));
+    // Interrupted once its API, projector and cluster are all up (the load has not started yet or runs).
+    let started: Array<{ pid: number; args: string }> = [];
+    await until(() => {
+      started = descendants(bench.pid!);
+      const has = (pattern: RegExp) => started.some((process) => pattern.test(process.args));
+      return has(/main\.js api\b/) && has(/main\.js projector\b/) && has(/\/postgres -D /);
+    }, 120_000);
+    const clusterDir = /-D (\S+)/.exec(started.find((process) => /\/postgres -D /.test(process.args))!.args)![1];
+    expect(existsSync(clusterDir)).toBe(true);
+    bench.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    expect(stderr).toMatch(/SIGTERM; stopping what it started/);
+    await until(() => started.every((process) => !alive(process.pid)), 30_000);
+    expect(existsSync(clusterDir)).toBe(false);
+  }, 240_000);
 });
+
+/** Every living process below `pid` (from /proc), with its command line. */
+function descendants(pid: number): Array<{ pid: number; args: string }> {
+  const parents = new Map<number, number>();
+  const args = new Map<number, string>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      args.set(Number(entry), readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' '));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const below = new Set([pid]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [child, parent] of parents) {
+      if (below.has(parent) && !below.has(child)) {
+        below.add(child);
+        grew = true;
+      }
+    }
+  }
+  below.delete(pid);
+  return [...below].map((child) => ({ pid: child, args: args.get(child) ?? '' }));
+}
+
+/** Still running (a zombie counts as gone). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -20,15 +20,14 @@
  *   node dist/bench/billing-run.js [--subscriptions 10000] [--events 10000000] [--concurrency 8] [--batch-size 250]
  *     [--cpu-profile run.cpuprofile] [--smoke]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Client, type Pool } from 'pg';
 import { tenantRegistry, type TenantRegistryEvent } from '#domain';
 import { PostgresEventStore, TENANTS_STREAM, readOrEmpty, waitForPosition, type EventStore } from '#ledger';
-import { createPool, freePort, migrate, startEmbeddedPostgres, type EmbeddedPostgresHandle } from '#platform';
+import { createPool, freePort, migrate } from '#platform';
 import { createCustomer } from '../apps/api/src/customers/customer.operations';
 import { createMetric } from '../apps/api/src/metrics/metric.operations';
 import { createPricePlan } from '../apps/api/src/price-plans/price-plan.operations';
@@ -36,8 +35,8 @@ import { startSubscription } from '../apps/api/src/subscriptions/subscription.op
 import { startBillingCycle } from '../apps/projector/src/billing-cycle';
 import { DEFAULT_INVOICE_BATCH } from '../apps/projector/src/billing-cycle/invoice-ended-periods';
 import { projections } from '../apps/projector/src/projections';
+import { benchDatabase, benchTempDir, root, startChild, type Child } from './bench-harness';
 
-const root = join(__dirname, '..', '..');
 const TENANT = 'default';
 const ACTOR = 'system:bench';
 const MONTH = { start: '2026-10-01T00:00:00.000Z', end: '2026-11-01T00:00:00.000Z' };
@@ -270,25 +269,16 @@ async function lastCommitted(pool: Pool): Promise<string | null> {
   return rows[0]?.checkpoint ?? null;
 }
 
-function startProjectorProcess(
-  url: string,
-  dataDir: string,
-  metricsPort: number,
-): ChildProcess & { stderr: NodeJS.ReadableStream } {
-  const child = spawn(process.execPath, [join(root, 'dist', 'apps', 'cli', 'src', 'main.js'), 'projector'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      DATABASE_URL: url,
-      ABAXUS_DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-      PROJECTOR_METRICS_PORT: String(metricsPort),
-      // The cycle under test runs here, on its fake clock; the projector's own would bill on the real one.
-      ABAXUS_BILLING_CYCLE_SECONDS: '0',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
+/** `abaxus projector` as a child, with the cycle under test running here, on its fake clock. */
+function startProjectorProcess(url: string, dataDir: string, metricsPort: number): Child {
+  return startChild([join(root, 'dist', 'apps', 'cli', 'src', 'main.js'), 'projector'], {
+    DATABASE_URL: url,
+    ABAXUS_DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    PROJECTOR_METRICS_PORT: String(metricsPort),
+    // The projector's own cycle would bill on the real clock.
+    ABAXUS_BILLING_CYCLE_SECONDS: '0',
   });
-  return child as ChildProcess & { stderr: NodeJS.ReadableStream };
 }
 
 async function catchUp(pool: Pool, store: EventStore, events: number) {
@@ -317,24 +307,17 @@ async function verify(pool: Pool, store: EventStore, expected: number) {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  const dataDir = mkdtempSync(join(tmpdir(), 'abaxus-bench-billing-'));
-  const dbDir = mkdtempSync(join(tmpdir(), 'abaxus-bench-billing-db-'));
-  let embedded: EmbeddedPostgresHandle | undefined;
-  let url = process.env.DATABASE_URL;
-  if (!url) {
-    embedded = await startEmbeddedPostgres({ dataDir: dbDir, database: 'abaxus_bench', durable: true });
-    url = embedded.url;
-  }
+  const database = await benchDatabase('billing');
+  const { url } = database;
+  const dataDir = benchTempDir('abaxus-bench-billing-');
   const pool = createPool(url, { max: 24, applicationName: 'abaxus-bench-billing' });
   const store = new PostgresEventStore(pool);
-  let projector: ReturnType<typeof startProjectorProcess> | undefined;
-  const stderr: string[] = [];
+  let projector: Child | undefined;
   try {
     await migrate(pool);
     const catalog = await seedCatalog(store, options);
     const usage = await seedUsage(pool, options);
-    projector = startProjectorProcess(url, dataDir, await freePort());
-    projector.stderr.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+    projector = startProjectorProcess(url, dataDir.path, await freePort());
     const caughtUp = await catchUp(pool, store, options.events);
 
     const clock = new Date('2026-11-01T01:00:00.000Z');
@@ -372,7 +355,7 @@ async function main(): Promise<void> {
     const report = {
       bench: 'billing-run',
       mode: options.smoke ? 'smoke' : 'full',
-      postgres: embedded ? 'embedded (durable, fsync on)' : 'DATABASE_URL',
+      postgres: database.label,
       cpus: cpus().length,
       subscriptions: options.subscriptions,
       usage_charges_per_subscription: METRICS.length,
@@ -410,19 +393,14 @@ async function main(): Promise<void> {
       process.exitCode = 1;
     }
   } catch (error) {
-    process.stderr.write(`${(error as Error).stack}\n${stderr.join('')}`);
+    process.stderr.write(`${(error as Error).stack}\n${projector?.stderr.join('') ?? ''}`);
     process.exitCode = 1;
   } finally {
-    if (projector && projector.exitCode === null) {
-      const exited = new Promise((resolve) => projector!.once('exit', resolve));
-      projector.kill('SIGTERM');
-      await exited;
-    }
+    await projector?.stop();
     await store.close();
     await pool.end();
-    await embedded?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-    rmSync(dbDir, { recursive: true, force: true });
+    await database.stop();
+    dataDir.remove();
   }
 }
 

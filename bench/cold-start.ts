@@ -5,12 +5,8 @@
  *   node dist/bench/cold-start.js
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { freePort } from '#platform';
-
-const root = join(__dirname, '..', '..');
+import { benchTempDir, onInterrupt, root } from './bench-harness';
 
 async function timeToReady(dataDir: string, port: number): Promise<number> {
   const started = performance.now();
@@ -28,6 +24,12 @@ async function timeToReady(dataDir: string, port: number): Promise<number> {
     },
   });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  // npm start and what it starts (build, Postgres, API) share the child's process group.
+  const stop = async () => {
+    process.kill(-child.pid!, 'SIGTERM');
+    await exited;
+  };
+  const forget = onInterrupt(stop);
   try {
     for (;;) {
       if (performance.now() - started > 120_000) throw new Error('not ready within 120 s');
@@ -40,22 +42,22 @@ async function timeToReady(dataDir: string, port: number): Promise<number> {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   } finally {
-    process.kill(-child.pid!, 'SIGTERM');
-    await exited;
+    forget();
+    await stop();
   }
 }
 
 async function main(): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'abaxus-bench-start-'));
+  const dataDir = benchTempDir('abaxus-bench-start-');
   try {
     const port = await freePort();
-    const coldMs = await timeToReady(dataDir, port);
-    const warmMs = await timeToReady(dataDir, port);
+    const coldMs = await timeToReady(dataDir.path, port);
+    const warmMs = await timeToReady(dataDir.path, port);
     process.stdout.write(
       `${JSON.stringify({ bench: 'cold-start', npm_start_cold_ms: Math.round(coldMs), npm_start_warm_ms: Math.round(warmMs) })}\n`,
     );
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    dataDir.remove();
   }
 }
 

@@ -17,17 +17,16 @@
  *   node dist/bench/entitlements.js [--seconds 10] [--connections 16] [--customers 100] [--events 20000] [--smoke]
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus } from 'node:os';
 import type { Pool } from 'pg';
 import pino from 'pino';
 import { BENCH_RATE_LIMIT } from './bench-limits';
+import { benchDatabase, benchTempDir } from './bench-harness';
 import { startApi, bootstrapDefaultTenant, type RunningApi } from '../apps/api/src';
 import { startProjector, type Projector } from '../apps/projector/src';
 import { PostgresEventStore, waitForPosition } from '#ledger';
-import { createPool, migrate, startEmbeddedPostgres, type AbaxusConfig, type EmbeddedPostgresHandle } from '#platform';
+import { createPool, migrate, type AbaxusConfig } from '#platform';
 
 interface Histogram {
   average: number;
@@ -223,14 +222,9 @@ async function measure(url: string, options: Options, expectedUsage: bigint) {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  const dataDir = mkdtempSync(join(tmpdir(), 'abaxus-bench-entitlements-'));
-  const dbDir = mkdtempSync(join(tmpdir(), 'abaxus-bench-entitlements-db-'));
-  let embedded: EmbeddedPostgresHandle | undefined;
-  let url = process.env.DATABASE_URL;
-  if (!url) {
-    embedded = await startEmbeddedPostgres({ dataDir: dbDir, database: 'abaxus_bench', durable: true });
-    url = embedded.url;
-  }
+  const database = await benchDatabase('entitlements');
+  const { url } = database;
+  const dataDir = benchTempDir('abaxus-bench-entitlements-');
   const apiPool = createPool(url, { applicationName: 'abaxus-bench-api' });
   const projectorPool = createPool(url, { max: 5, applicationName: 'abaxus-bench-projector' });
   const apiStore = new PostgresEventStore(apiPool);
@@ -244,7 +238,7 @@ async function main(): Promise<void> {
       port: 0,
       host: '127.0.0.1',
       databaseUrl: url,
-      dataDir,
+      dataDir: dataDir.path,
       adminKey: ADMIN_KEY,
       logLevel: logger.level,
       bodyLimitBytes: 1_048_576,
@@ -267,7 +261,7 @@ async function main(): Promise<void> {
     const report = {
       bench: 'entitlements',
       mode: options.smoke ? 'smoke' : 'full',
-      postgres: embedded ? 'embedded (durable, fsync on)' : 'DATABASE_URL',
+      postgres: database.label,
       cpus: cpus().length,
       node: process.version,
       setup: 'API and projector in this process; autocannon in a worker thread; loopback',
@@ -290,9 +284,8 @@ async function main(): Promise<void> {
     await projectorStore.close();
     await apiPool.end();
     await projectorPool.end();
-    await embedded?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-    rmSync(dbDir, { recursive: true, force: true });
+    await database.stop();
+    dataDir.remove();
   }
 }
 

@@ -11,12 +11,11 @@
  *   node dist/bench/event-store-append.js [--seconds N]
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus } from 'node:os';
 import type { Pool } from 'pg';
 import { PostgresEventStore, type NewEvent } from '#ledger';
-import { createPool, migrate, startEmbeddedPostgres, type EmbeddedPostgresHandle } from '#platform';
+import { createPool, migrate } from '#platform';
+import { benchDatabase } from './bench-harness';
 
 interface Scenario {
   events: number;
@@ -151,17 +150,9 @@ async function rawScenarios(pool: Pool, seconds: number): Promise<Record<string,
 
 async function main(): Promise<void> {
   const seconds = parseSeconds(process.argv.slice(2));
-  let embedded: EmbeddedPostgresHandle | undefined;
-  let dataDir: string | undefined;
-  let url = process.env.DATABASE_URL;
-  if (!url) {
-    dataDir = mkdtempSync(join(tmpdir(), 'abaxus-bench-append-'));
-    embedded = await startEmbeddedPostgres({ dataDir, database: 'abaxus_bench', durable: true });
-    url = embedded.url;
-  } else {
-    process.stderr.write(`writing benchmark events to DATABASE_URL under tenant ${TENANT}\n`);
-  }
-  const pool = createPool(url, { max: 24, applicationName: 'abaxus-bench' });
+  const database = await benchDatabase('append');
+  if (database.dir === null) process.stderr.write(`writing benchmark events to DATABASE_URL under tenant ${TENANT}\n`);
+  const pool = createPool(database.url, { max: 24, applicationName: 'abaxus-bench' });
   const store = new PostgresEventStore(pool);
   try {
     await migrate(pool);
@@ -172,7 +163,7 @@ async function main(): Promise<void> {
     const report = {
       bench: 'event-store-append',
       seconds_per_scenario: seconds,
-      postgres: embedded ? 'embedded (durable)' : 'DATABASE_URL',
+      postgres: database.label,
       settings: Object.fromEntries(settings.rows.map((row) => [row.name, row.setting])),
       cpus: cpus().length,
       results,
@@ -181,8 +172,7 @@ async function main(): Promise<void> {
   } finally {
     await store.close();
     await pool.end();
-    await embedded?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await database.stop();
   }
 }
 

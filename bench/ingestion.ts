@@ -21,15 +21,15 @@
  * --cpu-prof-dir=/tmp/prof") profiles the projector child.
  */
 import { BENCH_RATE_LIMIT } from './bench-limits';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { benchDatabase, benchTempDir, root, startChild, waitFor, type Child } from './bench-harness';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus, tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
 import { ProjectionRunner, PostgresEventStore, type Projection } from '#ledger';
-import { createPool, freePort, migrate, startEmbeddedPostgres, type EmbeddedPostgresHandle } from '#platform';
+import { createPool, freePort, migrate } from '#platform';
 import { projections as registeredProjections } from '../apps/projector/src/projections';
 
 interface Histogram {
@@ -67,7 +67,6 @@ type Autocannon = (options: {
 }) => Promise<AutocannonResult>;
 
 const autocannon = createRequire(__filename)('autocannon') as Autocannon;
-const root = join(__dirname, '..', '..');
 const ADMIN_KEY = `sk_bench${randomBytes(16).toString('hex')}`;
 const RUN = randomBytes(4).toString('hex');
 const CUSTOMERS = 100;
@@ -192,42 +191,6 @@ async function load(
 function perRequest(before: number | null, after: number | null, requests: number): number | null {
   if (before === null || after === null || requests === 0) return null;
   return Number(((after - before) / requests).toFixed(3));
-}
-
-interface Child {
-  process: ChildProcess;
-  stderr: string[];
-  stop(): Promise<void>;
-}
-
-function startChild(args: string[], env: NodeJS.ProcessEnv): Child {
-  const child = spawn(process.execPath, args, {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const stderr: string[] = [];
-  child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
-  child.stdout!.resume();
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    process: child,
-    stderr,
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-async function waitFor(what: string, probe: () => Promise<boolean>, child: Child, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.process.exitCode !== null) throw new Error(`${what}: process exited\n${child.stderr.join('')}`);
-    if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`${what}: not ready in time\n${child.stderr.join('')}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 async function post(
@@ -612,16 +575,9 @@ async function catchUpOnly(
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  let embedded: EmbeddedPostgresHandle | undefined;
-  // Two folders: the cluster's (its user must be able to enter it) and the API's data dir.
-  const dataDir = mkdtempSync(join(tmpdir(), 'abaxus-bench-ingestion-'));
-  const dbDir = mkdtempSync(join(tmpdir(), 'abaxus-bench-ingestion-db-'));
-  let url = process.env.DATABASE_URL;
-  if (!url) {
-    embedded = await startEmbeddedPostgres({ dataDir: dbDir, database: 'abaxus_bench', durable: true });
-    url = embedded.url;
-  }
-  const pool = createPool(url, { max: 8, applicationName: 'abaxus-bench-ingestion' });
+  const database = await benchDatabase('ingestion');
+  const dataDir = benchTempDir('abaxus-bench-ingestion-');
+  const pool = createPool(database.url, { max: 8, applicationName: 'abaxus-bench-ingestion' });
   const store = new PostgresEventStore(pool);
   let engine: Awaited<ReturnType<typeof startEngine>> | undefined;
   try {
@@ -630,7 +586,7 @@ async function main(): Promise<void> {
       bench: 'ingestion',
       mode: options.smoke ? 'smoke' : 'full',
       seconds_per_phase: options.seconds,
-      postgres: embedded ? 'embedded (durable, fsync on)' : 'DATABASE_URL',
+      postgres: database.label,
       cpus: cpus().length,
       api_log_level: options.logLevel,
       customers: CUSTOMERS,
@@ -638,13 +594,13 @@ async function main(): Promise<void> {
     if (options.catchUpEvents !== null) {
       report.catch_up_only = await catchUpOnly(
         options,
-        url,
-        { data: dataDir, db: embedded ? dbDir : null },
+        database.url,
+        { data: dataDir.path, db: database.dir },
         pool,
         store,
       );
     } else {
-      engine = await startEngine(url, options, dataDir);
+      engine = await startEngine(database.url, options, dataDir.path);
       const key = await seed(engine.apiUrl);
       Object.assign(report, await runPhases(options, engine.apiUrl, key, pool, store));
     }
@@ -654,9 +610,8 @@ async function main(): Promise<void> {
     await engine?.projector?.stop();
     await store.close();
     await pool.end();
-    await embedded?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-    rmSync(dbDir, { recursive: true, force: true });
+    await database.stop();
+    dataDir.remove();
   }
 }
 

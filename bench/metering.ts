@@ -16,15 +16,14 @@
  *   node dist/bench/metering.js [--events 1000000] [--seconds 10] [--runs 5] [--smoke]
  */
 import { BENCH_RATE_LIMIT } from './bench-limits';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { benchDatabase, benchTempDir, root, startChild, waitFor, type Child } from './bench-harness';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus, tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
 import { PostgresEventStore, waitForPosition } from '#ledger';
-import { createPool, freePort, migrate, startEmbeddedPostgres, type EmbeddedPostgresHandle } from '#platform';
+import { createPool, freePort, migrate } from '#platform';
 
 interface AutocannonResult {
   duration: number;
@@ -42,7 +41,6 @@ type Autocannon = (options: {
 }) => Promise<AutocannonResult>;
 
 const autocannon = createRequire(__filename)('autocannon') as Autocannon;
-const root = join(__dirname, '..', '..');
 const ADMIN_KEY = `sk_bench${randomBytes(16).toString('hex')}`;
 const TENANT = 'default';
 const CUSTOMER = 'bench_c0';
@@ -74,42 +72,6 @@ function parseOptions(argv: string[]): Options {
     runs: Math.floor(number('--runs', smoke ? 2 : 5, 100)),
     smoke,
   };
-}
-
-interface Child {
-  process: ChildProcess;
-  stderr: string[];
-  stop(): Promise<void>;
-}
-
-function startChild(args: string[], env: NodeJS.ProcessEnv): Child {
-  const child = spawn(process.execPath, args, {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const stderr: string[] = [];
-  child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
-  child.stdout!.resume();
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    process: child,
-    stderr,
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-async function waitFor(what: string, probe: () => Promise<boolean>, child: Child, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.process.exitCode !== null) throw new Error(`${what}: process exited\n${child.stderr.join('')}`);
-    if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`${what}: not ready in time\n${child.stderr.join('')}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 async function call(url: string, method: string, path: string, body?: unknown) {
@@ -281,7 +243,7 @@ async function measureSummary(apiUrl: string, seconds: number, connections: numb
 
 function buildReport(
   options: Options,
-  embedded: boolean,
+  postgres: string,
   seeded: { seconds: number; events_per_second: number },
   projection: { projectSeconds: number; steadyEventsPerSecond: number | null },
   computes: { cold: Awaited<ReturnType<typeof measureCompute>>; compute: Awaited<ReturnType<typeof measureCompute>> },
@@ -291,7 +253,7 @@ function buildReport(
   return {
     bench: 'metering',
     mode: options.smoke ? 'smoke' : 'full',
-    postgres: embedded ? 'embedded (durable, fsync on)' : 'DATABASE_URL',
+    postgres,
     cpus: cpus().length,
     events: options.events,
     period: MONTH,
@@ -324,21 +286,16 @@ function buildReport(
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  const dataDir = mkdtempSync(join(tmpdir(), 'abaxus-bench-metering-'));
-  const dbDir = mkdtempSync(join(tmpdir(), 'abaxus-bench-metering-db-'));
-  let embedded: EmbeddedPostgresHandle | undefined;
-  let url = process.env.DATABASE_URL;
-  if (!url) {
-    embedded = await startEmbeddedPostgres({ dataDir: dbDir, database: 'abaxus_bench', durable: true });
-    url = embedded.url;
-  }
+  const database = await benchDatabase('metering');
+  const { url } = database;
+  const dataDir = benchTempDir('abaxus-bench-metering-');
   const pool = createPool(url, { max: 4, applicationName: 'abaxus-bench-metering' });
   const store = new PostgresEventStore(pool);
   let api: { child: Child; apiUrl: string } | undefined;
   let projector: Child | undefined;
   try {
     await migrate(pool);
-    api = await startApi(url, dataDir);
+    api = await startApi(url, dataDir.path);
     await call(api.apiUrl, 'POST', '/v1/metrics', {
       key: METRIC,
       name: 'API calls',
@@ -349,7 +306,7 @@ async function main(): Promise<void> {
     const seeded = await seed(pool, options.events);
     const target = await lastCommitted(pool);
     const started = performance.now();
-    projector = await startProjector(url, dataDir);
+    projector = await startProjector(url, dataDir.path);
     const steady = steadyRate(pool, options.events);
     await waitForPosition({ pool, store }, 'usage', target, 3_600_000, { maxPollIntervalMs: 20 });
     const projectSeconds = (performance.now() - started) / 1000;
@@ -365,7 +322,7 @@ async function main(): Promise<void> {
     }
     const report = buildReport(
       options,
-      embedded !== undefined,
+      database.label,
       seeded,
       { projectSeconds, steadyEventsPerSecond },
       { cold, compute },
@@ -377,9 +334,8 @@ async function main(): Promise<void> {
     await projector?.stop();
     await store.close();
     await pool.end();
-    await embedded?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-    rmSync(dbDir, { recursive: true, force: true });
+    await database.stop();
+    dataDir.remove();
   }
 }
 

@@ -18,13 +18,11 @@
  * To see where the time goes: node --cpu-prof dist/bench/reproduce.js --events 200000 --runs 1
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus } from 'node:os';
 import type { Pool } from 'pg';
 import type { BillingPeriod, UsageRecordedData } from '#domain';
 import { PostgresEventStore, ProjectionRunner, waitForPosition, type NewEvent } from '#ledger';
-import { createPool, migrate, startEmbeddedPostgres, type EmbeddedPostgresHandle } from '#platform';
+import { createPool, migrate } from '#platform';
 import { closeInvoice, draftInvoice, reproduceInvoice, type BillingContext } from '../apps/api/src';
 import { createCustomer } from '../apps/api/src/customers/customer.operations';
 import { createMetric } from '../apps/api/src/metrics/metric.operations';
@@ -32,6 +30,7 @@ import { createPricePlan } from '../apps/api/src/price-plans/price-plan.operatio
 import { startSubscription } from '../apps/api/src/subscriptions/subscription.operations';
 import { adjustmentsProjection } from '../apps/projector/src/billing/adjustments.projection';
 import { usageProjection } from '../apps/projector/src/usage/usage.projection';
+import { benchDatabase } from './bench-harness';
 
 const TENANT = 'bench';
 const CUSTOMER = 'bench_c0';
@@ -205,14 +204,8 @@ async function measureReproduce(store: PostgresEventStore, invoiceId: string, ru
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  const dbDir = mkdtempSync(join(tmpdir(), 'abaxus-bench-reproduce-db-'));
-  let embedded: EmbeddedPostgresHandle | undefined;
-  let url = process.env.DATABASE_URL;
-  if (!url) {
-    embedded = await startEmbeddedPostgres({ dataDir: dbDir, database: 'abaxus_bench', durable: true });
-    url = embedded.url;
-  }
-  const pool = createPool(url, { max: 8, applicationName: 'abaxus-bench-reproduce' });
+  const database = await benchDatabase('reproduce');
+  const pool = createPool(database.url, { max: 8, applicationName: 'abaxus-bench-reproduce' });
   const store = new PostgresEventStore(pool);
   try {
     await migrate(pool);
@@ -227,7 +220,7 @@ async function main(): Promise<void> {
     const report = {
       bench: 'reproduce',
       mode: options.smoke ? 'smoke' : 'full',
-      postgres: embedded ? 'embedded (durable, fsync on)' : 'DATABASE_URL',
+      postgres: database.label,
       cpus: cpus().length,
       events: options.events,
       seed,
@@ -241,8 +234,7 @@ async function main(): Promise<void> {
   } finally {
     await store.close();
     await pool.end();
-    await embedded?.stop();
-    rmSync(dbDir, { recursive: true, force: true });
+    await database.stop();
   }
 }
 

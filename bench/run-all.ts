@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Command } from 'commander';
+import { onInterrupt } from './bench-harness';
 
 /** In run order; `smoke`: the seconds-long form CI runs (bench-smoke.spec.ts). */
 const BENCHES: ReadonlyArray<{ name: string; full: string[]; smoke: string[]; long?: boolean }> = [
@@ -48,9 +49,16 @@ function runBench(name: string, args: string[]): Promise<unknown> {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
+    // Interrupted: the bench gets the same signal and stops what it started before run-all exits.
+    const exited = new Promise<void>((done) => child.once('exit', () => done()));
+    const forget = onInterrupt(async () => {
+      child.kill('SIGTERM');
+      await exited;
+    });
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
     child.on('error', reject);
     child.on('exit', (code, signal) => {
+      forget();
       if (code !== 0) return reject(new Error(`${name} exited with ${signal ?? code}`));
       try {
         resolve(JSON.parse(out.trim().split('\n').at(-1) ?? ''));
