@@ -1,5 +1,6 @@
 import { request } from 'undici';
 import { startTestApi, type TestApi } from '../../../../test/support/api';
+import { mayHoldInexactNumber } from './exact-numbers';
 
 /*
  * The edge before any route: bodies that are not UTF-8 JSON and URLs the router cannot take. Found
@@ -68,5 +69,74 @@ describe('request edge: strict UTF-8 JSON bodies, router errors as problem+json'
     expect(response).toMatchObject({ status: 414, body: { code: 'REQUEST.URI_TOO_LONG', status: 414 } });
     expect(response.type).toMatch(/^application\/problem\+json/);
     expect(JSON.stringify(response.body).length).toBeLessThan(1_000);
+  });
+
+  it('a JSON number a double cannot hold is 422 INEXACT_NUMBER naming it, on a route that does not take it', async () => {
+    const before = await head();
+    const body = Buffer.from(
+      '{"id":"cus_inexact","currency":"USD","name":"N","metadata":{"n":12345678901234567890,"m":0.1000000000000000001,"ok":0.1}}',
+    );
+    const response = await send('/v1/customers', body);
+    expect(response).toMatchObject({ status: 422, body: { code: 'REQUEST.INEXACT_NUMBER' } });
+    expect(response.type).toMatch(/^application\/problem\+json/);
+    expect(response.body.errors).toEqual([
+      {
+        field: 'metadata.n',
+        message: '12345678901234567890 cannot be kept exactly as a JSON number: send it as a string',
+      },
+      {
+        field: 'metadata.m',
+        message: '0.1000000000000000001 cannot be kept exactly as a JSON number: send it as a string',
+      },
+    ]);
+    expect(await head()).toBe(before);
+  });
+
+  it('long digit runs in strings, and long numbers a double holds, are parsed as before', async () => {
+    const body = Buffer.from(
+      '{"id":"cus_digits","currency":"USD","name":"12345678901234567890","metadata":{"n":1.000000000000000,"e":1e100}}',
+    );
+    const response = await send('/v1/customers', body);
+    expect(response).toMatchObject({
+      status: 201,
+      body: { name: '12345678901234567890', metadata: { n: 1, e: 1e100 } },
+    });
+  });
+
+  it('a key repeated with another value in a body that needs the exact parse is 400, not resolved silently', async () => {
+    const body = Buffer.from(
+      '{"id":"cus_twice","currency":"USD","name":"A","name":"B","metadata":{"n":12345678901234567890}}',
+    );
+    const response = await send('/v1/customers', body);
+    expect(response).toMatchObject({ status: 400, body: { code: 'REQUEST.MALFORMED_JSON' } });
+    expect(response.body.detail).toMatch(/ambiguous: Duplicate key 'name'/);
+  });
+});
+
+describe('mayHoldInexactNumber: the scan that decides on a second, exact parse', () => {
+  const reference = /[\d.]{16}|\d[eE]-\d{3}/;
+
+  it('finds exactly what a full regex scan finds, on random texts of digits, points and other characters', () => {
+    const alphabet = '0123456789..........eE-+"a,:{}';
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let round = 0; round < 20_000; round++) {
+      // Mostly digits, so runs of every length around 16 come up.
+      let text = '';
+      for (let length = random(80); text.length < length;) {
+        text += random(4) === 0 ? alphabet[random(alphabet.length)] : String(random(10));
+      }
+      expect([text, mayHoldInexactNumber(text)]).toEqual([text, reference.test(text)]);
+    }
+  });
+
+  it('a run of 16 at either end, or a tiny exponent; not a 15-digit number or a two-digit exponent', () => {
+    expect(mayHoldInexactNumber('1234567890123456')).toBe(true);
+    expect(mayHoldInexactNumber('{"a":1,"b":123456789.0123456}')).toBe(true);
+    expect(mayHoldInexactNumber('{"a":1e-400}')).toBe(true);
+    expect(mayHoldInexactNumber('{"a":123456789012345,"b":1e-99,"c":"pre-paid"}')).toBe(false);
   });
 });

@@ -3,6 +3,7 @@ import { REQUEST_ID_HEADER } from './observability/request-id';
 import { ApiProblem } from './problems/api-problem';
 import { PROBLEM_CONTENT_TYPE } from './problems/problem-details.filter';
 import { toProblem } from './problems/to-problem';
+import { mayHoldInexactNumber, withExactNumbers } from './exact-numbers';
 
 type JsonParser = (request: FastifyRequest, body: string, done: (error: Error | null, value?: unknown) => void) => void;
 type BufferParser = (
@@ -38,7 +39,10 @@ export function strictJsonParser(parseJson: JsonParser): BufferParser {
       done(new ApiProblem('REQUEST.MALFORMED_JSON', 'the request body is not valid UTF-8'));
       return;
     }
-    parseJson(request, text, done);
+    parseJson(request, text, (error, value) => {
+      if (error !== null || !mayHoldInexactNumber(text)) done(error, value);
+      else done(...withExactNumbers(request, text, value));
+    });
   };
 }
 

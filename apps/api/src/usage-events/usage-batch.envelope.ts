@@ -1,4 +1,4 @@
-import type { FieldError } from '#domain';
+import { isJsonObject, type FieldError } from '#domain';
 import { ApiProblem } from '../common/problems/api-problem';
 import { problemType, problemTypeUri } from '../common/problems/problem-catalog';
 import { validationErrors } from '../common/problems/to-problem';
@@ -9,10 +9,6 @@ import './usage-events.problems';
 
 export const BACKFILL_REASON_MAX_LENGTH = 500;
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /**
  * The body of POST /v1/events: a JSON object whose top-level fields are all event fields (unknown
  * ones: 400, as the global pipe answers for DTOs). Checked here, not by the pipe, because the pipe's
@@ -20,7 +16,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * the event must be judged, hashed and recorded exactly as sent.
  */
 export function checkEventBody(body: unknown): Record<string, unknown> {
-  if (!isRecord(body)) throw new ApiProblem('REQUEST.INVALID_BODY', 'the request body must be a JSON object');
+  if (!isJsonObject(body)) throw new ApiProblem('REQUEST.INVALID_BODY', 'the request body must be a JSON object');
   const unknown = Object.keys(body).filter((key) => !(USAGE_EVENT_FIELDS as readonly string[]).includes(key));
   if (unknown.length > 0) throw validationErrors(unknown.map((field) => ({ field, message: 'unknown field' })));
   return body;
@@ -33,7 +29,7 @@ export function checkEventBody(body: unknown): Record<string, unknown> {
  * events 413.
  */
 export function parseBatchEnvelope(body: unknown, withReason: boolean): { events: unknown[]; reason?: string } {
-  if (!isRecord(body)) throw new ApiProblem('REQUEST.INVALID_BODY', 'the request body must be a JSON object');
+  if (!isJsonObject(body)) throw new ApiProblem('REQUEST.INVALID_BODY', 'the request body must be a JSON object');
   const allowed = withReason ? ['events', 'reason'] : ['events'];
   const errors: FieldError[] = Object.keys(body)
     .filter((key) => !allowed.includes(key))

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { DecimalError, normalizeInstant, parseDecimal, type FieldError } from '#domain';
+import { DecimalError, JsonNumberText, isJsonObject, normalizeInstant, parseDecimal, type FieldError } from '#domain';
 
 /**
  * Validation and normalisation of one usage event as a client sends it (no Nest, no I/O: the
@@ -45,10 +45,6 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const CONTROL = /[\u0000-\u001f\u007f]/;
 /** A UTF-16 surrogate without its pair: not a character, and UTF-8 (Postgres) cannot carry it. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Text Postgres stores as sent: no NUL (text/jsonb refuse it), no lone surrogate (UTF-8 cannot carry it). */
 function storableText(text: string): boolean {
@@ -146,6 +142,9 @@ function checkTimestamp(raw: unknown, options: UsageValidationOptions): { timest
 
 function checkPropertyValue(value: unknown, field: string): FieldError[] {
   if (value === null || typeof value === 'boolean') return [];
+  if (value instanceof JsonNumberText) {
+    return [{ field, message: `${value.text} cannot be kept exactly as a JSON number: send it as a string` }];
+  }
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return [{ field, message: 'must be a finite number' }];
     if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
@@ -164,7 +163,7 @@ function checkPropertyValue(value: unknown, field: string): FieldError[] {
 
 function checkProperties(raw: unknown): FieldError[] {
   if (raw === undefined || raw === null) return [];
-  if (!isRecord(raw)) return [{ field: 'properties', message: 'must be an object' }];
+  if (!isJsonObject(raw)) return [{ field: 'properties', message: 'must be an object' }];
   const keys = Object.keys(raw);
   if (keys.length > MAX_PROPERTIES) {
     return [{ field: 'properties', message: `must have at most ${MAX_PROPERTIES} keys` }];
@@ -181,7 +180,7 @@ function checkProperties(raw: unknown): FieldError[] {
 
 /** Every problem with the event, each naming its field, or the event in canonical form. */
 export function validateUsageEvent(raw: unknown, options: UsageValidationOptions): UsageValidation {
-  if (!isRecord(raw)) return { ok: false, errors: [{ field: '', message: 'an event must be a JSON object' }] };
+  if (!isJsonObject(raw)) return { ok: false, errors: [{ field: '', message: 'an event must be a JSON object' }] };
   const value = checkValue(raw.value);
   const timestamp = checkTimestamp(raw.timestamp, options);
   const errors = [

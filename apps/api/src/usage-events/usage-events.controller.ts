@@ -9,7 +9,7 @@ import { ListUsageEventsQuery } from './dto/list-usage-events.query';
 import { RecordUsageRequest } from './dto/record-usage.request';
 import { UsageBackfillRequest, UsageBatchRequest } from './dto/usage-batch.request';
 import { VoidUsageRequest } from './dto/void-usage.request';
-import { DirectHandler } from './direct-handler.decorator';
+import { DirectHandler, ExactNumbers } from './direct-handler.decorator';
 import { RecordUsage, type RecordedUsageView } from './record-usage.handler';
 import { RecordUsageBatch } from './record-usage-batch.handler';
 import { checkEventBody, parseBatchEnvelope, type BatchResponse } from './usage-batch.envelope';
@@ -84,6 +84,7 @@ export class UsageEventsController {
   @HttpCode(207)
   @Roles('finance', 'admin')
   @NoIdempotencyKeyHeader()
+  @ExactNumbers()
   @ApiBody({ type: UsageBackfillRequest })
   @ApiOperation({
     summary: 'Record past usage of any age (up to 500 events), with the reason, as source "backfill"',

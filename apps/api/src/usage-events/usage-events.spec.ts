@@ -472,6 +472,67 @@ describe('usage ingestion over HTTP', () => {
     });
   });
 
+  describe('JSON numbers a double cannot hold as written', () => {
+    /** The event's JSON with `numbers` written in as raw JSON number tokens in place of '@name' strings. */
+    const rawJson = (body: unknown, numbers: Record<string, string>) =>
+      Object.entries(numbers).reduce((text, [name, token]) => text.replace(`"@${name}"`, token), JSON.stringify(body));
+    const send = (path: string, body: unknown, numbers: Record<string, string>, key = ingest) =>
+      api.request('POST', path, { rawBody: rawJson(body, numbers), key });
+
+    it('a value with more digits than a double keeps is recorded exactly, and its string form is its duplicate', async () => {
+      const first = event({ value: '@v' });
+      const accepted = await send('/v1/events', first, { v: '1234567890.123456789' });
+      expect(accepted.body).toMatchObject({ status: 'accepted' });
+      const [stored] = await recorded('cust_acme', timestamp, first.idempotency_key as string);
+      expect((stored.data as { value: string }).value).toBe('1234567890.123456789');
+      const again = await post('/v1/events', { ...first, value: '1234567890.123456789' }, ingest);
+      expect(again.body).toMatchObject({ status: 'duplicate', id: accepted.body.id });
+
+      const widest = event({ value: '@v' });
+      expect((await send('/v1/events', widest, { v: '9999999999.9999999999' })).status).toBe(202);
+      const [top] = await recorded('cust_acme', timestamp, widest.idempotency_key as string);
+      expect((top.data as { value: string }).value).toBe('9999999999.9999999999');
+    });
+
+    it('a value a double would round into range is 422 on value, as its string would be', async () => {
+      for (const [token, message] of [
+        ['123456789.12345678901', 'must have at most 10 digits after the decimal point'],
+        ['1e-400', 'must have at most 10 digits after the decimal point'],
+        ['1e-99999999', 'has too many digits after the decimal point'],
+        ['12345678901234567890', 'must have at most 10 digits before the decimal point'],
+        ['1e99999999', 'must be a finite number'],
+      ]) {
+        const body = expectProblem(
+          await send('/v1/events', event({ value: '@v' }), { v: token }),
+          422,
+          'EVENT.INVALID',
+        );
+        expect(body.errors).toEqual([{ field: 'value', message }]);
+      }
+    });
+
+    it('a property a double cannot hold is 422 naming it; in a batch only that event is refused', async () => {
+      const single = await send('/v1/events', event({ properties: { tokens: '@p' } }), { p: '0.1000000000000000001' });
+      expect(expectProblem(single, 422, 'EVENT.INVALID').errors).toEqual([
+        {
+          field: 'properties.tokens',
+          message: '0.1000000000000000001 cannot be kept exactly as a JSON number: send it as a string',
+        },
+      ]);
+      const events = [event(), event({ properties: { n: '@p' } }), event({ value: '@v' })];
+      const batch = await send(
+        '/v1/events/batch',
+        { events },
+        { p: '12345678901234567890', v: '1234567890.1234567891' },
+      );
+      expect(batch.status).toBe(207);
+      expect(batch.body.results.map((r: { status: number }) => r.status)).toEqual([202, 422, 202]);
+      expect(batch.body.results[1].error.errors.map((e: { field: string }) => e.field)).toEqual(['properties.n']);
+      const [third] = await recorded('cust_acme', timestamp, events[2].idempotency_key as string);
+      expect((third.data as { value: string }).value).toBe('1234567890.1234567891');
+    });
+  });
+
   describe('restart', () => {
     it('the write-side dedupe survives a restart: a new app on the same database answers duplicate and conflict', async () => {
       const body = event();

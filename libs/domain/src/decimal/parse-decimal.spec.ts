@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { Dec, toDecimalString, toFixedString } from './decimal';
+import { JsonNumberText } from './json-number-text';
 import { checkDecimal, DecimalError, parseDecimal } from './parse-decimal';
 
 const field = 'value';
@@ -91,6 +92,26 @@ describe('parseDecimal', () => {
         expect(parsed).not.toMatch(/e|^-0$|\.\d*0$/);
       }),
     );
+  });
+});
+
+describe('parseDecimal of a JsonNumberText (a JSON number kept as written)', () => {
+  it('reads its text exactly, exponent or not', () => {
+    expect(parseDecimal(new JsonNumberText('1234567890.123456789'), { field })).toBe('1234567890.123456789');
+    expect(parseDecimal(new JsonNumberText('12345678901234567890e-10'), { field })).toBe('1234567890.123456789');
+    expect(parseDecimal(new JsonNumberText('-0.00000000000000000'), { field })).toBe('0');
+  });
+
+  it('refuses it on its digits, and an absurd exponent before expanding it', () => {
+    expect(errorOf(new JsonNumberText('0.1000000000000000001'))).toMatchObject({ code: 'DECIMAL.TOO_PRECISE' });
+    expect(errorOf(new JsonNumberText('12345678901234567890'))).toMatchObject({ code: 'DECIMAL.OUT_OF_RANGE' });
+    expect(errorOf(new JsonNumberText('1e99999999'))).toMatchObject({
+      code: 'DECIMAL.OUT_OF_RANGE',
+      message: 'is far out of range',
+    });
+    expect(errorOf(new JsonNumberText('1e-99999999'))).toMatchObject({ code: 'DECIMAL.TOO_PRECISE' });
+    expect(errorOf(new JsonNumberText(`1${'0'.repeat(250)}`))).toMatchObject({ code: 'DECIMAL.INVALID' });
+    expect(errorOf(new JsonNumberText('-1.12345678901234567'))).toMatchObject({ code: 'DECIMAL.NEGATIVE' });
   });
 });
 

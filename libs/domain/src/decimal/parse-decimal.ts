@@ -1,5 +1,6 @@
 import { Dec, toDecimalString, type DecimalString } from './decimal';
 import type { FieldError } from './field-error';
+import { JsonNumberText } from './json-number-text';
 
 export type DecimalErrorCode = 'DECIMAL.INVALID' | 'DECIMAL.OUT_OF_RANGE' | 'DECIMAL.TOO_PRECISE' | 'DECIMAL.NEGATIVE';
 
@@ -38,6 +39,11 @@ export interface ParseDecimalOptions {
 const PLAIN_DECIMAL = /^-?\d+(\.\d+)?$/;
 /** Long enough for any acceptable value with generous leading/trailing zeros; stops absurd inputs early. */
 const MAX_INPUT_LENGTH = 200;
+/**
+ * A JSON number's exponent beyond this cannot be in range whatever its digits (at most 200): refused
+ * before decimal.js expands it (`1e99999999` would be a 100-million-digit string).
+ */
+const MAX_EXPONENT = 400;
 
 /**
  * Parses a decimal from a JSON string or number into its canonical string ("1.50" -> "1.5",
@@ -76,8 +82,19 @@ function toDec(input: unknown, field: string): Dec {
   if (typeof input === 'number') {
     if (!Number.isFinite(input)) throw new DecimalError('DECIMAL.INVALID', field, 'must be a finite number');
     // String(n) is the shortest string that reads back as the same double ("0.1", not
-    // 0.1000000000000000055…), i.e. the number the client wrote in its JSON.
+    // 0.1000000000000000055…), i.e. the number the client wrote in its JSON: the API's parser hands
+    // over as numbers only those a double holds as written (the others as JsonNumberText, or a 422).
     return new Dec(String(input));
+  }
+  if (input instanceof JsonNumberText) {
+    // A JSON number a double could not hold as written (the API's parser kept its text): read exactly.
+    if (input.text.length > MAX_INPUT_LENGTH) throw new DecimalError('DECIMAL.INVALID', field, 'has too many digits');
+    const exponent = Number(/[eE]([+-]?\d+)$/.exec(input.text)?.[1] ?? 0);
+    if (exponent > MAX_EXPONENT) throw new DecimalError('DECIMAL.OUT_OF_RANGE', field, 'is far out of range');
+    if (exponent < -MAX_EXPONENT) {
+      throw new DecimalError('DECIMAL.TOO_PRECISE', field, 'has too many digits after the decimal point');
+    }
+    return new Dec(input.text);
   }
   if (typeof input === 'string') {
     if (input.length === 0) throw new DecimalError('DECIMAL.INVALID', field, 'must not be empty');

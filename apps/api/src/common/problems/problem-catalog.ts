@@ -39,6 +39,7 @@ registerProblemTypes({
   'REQUEST.VALIDATION_FAILED': { status: 400, title: 'The request is not valid' },
   'REQUEST.MALFORMED_JSON': { status: 400, title: 'The request body is not valid JSON' },
   'REQUEST.INVALID_BODY': { status: 400, title: 'The request body must be a JSON object' },
+  'REQUEST.INEXACT_NUMBER': { status: 422, title: 'A JSON number cannot be kept exactly' },
   'REQUEST.INVALID_HEADER': { status: 400, title: 'A request header is not valid' },
   'REQUEST.BAD_REQUEST': { status: 400, title: 'Bad request' },
   'REQUEST.ROUTE_NOT_FOUND': { status: 404, title: 'No such route' },
