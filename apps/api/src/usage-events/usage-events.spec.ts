@@ -418,7 +418,14 @@ describe('usage ingestion over HTTP', () => {
       });
       // The same key through live ingestion is the same event: a duplicate, not a second count.
       const live = await post('/v1/events/batch', { events: [ancient] }, ingest);
-      expect(live.body.results[0]).toMatchObject({ status: 422 }); // too old for live ingestion
+      expect(live.body.results[0]).toMatchObject({
+        status: 202,
+        outcome: 'duplicate',
+        id: response.body.results[0].id,
+      });
+      // A key not recorded yet is still too old for live ingestion.
+      const unrecorded = await post('/v1/events', event({ timestamp: '2024-01-15T10:00:00Z' }), ingest);
+      expect(fieldsOf(expectProblem(unrecorded, 422, 'EVENT.INVALID'))).toEqual(['timestamp']);
       const again = await post('/v1/events/backfill', { reason: 'retry', events: [ancient] }, finance);
       expect(again.body.results[0]).toMatchObject({
         status: 202,
@@ -469,6 +476,39 @@ describe('usage ingestion over HTTP', () => {
       for (const [method, path, body] of attempts) {
         expectProblem(await api.request(method, path, { body, key: ingest }), 403, 'AUTH.FORBIDDEN');
       }
+    });
+  });
+
+  describe('retries of recorded events after what would refuse them changed', () => {
+    it('an archived customer or metric refuses new events, but a retry of a recorded key is its duplicate or 409', async () => {
+      expect((await post('/v1/customers', { id: 'cust_gone', name: 'Gone', currency: 'EUR' })).status).toBe(201);
+      expect((await post('/v1/metrics', { key: 'gone_metric', name: 'Gone', aggregation: 'sum' })).status).toBe(201);
+      const byCustomer = event({ customer_id: 'cust_gone' });
+      const byMetric = event({ metric_key: 'gone_metric' });
+      const first = await post('/v1/events/batch', { events: [byCustomer, byMetric] }, ingest);
+      expect(first.body.results.map((r: { outcome: string }) => r.outcome)).toEqual(['accepted', 'accepted']);
+      expect((await post('/v1/customers/cust_gone/archive', {})).status).toBe(200);
+      expect((await post('/v1/metrics/gone_metric/archive', {})).status).toBe(200);
+
+      const single = await post('/v1/events', byCustomer, ingest);
+      expect(single.status).toBe(202);
+      expect(single.body).toMatchObject({ status: 'duplicate', id: first.body.results[0].id });
+      const conflict = expectProblem(
+        await post('/v1/events', { ...byCustomer, value: '2' }, ingest),
+        409,
+        'EVENT.IDEMPOTENCY_CONFLICT',
+      );
+      expect(conflict.existing_id).toBe(first.body.results[0].id);
+
+      const batch = await post(
+        '/v1/events/batch',
+        { events: [byMetric, event({ metric_key: 'gone_metric' }), event({ customer_id: 'cust_gone' })] },
+        ingest,
+      );
+      expect(batch.body.results.map((r: { status: number }) => r.status)).toEqual([202, 422, 422]);
+      expect(batch.body.results[0]).toMatchObject({ outcome: 'duplicate', id: first.body.results[1].id });
+      expect(batch.body.results[1].error.errors).toEqual([{ field: 'metric_key', message: 'the metric is archived' }]);
+      expect(await recorded('cust_gone', timestamp)).toHaveLength(1);
     });
   });
 

@@ -4,7 +4,10 @@ import { USAGE_RECORDED, usageStreamId, type FieldError, type Metric, type Usage
 import {
   StoreUsageWriter,
   UsageGroupCommitWriter,
+  judge,
+  readUsageKeys,
   streamName,
+  usageKeyOf,
   type EventStore,
   type UsageAppendItem,
   type UsageGroupCommitOptions,
@@ -60,12 +63,15 @@ export class UsageIngestion implements OnApplicationShutdown {
    * second waits for the first's stream lock and commit, as two partitions' flushes never do.
    */
   readonly singleWriter: UsageWriter;
+  /** Where recorded keys are read (usage_idempotency); null where keys are not stored (KurrentDB). */
+  private readonly keys: Pool | null;
 
   constructor(
     @Inject(EVENT_STORE) store: EventStore,
     @Inject(PG_POOL) pool: Pool,
     private readonly catalog: CatalogDirectory,
   ) {
+    this.keys = store.kind === 'postgres' ? pool : null;
     if (store.kind === 'postgres') {
       const options = groupCommitOptions();
       this.writer = new UsageGroupCommitWriter(pool, options);
@@ -91,15 +97,42 @@ export class UsageIngestion implements OnApplicationShutdown {
     const maxAgeMs = source.kind === 'ingest' ? MAX_LIVE_AGE_MS : null;
     const pending = raw.map((event) => this.check(caller.tenantId, event, now, maxAgeMs));
     // Catalog hits are synchronous; only events naming something not in memory yet wait for a read.
-    const checked = pending.some((c) => c instanceof Promise) ? await Promise.all(pending) : (pending as Checked[]);
+    const fresh = pending.some((c) => c instanceof Promise) ? await Promise.all(pending) : (pending as Checked[]);
+    const checked = await this.settleRetries(caller.tenantId, fresh);
     const items: UsageAppendItem[] = [];
     for (const result of checked) if (result.ok) items.push(this.toItem(caller, requestId, result.event, source));
     const outcomes = await (raw.length === 1 ? this.singleWriter : this.writer).append(items);
     let next = 0;
     return checked.map((result): IngestResult => {
+      if ('settled' in result) return result.settled;
       if (!result.ok) return { status: 'invalid', errors: result.errors };
       const outcome = outcomes[next++];
       return { status: outcome.status, id: outcome.usageId, idempotency_key: result.event.idempotency_key };
+    });
+  }
+
+  /**
+   * An event refused only for what changed since it may have been recorded (its customer or metric
+   * archived, its timestamp now older than the live window) is a retry when its key is recorded: it
+   * is answered as any retry, `duplicate` (same payload) or `conflict`, never as invalid. A key not
+   * recorded leaves it invalid. Only Postgres stores keys where a read finds them.
+   */
+  private async settleRetries(tenantId: string, checked: Checked[]): Promise<Array<Checked | Settled>> {
+    const retries = checked.map(retryOf).filter((event) => event !== undefined);
+    if (retries.length === 0 || this.keys === null) return checked;
+    const recorded = await readUsageKeys(
+      this.keys,
+      retries.map((event) => ({ tenantId, idempotencyKey: event.idempotency_key })),
+    );
+    return checked.map((result): Checked | Settled => {
+      const event = retryOf(result);
+      const stored = event && recorded.get(usageKeyOf(tenantId, event.idempotency_key));
+      if (!event || !stored) return result;
+      const outcome = judge(usagePayloadHash(event), stored.payloadHash, stored.usageId);
+      return {
+        ok: false,
+        settled: { status: outcome.status, id: outcome.usageId, idempotency_key: event.idempotency_key },
+      };
     });
   }
 
@@ -114,9 +147,9 @@ export class UsageIngestion implements OnApplicationShutdown {
       return Promise.all([
         customerId === null ? null : this.catalog.customer(tenantId, customerId),
         metricKey === null ? null : this.catalog.metric(tenantId, metricKey),
-      ]).then(([c, m]) => withCatalog(validation, catalogErrors(customerId, c, metricKey, m)));
+      ]).then(([c, m]) => withCatalog(raw, now, validation, catalogErrors(customerId, c, metricKey, m)));
     }
-    return withCatalog(validation, catalogErrors(customerId, customer, metricKey, metric));
+    return withCatalog(raw, now, validation, catalogErrors(customerId, customer, metricKey, metric));
   }
 
   private toItem(
@@ -158,12 +191,31 @@ export class UsageIngestion implements OnApplicationShutdown {
   }
 }
 
-type Checked = { ok: true; event: NormalizedUsageEvent } | { ok: false; errors: FieldError[] };
+/**
+ * `retry`: the event in canonical form when it is refused only for what may have changed since it
+ * was recorded (archived customer or metric, age): settleRetries asks its key.
+ */
+type Checked =
+  { ok: true; event: NormalizedUsageEvent } | { ok: false; errors: FieldError[]; retry?: NormalizedUsageEvent };
+/** A retry of a recorded key, answered without writing. */
+type Settled = { ok: false; settled: IngestResult };
+
+const retryOf = (result: Checked) => (result.ok ? undefined : result.retry);
+
+interface CatalogCheck {
+  errors: FieldError[];
+  /** Both named and known (archived or not): only their archiving can be what changed. */
+  known: boolean;
+}
 
 /** Catalog problems name customer_id and metric_key, the first two fields: they come first. */
-function withCatalog(validation: UsageValidation, catalog: FieldError[]): Checked {
-  if (validation.ok && catalog.length === 0) return validation;
-  return { ok: false, errors: [...catalog, ...(validation.ok ? [] : validation.errors)] };
+function withCatalog(raw: unknown, now: Date, validation: UsageValidation, catalog: CatalogCheck): Checked {
+  if (validation.ok && catalog.errors.length === 0) return validation;
+  const errors = [...catalog.errors, ...(validation.ok ? [] : validation.errors)];
+  if (!catalog.known) return { ok: false, errors };
+  // Valid at any age: then the live window and archiving are all that refuse it (a rare path).
+  const anyAge = validation.ok ? validation : validateUsageEvent(raw, { now, maxAgeMs: null });
+  return anyAge.ok ? { ok: false, errors, retry: anyAge.event } : { ok: false, errors };
 }
 
 function catalogErrors(
@@ -171,7 +223,7 @@ function catalogErrors(
   customer: CatalogCustomer | null,
   metricKey: string | null,
   metric: Metric | null,
-): FieldError[] {
+): CatalogCheck {
   const errors: FieldError[] = [];
   if (customerId !== null) {
     if (customer === null) errors.push({ field: 'customer_id', message: `no customer "${customerId}"` });
@@ -181,5 +233,5 @@ function catalogErrors(
     if (metric === null) errors.push({ field: 'metric_key', message: `no metric "${metricKey}"` });
     else if (metric.archived_at !== null) errors.push({ field: 'metric_key', message: 'the metric is archived' });
   }
-  return errors;
+  return { errors, known: customer !== null && metric !== null };
 }
