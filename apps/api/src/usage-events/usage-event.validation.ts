@@ -66,6 +66,8 @@ function checkKey(raw: unknown): FieldError[] {
   if (CONTROL.test(raw) || LONE_SURROGATE.test(raw)) {
     return [{ field, message: 'must not contain control characters or invalid Unicode' }];
   }
+  // Keys are compared exactly (" k" and "k" are two events): a key of spaces alone is a client bug.
+  if (raw.trim() === '') return [{ field, message: 'must not be blank' }];
   return [];
 }
 

@@ -223,6 +223,11 @@ describe('usage events: list and void', () => {
       const id = await record();
       expectProblem(await api.request('POST', `/v1/events/${id}/void`, { body: {} }), 400, 'REQUEST.VALIDATION_FAILED');
       expectProblem(
+        await api.request('POST', `/v1/events/${id}/void`, { body: { reason: '   ' } }),
+        400,
+        'REQUEST.VALIDATION_FAILED',
+      );
+      expectProblem(
         await api.request('POST', `/v1/events/${id}/void`, { body: { reason: 'x' }, key: auditor }),
         403,
         'AUTH.FORBIDDEN',

@@ -125,10 +125,12 @@ function instantParts(timestamp: string): { epochSeconds: number; fraction: stri
   const match = RFC3339.exec(timestamp);
   if (!match) return 'format';
   const [, year, month, day, hour, minute, second, fraction = '', offset] = match;
-  const offsetMinutes =
-    offset.toUpperCase() === 'Z'
-      ? 0
-      : (offset[0] === '-' ? -1 : 1) * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6)));
+  const zulu = offset.toUpperCase() === 'Z';
+  // RFC 3339's time-numoffset: hours 00-23, minutes 00-59 (`+99:99` would move the instant by 4 days).
+  if (!zulu && (Number(offset.slice(1, 3)) > 23 || Number(offset.slice(4, 6)) > 59)) return 'value';
+  const offsetMinutes = zulu
+    ? 0
+    : (offset[0] === '-' ? -1 : 1) * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6)));
   // setUTCFullYear, not Date.UTC(year…): Date.UTC maps years 0-99 to 1900-1999.
   const date = new Date(Date.UTC(2000, Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second)));
   date.setUTCFullYear(Number(year));
