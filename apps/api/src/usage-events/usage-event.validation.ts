@@ -1,5 +1,18 @@
 import { hash } from 'node:crypto';
-import { DecimalError, JsonNumberText, isJsonObject, normalizeInstant, parseDecimal, type FieldError } from '#domain';
+import {
+  DecimalError,
+  JsonNumberText,
+  PROPERTY_FIELD_PREFIX,
+  checkDecimal,
+  isJsonObject,
+  matchesFilters,
+  normalizeInstant,
+  parseDecimal,
+  versionInForce,
+  type Aggregation,
+  type FieldError,
+  type Metric,
+} from '#domain';
 
 /**
  * Validation and normalisation of one usage event as a client sends it (no Nest, no I/O: the
@@ -208,6 +221,45 @@ export function validateUsageEvent(raw: unknown, options: UsageValidationOptions
       properties: { ...((raw.properties ?? {}) as NormalizedUsageEvent['properties']) },
     },
   };
+}
+
+/** The aggregations that read their field as a number (count and unique_count do not). */
+const NUMERIC_AGGREGATIONS: ReadonlySet<Aggregation> = new Set([
+  'sum',
+  'min',
+  'max',
+  'avg',
+  'first',
+  'last',
+  'percentile',
+]);
+/** Per metric (a catalog object, replaced when the metric changes): does any version meter a property as a number? */
+const metersProperties = new WeakMap<Metric, boolean>();
+
+/**
+ * A property the metric's version in force at the event's time meters as a number (`field:
+ * "properties.tokens"` with sum, max, …) is the event's quantity: it follows `value`'s rules
+ * (a non-negative decimal within DECIMAL(20,10)) or the event is refused, naming it, rather than
+ * skipped or counted negative without a word. Absent or null, it is no value (the event still
+ * counts for `count`); outside the version's filters, it is not metered at all.
+ */
+export function meteredPropertyErrors(metric: Metric, event: NormalizedUsageEvent): FieldError[] {
+  let any = metersProperties.get(metric);
+  if (any === undefined) {
+    any = metric.versions.some(
+      (version) => NUMERIC_AGGREGATIONS.has(version.aggregation) && version.field?.startsWith(PROPERTY_FIELD_PREFIX),
+    );
+    metersProperties.set(metric, any);
+  }
+  if (!any) return [];
+  const version = versionInForce(metric, event.timestamp);
+  if (!NUMERIC_AGGREGATIONS.has(version.aggregation) || !version.field?.startsWith(PROPERTY_FIELD_PREFIX)) return [];
+  const name = version.field.slice(PROPERTY_FIELD_PREFIX.length);
+  const raw = Object.prototype.hasOwnProperty.call(event.properties, name) ? event.properties[name] : null;
+  if (raw === null || !matchesFilters(version, event.properties)) return [];
+  const checked = checkDecimal(raw, { field: `properties.${name}`, allowNegative: false });
+  if (checked.ok) return [];
+  return [{ ...checked.error, message: `${checked.error.message} (metric "${metric.key}" meters it)` }];
 }
 
 /**

@@ -514,6 +514,72 @@ describe('usage ingestion over HTTP', () => {
     });
   });
 
+  describe('a property a meter reads as the quantity', () => {
+    beforeAll(async () => {
+      const metrics = await Promise.all([
+        post('/v1/metrics', {
+          key: 'tokens_in',
+          name: 'Tokens',
+          aggregation: 'sum',
+          field: 'properties.tokens',
+          filters: { region: { eq: 'eu' } },
+        }),
+        post('/v1/metrics', {
+          key: 'users_seen',
+          name: 'Users',
+          aggregation: 'unique_count',
+          field: 'properties.tokens',
+        }),
+      ]);
+      expect(metrics.map((r) => r.status)).toEqual([201, 201]);
+    });
+    const metered = (tokens: unknown, overrides: Record<string, unknown> = {}) =>
+      event({ metric_key: 'tokens_in', properties: { region: 'eu', tokens }, ...overrides });
+
+    it("follows value's rules (422 naming it) where the meter reads it, and only there", async () => {
+      const refused: Array<[unknown, string]> = [
+        [-3, 'must not be negative'],
+        ['abc', 'must be a decimal number such as "12.5"'],
+        [true, 'must be a decimal number (a string such as "12.5" or a JSON number)'],
+        [12_345_678_901.5, 'must have at most 10 digits before the decimal point'],
+        ['0.12345678901', 'must have at most 10 digits after the decimal point'],
+      ];
+      for (const [tokens, message] of refused) {
+        const body = expectProblem(await post('/v1/events', metered(tokens), ingest), 422, 'EVENT.INVALID');
+        expect(body.errors).toEqual([
+          { field: 'properties.tokens', message: `${message} (metric "tokens_in" meters it)` },
+        ]);
+      }
+      const accepted = [
+        metered(5),
+        metered('2.5'),
+        metered(null),
+        event({ metric_key: 'tokens_in', properties: { region: 'eu' } }), // no value: counts for count only
+        metered('n/a', { properties: { region: 'us', tokens: 'n/a' } }), // outside the filter: not metered
+        event({ metric_key: 'users_seen', properties: { tokens: 'abc' } }), // unique_count: any scalar
+      ];
+      const batch = await post('/v1/events/batch', { events: [...accepted, metered(-1)] }, ingest);
+      expect(batch.body.results.map((r: { status: number }) => r.status)).toEqual([202, 202, 202, 202, 202, 202, 422]);
+    });
+
+    it('a version published since that meters a property does not turn a retry of a recorded event into 422', async () => {
+      expect((await post('/v1/metrics', { key: 'later_meter', name: 'Later', aggregation: 'sum' })).status).toBe(201);
+      const recordedEvent = event({ metric_key: 'later_meter', properties: { tokens: 'abc' } });
+      const first = await post('/v1/events', recordedEvent, ingest);
+      expect(first.body.status).toBe('accepted');
+      const published = await post('/v1/metrics/later_meter/versions', {
+        aggregation: 'sum',
+        field: 'properties.tokens',
+        effective_from: iso(-2 * DAY),
+      });
+      expect(published.status).toBe(201);
+      const retry = await post('/v1/events', recordedEvent, ingest);
+      expect(retry.body).toMatchObject({ status: 'duplicate', id: first.body.id });
+      const fresh = await post('/v1/events', { ...recordedEvent, idempotency_key: newKey() }, ingest);
+      expect(fieldsOf(expectProblem(fresh, 422, 'EVENT.INVALID'))).toEqual(['properties.tokens']);
+    });
+  });
+
   describe('JSON numbers a double cannot hold as written', () => {
     /** The event's JSON with `numbers` written in as raw JSON number tokens in place of '@name' strings. */
     const rawJson = (body: unknown, numbers: Record<string, string>) =>

@@ -18,6 +18,7 @@ import { CatalogDirectory, type CatalogCustomer } from '../common/catalog-direct
 import { EVENT_STORE, PG_POOL } from '../common/tokens';
 import {
   MAX_LIVE_AGE_MS,
+  meteredPropertyErrors,
   usagePayloadHash,
   usageIdFor,
   validateUsageEvent,
@@ -206,12 +207,19 @@ interface CatalogCheck {
   errors: FieldError[];
   /** Both named and known (archived or not): only their archiving can be what changed. */
   known: boolean;
+  metric: Metric | null;
 }
 
-/** Catalog problems name customer_id and metric_key, the first two fields: they come first. */
+/**
+ * Catalog problems name customer_id and metric_key, the first two fields: they come first. A valid
+ * event is checked against its metric's meter too (meteredPropertyErrors): a version published since
+ * may meter a property differently, so that refusal is one a recorded key overrides as well.
+ */
 function withCatalog(raw: unknown, now: Date, validation: UsageValidation, catalog: CatalogCheck): Checked {
-  if (validation.ok && catalog.errors.length === 0) return validation;
-  const errors = [...catalog.errors, ...(validation.ok ? [] : validation.errors)];
+  const metered =
+    validation.ok && catalog.metric !== null ? meteredPropertyErrors(catalog.metric, validation.event) : [];
+  if (validation.ok && catalog.errors.length === 0 && metered.length === 0) return validation;
+  const errors = [...catalog.errors, ...(validation.ok ? metered : validation.errors)];
   if (!catalog.known) return { ok: false, errors };
   // Valid at any age: then the live window and archiving are all that refuse it (a rare path).
   const anyAge = validation.ok ? validation : validateUsageEvent(raw, { now, maxAgeMs: null });
@@ -233,5 +241,5 @@ function catalogErrors(
     if (metric === null) errors.push({ field: 'metric_key', message: `no metric "${metricKey}"` });
     else if (metric.archived_at !== null) errors.push({ field: 'metric_key', message: 'the metric is archived' });
   }
-  return { errors, known: customer !== null && metric !== null };
+  return { errors, known: customer !== null && metric !== null, metric };
 }
