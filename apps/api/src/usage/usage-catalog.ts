@@ -75,6 +75,32 @@ export async function listMeters(db: Queryable, tenantId: string): Promise<Meter
   return rows.map(toMeter);
 }
 
+/**
+ * Which of `metricKeys` the customer has raw usage of in a UTC month that meets [start, end)
+ * (`usage_series`, one row per metric, month and customer): a cheap, slightly wide "any usage here".
+ */
+export async function metricsWithUsage(
+  db: Queryable,
+  tenantId: string,
+  customerId: string,
+  metricKeys: readonly string[],
+  period: { start: string; end: string },
+): Promise<Set<string>> {
+  if (metricKeys.length === 0) return new Set();
+  const { rows } = await read(() =>
+    db.query<{ metric_key: string }>(
+      preparedQuery(
+        `SELECT DISTINCT metric_key FROM usage_series
+          WHERE tenant_id = $1 AND customer_id = $2 AND metric_key = ANY($3::text[])
+            AND month >= date_trunc('month', $4::timestamptz AT TIME ZONE 'UTC')::date
+            AND month < ($5::timestamptz AT TIME ZONE 'UTC')`,
+        [tenantId, customerId, metricKeys, period.start, period.end],
+      ),
+    ),
+  );
+  return new Set(rows.map((row) => row.metric_key));
+}
+
 /** The customer's subscriptions not ended at `now` (the usage projection's copy). */
 export async function loadLiveSubscriptions(
   db: Queryable,

@@ -13,6 +13,7 @@ import { StampedCache } from './stamped-cache';
 import { CatalogDirectory } from '../common/catalog-directory';
 import {
   listMeters,
+  metricsWithUsage,
   loadLiveSubscriptions,
   loadMeter,
   metricNotFound,
@@ -182,7 +183,12 @@ export class UsageService {
       const { source, meter_versions, ...rest } = usage;
       return { ...head, ...rest, meta: { ...meta, lag_seconds: lagSeconds, source, meter_versions } };
     }
-    const meters = (await listMeters(this.pool, tenantId)).filter((meter) => meter.archived_at === null);
+    // Every live metric, and the archived ones the customer has usage of in the period (archiving a
+    // metric stops new events, not the billing of those it already has).
+    const all = await listMeters(this.pool, tenantId);
+    const archived = all.filter((meter) => meter.archived_at !== null).map((meter) => meter.key);
+    const used = await metricsWithUsage(this.pool, tenantId, query.customer_id, archived, chosen.period);
+    const meters = all.filter((meter) => meter.archived_at === null || used.has(meter.key));
     const { lagSeconds, stamp } = await state;
     const data = await Promise.all(meters.map((meter) => summarize(meter.key, stamp, () => meter)));
     return { ...head, data, meta: { ...meta, lag_seconds: lagSeconds } };

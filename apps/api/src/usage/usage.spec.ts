@@ -270,6 +270,41 @@ describe('usage over HTTP', () => {
       expectProblem(await summary({ customer_id: 'cus_1', metric_key: 'nope' }), 404, 'METRIC.NOT_FOUND');
       expectProblem(await summary({ customer_id: 'nobody', metric_key: 'api_calls' }), 404, 'CUSTOMER.NOT_FOUND');
     });
+
+    it('without metric_key: an archived metric is listed for a customer with usage of it in the period', async () => {
+      expect(
+        (await post('/v1/customers', { id: 'cus_arch', name: 'Arch', currency: 'EUR', timezone: TZ })).status,
+      ).toBe(201);
+      for (const key of ['zz_retired_used', 'zz_retired_unused']) {
+        expect((await post('/v1/metrics', { key, name: key, aggregation: 'sum' })).status).toBe(201);
+      }
+      const recorded = await post(
+        '/v1/events',
+        {
+          customer_id: 'cus_arch',
+          metric_key: 'zz_retired_used',
+          value: '7',
+          timestamp: now().minus({ seconds: 1 }).toISO(),
+          idempotency_key: 'retired-1',
+        },
+        ingest,
+      );
+      expect(recorded.status).toBe(202);
+      for (const key of ['zz_retired_used', 'zz_retired_unused']) {
+        expect((await post(`/v1/metrics/${key}/archive`, {})).status).toBe(200);
+      }
+      await projector.caughtUp();
+      const keys = async (customer: string) =>
+        ((await summary({ customer_id: customer })).body.data as Array<{ metric_key: string; value: string }>).map(
+          (m) => [m.metric_key, m.value],
+        );
+      expect(await keys('cus_arch')).toEqual([
+        ['api_calls', '0'],
+        ['storage', null],
+        ['zz_retired_used', '7'],
+      ]);
+      expect((await keys('cus_1')).map(([key]) => key)).toEqual(['api_calls', 'storage']);
+    });
   });
 
   describe('POST /v1/usage/compute', () => {
