@@ -145,6 +145,21 @@ describe('usage events: list and void', () => {
       const ingest = (await api.request('POST', '/v1/api-keys', { body: { role: 'ingest', kind: 'secret' } })).body.key;
       expectProblem(await api.request('GET', base, { key: ingest }), 403, 'AUTH.FORBIDDEN');
     });
+
+    it('422 USAGE.INVALID_PERIOD for a to not later than from, as summary, compute and histogram answer', async () => {
+      for (const [from, to] of [
+        ['2026-11-21T00:00:00Z', '2026-11-20T00:00:00Z'],
+        ['2026-11-21T00:00:00Z', '2026-11-21T01:00:00+01:00'],
+      ]) {
+        const response = await api.request(
+          'GET',
+          `/v1/events?customer_id=cust_list&metric_key=api_calls&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`,
+        );
+        expect(expectProblem(response, 422, 'USAGE.INVALID_PERIOD').errors).toEqual([
+          { field: 'to', message: 'must be later than from' },
+        ]);
+      }
+    });
   });
 
   describe('POST /v1/events/:id/void', () => {

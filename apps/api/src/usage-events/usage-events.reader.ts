@@ -7,6 +7,7 @@ import { decodeCursor, encodeCursor, invalidCursor } from '../common/pagination'
 import { ApiProblem } from '../common/problems/api-problem';
 import { validationErrors } from '../common/problems/to-problem';
 import { EVENT_STORE, PG_POOL } from '../common/tokens';
+import '../usage/usage.problems';
 import { DEFAULT_EVENTS_PAGE, type ListUsageEventsQuery } from './dto/list-usage-events.query';
 
 export interface UsageEventView {
@@ -113,14 +114,21 @@ export class UsageEventsReader {
     const values: unknown[] = [tenantId, query.customer_id, query.metric_key];
     const conditions = ['tenant_id = $1', 'customer_id = $2', 'metric_key = $3'];
     const bound = (raw: string | undefined, field: 'from' | 'to', operator: string) => {
-      if (raw === undefined) return;
+      if (raw === undefined) return undefined;
       const parsed = normalizeInstant(raw, field);
       if (!parsed.ok) throw validationErrors([parsed.error]);
       values.push(parsed.value);
       conditions.push(`ts ${operator} $${values.length}::timestamptz`);
+      return Date.parse(parsed.value);
     };
-    bound(query.from, 'from', '>=');
-    bound(query.to, 'to', '<');
+    const from = bound(query.from, 'from', '>=');
+    const to = bound(query.to, 'to', '<');
+    // As summary, compute and histogram answer it: an empty or inverted window is the caller's mistake.
+    if (from !== undefined && to !== undefined && to <= from) {
+      throw new ApiProblem('USAGE.INVALID_PERIOD', 'to must be later than from', {
+        errors: [{ field: 'to', message: 'must be later than from' }],
+      });
+    }
     if (query.cursor !== undefined) {
       const after = decodeCursor(query.cursor, ['ts', 'id']);
       if (!normalizeInstant(after.ts, 'cursor').ok || !UUID.test(after.id)) throw invalidCursor();
