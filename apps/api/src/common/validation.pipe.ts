@@ -16,7 +16,8 @@ export class RequestValidationPipe extends ValidationPipe {
       forbidNonWhitelisted: true,
       forbidUnknownValues: true,
       transform: true,
-      validationError: { target: false, value: false },
+      // value: flattenValidationErrors tells a missing field (undefined) from a wrong one; it is never echoed.
+      validationError: { target: false, value: true },
       exceptionFactory: (errors) => validationErrors(flattenValidationErrors(errors)),
     });
   }

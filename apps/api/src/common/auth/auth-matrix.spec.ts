@@ -149,6 +149,21 @@ describe('authentication and authorisation matrix', () => {
     }
   });
 
+  it('a valid key under another scheme, or none, is told to use Bearer; a bad bearer token is told it is not valid', async () => {
+    for (const header of [`Basic ${keys.admin}`, keys.admin, `Token ${keys.admin}`]) {
+      const response = await sendRequest(api.baseUrl, 'GET', '/v1/customers', { headers: { authorization: header } });
+      expectProblem(response, 401, 'AUTH.UNAUTHENTICATED', header.split(' ')[0]);
+      expect((response.body as { detail: string }).detail).toBe(
+        'send the API key with the Bearer scheme: Authorization: Bearer <key>',
+      );
+      expectNoSecret(response, keys.admin);
+    }
+    const unknown = await sendRequest(api.baseUrl, 'GET', '/v1/customers', {
+      headers: { authorization: `Bearer sk_${'Z'.repeat(40)}` },
+    });
+    expect((unknown.body as { detail: string }).detail).toBe('the API key is not valid or has been revoked');
+  });
+
   it('each key role reaches exactly the routes documented for it (403 problem+json elsewhere)', async () => {
     const callers: ApiKeyRole[] = ['admin', 'finance', 'auditor', 'ingest'];
     for (const route of ROUTES) {

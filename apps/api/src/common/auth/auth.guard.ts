@@ -58,7 +58,10 @@ export class AuthGuard implements CanActivate {
     const caller = this.authenticate(request);
     request.auth = caller;
     if (caller.kind === 'publishable' && !this.reflector.getAllAndOverride<boolean>(ALLOW_PUBLISHABLE, targets)) {
-      throw new ApiProblem('AUTH.FORBIDDEN', 'publishable keys may only read entitlements and usage');
+      throw new ApiProblem(
+        'AUTH.FORBIDDEN',
+        'publishable keys may only read entitlements, the usage summary and the usage histogram',
+      );
     }
     if (this.reflector.getAllAndOverride<boolean>(OPERATOR_ONLY, targets) && !isOperator(caller)) {
       throw new ApiProblem('AUTH.FORBIDDEN', 'only an admin key of the default tenant (the operator) may do this');
@@ -77,6 +80,15 @@ export class AuthGuard implements CanActivate {
       });
     }
     const caller = authenticateRequest(request, (token) => this.directory.authenticate(token));
+    if (!caller && bearerToken(request.headers.authorization) === undefined) {
+      throw new ApiProblem(
+        'AUTH.UNAUTHENTICATED',
+        'send the API key with the Bearer scheme: Authorization: Bearer <key>',
+        {
+          headers: { 'www-authenticate': `${CHALLENGE}, error="invalid_request"` },
+        },
+      );
+    }
     if (!caller) {
       throw new ApiProblem('AUTH.UNAUTHENTICATED', 'the API key is not valid or has been revoked', {
         headers: { 'www-authenticate': `${CHALLENGE}, error="invalid_token"` },
