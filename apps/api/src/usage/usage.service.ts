@@ -176,7 +176,8 @@ export class UsageService {
       );
     if (query.metric_key !== undefined) {
       const metricKey = query.metric_key;
-      // Existence from the directory (memory) every time: an archived metric is a 404 at once.
+      // Existence from the directory (memory) every time: an unknown metric is a 404 at once; an archived
+      // one still answers the usage it has.
       const known = await this.knownMetric(tenantId, metricKey);
       const { lagSeconds, stamp } = await state;
       const usage = await summarize(metricKey, stamp, () => this.projectedMeter(tenantId, known));
