@@ -12,6 +12,7 @@ import {
   type Aggregation,
   type FieldError,
   type Metric,
+  type MetricVersion,
 } from '#domain';
 
 /**
@@ -233,6 +234,8 @@ const NUMERIC_AGGREGATIONS: ReadonlySet<Aggregation> = new Set([
   'last',
   'percentile',
 ]);
+const metersPropertyAsNumber = (version: MetricVersion) =>
+  NUMERIC_AGGREGATIONS.has(version.aggregation) && version.field?.startsWith(PROPERTY_FIELD_PREFIX) === true;
 /** Per metric (a catalog object, replaced when the metric changes): does any version meter a property as a number? */
 const metersProperties = new WeakMap<Metric, boolean>();
 
@@ -246,15 +249,13 @@ const metersProperties = new WeakMap<Metric, boolean>();
 export function meteredPropertyErrors(metric: Metric, event: NormalizedUsageEvent): FieldError[] {
   let any = metersProperties.get(metric);
   if (any === undefined) {
-    any = metric.versions.some(
-      (version) => NUMERIC_AGGREGATIONS.has(version.aggregation) && version.field?.startsWith(PROPERTY_FIELD_PREFIX),
-    );
+    any = metric.versions.some(metersPropertyAsNumber);
     metersProperties.set(metric, any);
   }
   if (!any) return [];
   const version = versionInForce(metric, event.timestamp);
-  if (!NUMERIC_AGGREGATIONS.has(version.aggregation) || !version.field?.startsWith(PROPERTY_FIELD_PREFIX)) return [];
-  const name = version.field.slice(PROPERTY_FIELD_PREFIX.length);
+  if (!metersPropertyAsNumber(version)) return [];
+  const name = version.field!.slice(PROPERTY_FIELD_PREFIX.length);
   const raw = Object.prototype.hasOwnProperty.call(event.properties, name) ? event.properties[name] : null;
   if (raw === null || !matchesFilters(version, event.properties)) return [];
   const checked = checkDecimal(raw, { field: `properties.${name}`, allowNegative: false });
