@@ -2,6 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { eventually } from '../test/support/api';
 import { createTestDatabase, type TestDatabase } from '../test/support/database';
 
 /**
@@ -95,17 +96,21 @@ describe('benchmarks (smoke)', () => {
     const exited = new Promise<number | null>((resolve) => bench.once('exit', (code) => resolve(code)));
     // Interrupted once its API, projector and cluster are all up (the load has not started yet or runs).
     let started: Array<{ pid: number; args: string }> = [];
-    await until(() => {
-      started = descendants(bench.pid!);
-      const has = (pattern: RegExp) => started.some((process) => pattern.test(process.args));
-      return has(/main\.js api\b/) && has(/main\.js projector\b/) && has(/\/postgres -D /);
-    }, 120_000);
+    await eventually(
+      async () => {
+        started = descendants(bench.pid!);
+        const has = (pattern: RegExp) => started.some((process) => pattern.test(process.args));
+        return has(/main\.js api\b/) && has(/main\.js projector\b/) && has(/\/postgres -D /);
+      },
+      'the bench to start its API, projector and cluster',
+      120_000,
+    );
     const clusterDir = /-D (\S+)/.exec(started.find((process) => /\/postgres -D /.test(process.args))!.args)![1];
     expect(existsSync(clusterDir)).toBe(true);
     bench.kill('SIGTERM');
     expect(await exited).toBe(143);
     expect(stderr).toMatch(/SIGTERM; stopping what it started/);
-    await until(() => started.every((process) => !alive(process.pid)), 30_000);
+    await eventually(async () => started.every((process) => !alive(process.pid)), 'its processes to end', 30_000);
     expect(existsSync(clusterDir)).toBe(false);
   }, 240_000);
 });
@@ -144,13 +149,5 @@ function alive(pid: number): boolean {
     return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
-  }
-}
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -49,7 +49,7 @@ function runBench(name: string, args: string[]): Promise<unknown> {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
-    // Interrupted: the bench gets the same signal and stops what it started before run-all exits.
+    // Interrupted: the bench gets SIGTERM and stops what it started before run-all exits.
     const exited = new Promise<void>((done) => child.once('exit', () => done()));
     const forget = onInterrupt(async () => {
       child.kill('SIGTERM');
