@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { USAGE_RECORDED, normalizeInstant, type FieldError } from '#domain';
 import type { Checkpoint } from '#ledger';
+import { NOT_A_CURSOR, cursorScopeError, listScope } from '../common/cursor-scope';
 
 /**
  * "Who did what, when": the `audit_log` projection (apps/projector/src/audit), one row per event of
@@ -129,7 +130,7 @@ export async function readAuditLog(pool: Pool, query: AuditLogQuery): Promise<Au
     data: page.map(entryOf),
     next_cursor:
       rows.length > pageSize && last
-        ? encodeCursor({ recorded: last.recorded_text, stream: last.stream, event: last.event_id })
+        ? encodeCursor({ recorded: last.recorded_text, stream: last.stream, event: last.event_id }, scopeOf(query))
         : null,
     meta: {
       consistency: 'eventual',
@@ -165,7 +166,9 @@ function whereOf(query: AuditLogQuery): { conditions: string[]; values: unknown[
   if (query.stream !== undefined) conditions.push(streamCondition(query, bind));
   if (query.cursor !== undefined) {
     const after = decodeCursor(query.cursor);
-    if (after === null) errors.push({ field: 'cursor', message: 'not a cursor returned by this list' });
+    const other = after === null ? null : cursorScopeError(after.scope, scopeOf(query));
+    if (after === null) errors.push({ field: 'cursor', message: NOT_A_CURSOR });
+    else if (other !== null) errors.push({ field: 'cursor', message: other });
     else {
       conditions.push(
         `(recorded_at, stream, event_id) < (${bind(after.recorded)}::timestamptz, ${bind(after.stream)}, ${bind(after.event)}::uuid)`,
@@ -227,17 +230,28 @@ function canonicalInstant(text: string): string {
   return normalized.ok ? normalized.value : text;
 }
 
-/** Opaque to clients: base64url JSON of the last row's sort key. */
-function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify([cursor.recorded, cursor.stream, cursor.event]), 'utf8').toString('base64url');
+/** The filters a cursor continues (listScope): not limit. */
+function scopeOf(query: AuditLogQuery): string {
+  const { tenantId, since, until, actor, types, stream } = query;
+  const typeSet = types === undefined ? undefined : [...new Set(types)].sort();
+  return listScope('audit_log', tenantId, { since, until, actor, types: typeSet, stream });
 }
 
-function decodeCursor(raw: string): Cursor | null {
+/** Opaque to clients: base64url JSON of the last row's sort key and the query's scope. */
+function encodeCursor(cursor: Cursor, scope: string): string {
+  return Buffer.from(JSON.stringify([cursor.recorded, cursor.stream, cursor.event, scope]), 'utf8').toString(
+    'base64url',
+  );
+}
+
+/** `scope` undefined: a cursor issued before cursors carried one (3 elements). */
+function decodeCursor(raw: string): (Cursor & { scope?: string }) | null {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
-    if (!Array.isArray(parsed) || parsed.length !== 3 || !parsed.every((p) => typeof p === 'string')) return null;
-    const [recorded, stream, event] = parsed as string[];
-    return normalizeInstant(recorded, 'cursor').ok && UUID.test(event) ? { recorded, stream, event } : null;
+    if (!Array.isArray(parsed) || (parsed.length !== 3 && parsed.length !== 4)) return null;
+    if (!parsed.every((p) => typeof p === 'string')) return null;
+    const [recorded, stream, event, scope] = parsed as string[];
+    return normalizeInstant(recorded, 'cursor').ok && UUID.test(event) ? { recorded, stream, event, scope } : null;
   } catch {
     return null;
   }

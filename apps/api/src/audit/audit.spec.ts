@@ -193,6 +193,26 @@ describe('audit routes', () => {
       expect(walked).toEqual(all);
     });
 
+    it('a cursor continues only its own filters: another actor or type is 400 naming cursor; a new limit is fine', async () => {
+      const first = await auditLog('?type=ApiKeyIssued&limit=1');
+      expect(first.next_cursor).not.toBeNull();
+      const next = await auditLog(`?type=ApiKeyIssued&limit=2&cursor=${first.next_cursor}`);
+      expect(next.data.length).toBeGreaterThan(0);
+      expect(next.data.every((entry) => entry.type === 'ApiKeyIssued')).toBe(true);
+      for (const other of ['?type=InvoiceClosed', '?type=ApiKeyIssued&actor=cli:nobody', '']) {
+        const refused = expectProblem(
+          await api.request('GET', `/v1/audit-log${other}${other ? '&' : '?'}cursor=${first.next_cursor}`, {
+            key: keys.auditor.key,
+          }),
+          400,
+          'REQUEST.VALIDATION_FAILED',
+        );
+        expect(refused.errors).toEqual([
+          { field: 'cursor', message: expect.stringMatching(/another list or with other filters/) },
+        ]);
+      }
+    });
+
     it('is for auditors and admins; refuses usage events, bad instants and foreign cursors by field', async () => {
       expectProblem(await api.request('GET', '/v1/audit-log', { key: keys.finance.key }), 403, 'AUTH.FORBIDDEN');
       expect((await api.request('GET', '/v1/audit-log')).status).toBe(200); // admin

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { formatMoney } from '#domain';
 import { ledgerBalances, listLedgerEntries } from '../../../projector/src/billing/billing.queries';
 import { loadCustomer } from '../customers/customer.operations';
-import { decodeCursor, encodeCursor, invalidCursor } from '../common/pagination';
+import { decodeCursor, encodeCursor, invalidCursor, listScope } from '../common/pagination';
 import { ApiProblem } from '../common/problems/api-problem';
 import { BillingService } from './billing.service';
 import type { CustomerBalanceView, LedgerPage } from './billing.views';
@@ -42,7 +42,9 @@ export class CustomerLedgerReader {
 
   async ledger(tenantId: string, customerId: string, query: { cursor?: string; limit: number }): Promise<LedgerPage> {
     await loadCustomer(this.billing.store, tenantId, customerId);
-    const after = query.cursor === undefined ? undefined : Number(decodeCursor(query.cursor, ['revision']).revision);
+    const scope = listScope('customer_ledger', tenantId, { customer_id: customerId });
+    const after =
+      query.cursor === undefined ? undefined : Number(decodeCursor(query.cursor, ['revision'], scope).revision);
     if (after !== undefined && !Number.isSafeInteger(after)) throw invalidCursor();
     const rows = await readModel('ledger_entries', () =>
       listLedgerEntries(this.billing.pool, { tenantId, customerId, afterRevision: after, limit: query.limit + 1 }),
@@ -59,6 +61,9 @@ export class CustomerLedgerReader {
       posted_at: row.posted_at.toISOString(),
     }));
     const more = rows.length > query.limit;
-    return { data, next_cursor: more ? encodeCursor({ revision: String(data[data.length - 1].sequence) }) : null };
+    return {
+      data,
+      next_cursor: more ? encodeCursor({ revision: String(data[data.length - 1].sequence) }, scope) : null,
+    };
   }
 }

@@ -13,7 +13,7 @@ import {
   type MetricVersion,
 } from '#domain';
 import type { EventStore } from '#ledger';
-import { decodeCursor, encodeCursor, invalidCursor } from '../common/pagination';
+import { decodeCursor, encodeCursor, invalidCursor, listScope } from '../common/pagination';
 import { ApiProblem } from '../common/problems/api-problem';
 import { findCalculation, loadCalculationInputsFromLog, type ChargesCalculated } from './calculation';
 import type { InvoiceOutcome } from './invoice.operations';
@@ -134,6 +134,10 @@ export async function explainInvoice(
           periodEnd: calculation.period_end,
           provenance,
           cursor: options.cursor,
+          scope: listScope('invoice_line_events', deps.tenantId, {
+            invoice_id: outcome.invoiceId,
+            line: line.charge_key,
+          }),
           limit: options.limit,
         });
   return { ...explanation, events: { line: line.charge_key, ...page } };
@@ -158,6 +162,8 @@ interface LineEventsQuery {
   periodEnd: string;
   provenance: Provenance;
   cursor?: string;
+  /** The cursor's scope (listScope): this invoice's line. */
+  scope: string;
   limit: number;
 }
 
@@ -179,7 +185,7 @@ async function lineEvents(
   pool: Pool,
   query: LineEventsQuery,
 ): Promise<{ data: ExplainedEvent[]; next_cursor: string | null }> {
-  const after = query.cursor === undefined ? null : decodeCursor(query.cursor, ['ts', 'id']);
+  const after = query.cursor === undefined ? null : decodeCursor(query.cursor, ['ts', 'id'], query.scope);
   if (after !== null && (Number.isNaN(Date.parse(after.ts)) || !/^[0-9a-f-]{36}$/.test(after.id))) {
     throw invalidCursor();
   }
@@ -215,5 +221,8 @@ async function lineEvents(
     late: row.recorded_at.getTime() >= Date.parse(query.periodEnd),
   }));
   const last = data[data.length - 1];
-  return { data, next_cursor: rows.length > query.limit ? encodeCursor({ ts: last.timestamp, id: last.id }) : null };
+  return {
+    data,
+    next_cursor: rows.length > query.limit ? encodeCursor({ ts: last.timestamp, id: last.id }, query.scope) : null,
+  };
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { InvoiceStatus } from '#domain';
 import { listInvoices, type InvoiceListRow } from '../../../projector/src/billing/billing.queries';
 import type { AuthContext } from '../common/auth/key-directory';
-import { decodeCursor, encodeCursor, invalidCursor, type Page } from '../common/pagination';
+import { decodeCursor, encodeCursor, invalidCursor, listScope, type Page } from '../common/pagination';
 import { ApiProblem } from '../common/problems/api-problem';
 import { BillingService } from './billing.service';
 import { invoiceView, type InvoiceView } from './billing.views';
@@ -75,7 +75,8 @@ export class InvoicesReader {
     tenantId: string,
     query: { customerId?: string; status?: InvoiceStatus; cursor?: string; limit: number },
   ): Promise<Page<InvoiceSummary>> {
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, ['id']).id;
+    const scope = listScope('invoices', tenantId, { customer_id: query.customerId, status: query.status });
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, ['id'], scope).id;
     if (after !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(after)) throw invalidCursor();
     let rows: InvoiceListRow[];
     try {
@@ -86,6 +87,6 @@ export class InvoicesReader {
     }
     const data = rows.slice(0, query.limit).map(summaryOf);
     const more = rows.length > query.limit;
-    return { data, next_cursor: more ? encodeCursor({ id: data[data.length - 1].id }) : null };
+    return { data, next_cursor: more ? encodeCursor({ id: data[data.length - 1].id }, scope) : null };
   }
 }

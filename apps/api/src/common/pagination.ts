@@ -1,7 +1,10 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { NOT_A_CURSOR, cursorScopeError } from './cursor-scope';
 import { ApiProblem } from './problems/api-problem';
+
+export { listScope } from './cursor-scope';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -29,17 +32,17 @@ export interface Page<T> {
 }
 
 /** Cursors are opaque to clients: base64url JSON, so their content can change without breaking them. */
-export function encodeCursor(position: Record<string, string>): string {
-  return Buffer.from(JSON.stringify(position), 'utf8').toString('base64url');
+export function encodeCursor(position: Record<string, string>, scope: string): string {
+  return Buffer.from(JSON.stringify({ ...position, q: scope }), 'utf8').toString('base64url');
 }
 
 export function invalidCursor(): ApiProblem {
   return new ApiProblem('REQUEST.VALIDATION_FAILED', 'invalid fields: cursor', {
-    errors: [{ field: 'cursor', message: 'not a cursor returned by this list' }],
+    errors: [{ field: 'cursor', message: NOT_A_CURSOR }],
   });
 }
 
-export function decodeCursor(cursor: string, fields: readonly string[]): Record<string, string> {
+export function decodeCursor(cursor: string, fields: readonly string[], scope: string): Record<string, string> {
   const invalid = invalidCursor;
   let decoded: unknown;
   try {
@@ -50,5 +53,11 @@ export function decodeCursor(cursor: string, fields: readonly string[]): Record<
   if (typeof decoded !== 'object' || decoded === null) throw invalid();
   const record = decoded as Record<string, unknown>;
   if (!fields.every((field) => typeof record[field] === 'string')) throw invalid();
+  const other = cursorScopeError(record.q, scope);
+  if (other !== null) {
+    throw new ApiProblem('REQUEST.VALIDATION_FAILED', 'invalid fields: cursor', {
+      errors: [{ field: 'cursor', message: other }],
+    });
+  }
   return record as Record<string, string>;
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { Customer, CustomerMetadata, PaymentDetails } from '#domain';
 import type { EventStore } from '#ledger';
-import { decodeCursor, encodeCursor, invalidCursor, type Page } from '../common/pagination';
+import { decodeCursor, encodeCursor, invalidCursor, listScope, type Page } from '../common/pagination';
 import { ApiProblem } from '../common/problems/api-problem';
 import { EVENT_STORE, PG_POOL } from '../common/tokens';
 import { loadCustomer } from './customer.operations';
@@ -44,7 +44,8 @@ export class CustomersReader {
     tenantId: string,
     options: { limit: number; cursor?: string; includeArchived: boolean },
   ): Promise<Page<CustomerView>> {
-    const after = options.cursor === undefined ? null : decodeCursor(options.cursor, ['after']).after;
+    const scope = listScope('customers', tenantId, { include_archived: options.includeArchived });
+    const after = options.cursor === undefined ? null : decodeCursor(options.cursor, ['after'], scope).after;
     if (after !== null && after.length > 64) throw invalidCursor();
     let rows: CustomerRow[];
     try {
@@ -64,7 +65,7 @@ export class CustomersReader {
     }
     const data = rows.slice(0, options.limit).map((row) => toCustomerView(fromRow(row)));
     const more = rows.length > options.limit;
-    return { data, next_cursor: more ? encodeCursor({ after: data[data.length - 1].id }) : null };
+    return { data, next_cursor: more ? encodeCursor({ after: data[data.length - 1].id }, scope) : null };
   }
 }
 

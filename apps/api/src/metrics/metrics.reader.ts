@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { Metric, MetricVersion } from '#domain';
 import type { EventStore } from '#ledger';
-import { decodeCursor, encodeCursor, invalidCursor, type Page } from '../common/pagination';
+import { decodeCursor, encodeCursor, invalidCursor, listScope, type Page } from '../common/pagination';
 import { ApiProblem } from '../common/problems/api-problem';
 import { EVENT_STORE, PG_POOL } from '../common/tokens';
 import { loadMetric } from './metric.operations';
@@ -40,7 +40,8 @@ export class MetricsReader {
     tenantId: string,
     options: { limit: number; cursor?: string; includeArchived: boolean },
   ): Promise<Page<MetricView>> {
-    const after = options.cursor === undefined ? null : decodeCursor(options.cursor, ['after']).after;
+    const scope = listScope('metrics', tenantId, { include_archived: options.includeArchived });
+    const after = options.cursor === undefined ? null : decodeCursor(options.cursor, ['after'], scope).after;
     if (after !== null && after.length > 100) throw invalidCursor();
     let rows: MetricRow[];
     try {
@@ -59,7 +60,7 @@ export class MetricsReader {
     }
     const data = rows.slice(0, options.limit).map((row) => toMetricView(fromRow(row)));
     const more = rows.length > options.limit;
-    return { data, next_cursor: more ? encodeCursor({ after: data[data.length - 1].key }) : null };
+    return { data, next_cursor: more ? encodeCursor({ after: data[data.length - 1].key }, scope) : null };
   }
 }
 

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { PlanError, findPlanVersion, type Plan } from '#domain';
 import type { EventStore } from '#ledger';
-import { decodeCursor, encodeCursor, invalidCursor, type Page } from '../common/pagination';
+import { decodeCursor, encodeCursor, invalidCursor, listScope, type Page } from '../common/pagination';
 import { ApiProblem } from '../common/problems/api-problem';
 import { EVENT_STORE, PG_POOL } from '../common/tokens';
 import { loadPricePlan } from './price-plan.operations';
@@ -37,7 +37,8 @@ export class PricePlansReader {
     tenantId: string,
     options: { limit: number; cursor?: string; includeArchived: boolean },
   ): Promise<Page<PlanView>> {
-    const after = options.cursor === undefined ? null : decodeCursor(options.cursor, ['after']).after;
+    const scope = listScope('price_plans', tenantId, { include_archived: options.includeArchived });
+    const after = options.cursor === undefined ? null : decodeCursor(options.cursor, ['after'], scope).after;
     if (after !== null && after.length > 100) throw invalidCursor();
     let rows: Array<{ plan: Plan }>;
     try {
@@ -56,6 +57,6 @@ export class PricePlansReader {
     }
     const data = rows.slice(0, options.limit).map((row) => toPlanView(row.plan));
     const more = rows.length > options.limit;
-    return { data, next_cursor: more ? encodeCursor({ after: data[data.length - 1].key }) : null };
+    return { data, next_cursor: more ? encodeCursor({ after: data[data.length - 1].key }, scope) : null };
   }
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { Subscription } from '#domain';
 import type { EventStore } from '#ledger';
-import { decodeCursor, encodeCursor, invalidCursor, type Page } from '../common/pagination';
+import { decodeCursor, encodeCursor, invalidCursor, listScope, type Page } from '../common/pagination';
 import { ApiProblem } from '../common/problems/api-problem';
 import { EVENT_STORE, PG_POOL } from '../common/tokens';
 import { isValidSubscriptionId, loadSubscription } from './subscription.operations';
@@ -32,7 +32,8 @@ export class SubscriptionsReader {
     options: { limit: number; cursor?: string; customerId?: string },
     now: Date,
   ): Promise<Page<SubscriptionView>> {
-    const after = options.cursor === undefined ? null : decodeCursor(options.cursor, ['created_at', 'id']);
+    const scope = listScope('subscriptions', tenantId, { customer_id: options.customerId });
+    const after = options.cursor === undefined ? null : decodeCursor(options.cursor, ['created_at', 'id'], scope);
     if (after !== null && (Number.isNaN(Date.parse(after.created_at)) || !isValidSubscriptionId(after.id))) {
       throw invalidCursor();
     }
@@ -58,6 +59,6 @@ export class SubscriptionsReader {
     const data = rows.slice(0, options.limit).map((row) => toSubscriptionView(row.subscription, now));
     const last = data[data.length - 1];
     const more = rows.length > options.limit;
-    return { data, next_cursor: more ? encodeCursor({ created_at: last.created_at, id: last.id }) : null };
+    return { data, next_cursor: more ? encodeCursor({ created_at: last.created_at, id: last.id }, scope) : null };
   }
 }

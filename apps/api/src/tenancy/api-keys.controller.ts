@@ -9,6 +9,7 @@ import {
   decodeCursor,
   encodeCursor,
   invalidCursor,
+  listScope,
   type Page,
 } from '../common/pagination';
 import { ShownOnce } from '../common/idempotency/idempotency.interceptor';
@@ -53,11 +54,12 @@ export class ApiKeysController {
   @ApiOkResponse({ description: '{ data, next_cursor }' })
   list(@Query() query: PageQuery, @Caller() caller: AuthContext): Page<ApiKeyView> {
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, ['after']).after;
+    const scope = listScope('api_keys', caller.tenantId);
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, ['after'], scope).after;
     const page = this.directory.keys(caller.tenantId, limit, after);
     if (!page) throw invalidCursor();
     const data = page.data.map(toApiKeyView);
-    return { data, next_cursor: page.more ? encodeCursor({ after: data[data.length - 1].id }) : null };
+    return { data, next_cursor: page.more ? encodeCursor({ after: data[data.length - 1].id }, scope) : null };
   }
 
   @Get(':id')

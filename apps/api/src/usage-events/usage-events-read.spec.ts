@@ -95,6 +95,54 @@ describe('usage events: list and void', () => {
       expect(order).toEqual(sorted);
     });
 
+    it('a cursor continues only the query that returned it: other filters or another list are 400 naming cursor', async () => {
+      const base = '/v1/events?customer_id=cust_list&metric_key=api_calls';
+      const first = await api.request('GET', `${base}&limit=5`, { key: auditor });
+      const cursor: string = first.body.next_cursor;
+      // Another limit is the same query.
+      const next = await api.request('GET', `${base}&limit=3&cursor=${cursor}`, { key: auditor });
+      expect(next.status).toBe(200);
+      const sixth = (await api.request('GET', `${base}&limit=6`, { key: auditor })).body.data[5];
+      expect(next.body.data[0]).toEqual(sixth);
+      for (const other of [
+        '/v1/events?customer_id=cust_void&metric_key=api_calls',
+        '/v1/events?customer_id=cust_list&metric_key=storage',
+        `${base}&from=${encodeURIComponent(at(0))}`,
+      ]) {
+        const refused = expectProblem(
+          await api.request('GET', `${other}&cursor=${cursor}`, { key: auditor }),
+          400,
+          'REQUEST.VALIDATION_FAILED',
+        );
+        expect(refused.errors).toEqual([
+          { field: 'cursor', message: expect.stringMatching(/another list or with other filters/) },
+        ]);
+      }
+      // Another list: not even the shape of its cursors.
+      const customers = expectProblem(
+        await api.request('GET', `/v1/customers?cursor=${cursor}`),
+        400,
+        'REQUEST.VALIDATION_FAILED',
+      );
+      expect(customers.errors).toEqual([{ field: 'cursor', message: expect.any(String) }]);
+      // Another tenant: its own customer and metric of the same names, the same cursor.
+      const otherAdmin = (await api.request('POST', '/v1/tenants', { body: { name: 'Cursor Other' } })).body.admin_key;
+      const asOther = { key: otherAdmin };
+      const customer = { id: 'cust_list', name: 'cust_list', currency: 'EUR' };
+      expect((await api.request('POST', '/v1/customers', { ...asOther, body: customer })).status).toBe(201);
+      const metric = { key: 'api_calls', name: 'api_calls', aggregation: 'sum' };
+      expect((await api.request('POST', '/v1/metrics', { ...asOther, body: metric })).status).toBe(201);
+      expect((await api.request('GET', `${base}&limit=5`, asOther)).status).toBe(200);
+      expectProblem(await api.request('GET', `${base}&cursor=${cursor}`, asOther), 400, 'REQUEST.VALIDATION_FAILED');
+      // A cursor issued before cursors carried their query (no `q`) still continues.
+      const legacy = Buffer.from(JSON.stringify({ ts: sixth.timestamp, id: sixth.id })).toString('base64url');
+      const legacyPage = await api.request('GET', `${base}&limit=1&cursor=${legacy}`, { key: auditor });
+      expect(legacyPage.status).toBe(200);
+      expect(legacyPage.body.data[0]).toEqual(
+        (await api.request('GET', `${base}&limit=7`, { key: auditor })).body.data[6],
+      );
+    });
+
     it('shows each event as recorded: canonical value, timestamp, key, properties, source', async () => {
       const page = await api.request('GET', '/v1/events?customer_id=cust_list&metric_key=api_calls&limit=1', {
         key: finance,

@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { normalizeInstant } from '#domain';
 import type { Checkpoint, EventStore } from '#ledger';
 import { CatalogDirectory } from '../common/catalog-directory';
-import { decodeCursor, encodeCursor, invalidCursor } from '../common/pagination';
+import { decodeCursor, encodeCursor, invalidCursor, listScope } from '../common/pagination';
 import { ApiProblem } from '../common/problems/api-problem';
 import { validationErrors } from '../common/problems/to-problem';
 import { EVENT_STORE, PG_POOL } from '../common/tokens';
@@ -129,8 +129,14 @@ export class UsageEventsReader {
         errors: [{ field: 'to', message: 'must be later than from' }],
       });
     }
+    const scope = listScope('usage_events', tenantId, {
+      customer_id: query.customer_id,
+      metric_key: query.metric_key,
+      from: query.from,
+      to: query.to,
+    });
     if (query.cursor !== undefined) {
-      const after = decodeCursor(query.cursor, ['ts', 'id']);
+      const after = decodeCursor(query.cursor, ['ts', 'id'], scope);
       if (!normalizeInstant(after.ts, 'cursor').ok || !UUID.test(after.id)) throw invalidCursor();
       values.push(after.ts, after.id);
       conditions.push(`(ts, usage_id) > ($${values.length - 1}::timestamptz, $${values.length}::uuid)`);
@@ -145,7 +151,7 @@ export class UsageEventsReader {
     const last = page.at(-1);
     return {
       data: page.map(toView),
-      next_cursor: rows.length > limit && last ? encodeCursor({ ts: last.ts_text, id: last.usage_id }) : null,
+      next_cursor: rows.length > limit && last ? encodeCursor({ ts: last.ts_text, id: last.usage_id }, scope) : null,
       meta: await this.meta(),
     };
   }
