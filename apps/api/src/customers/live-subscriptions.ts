@@ -5,6 +5,8 @@
  */
 export interface LiveSubscriptionCounter {
   countLive(tenantId: string, customerId: string): Promise<number>;
+  /** Ids of the live subscriptions whose charges or entitlement limits read the metric (METRIC.IN_USE), sorted. */
+  liveUsingMetric(tenantId: string, metricKey: string): Promise<string[]>;
 }
 
 export const LIVE_SUBSCRIPTION_COUNTER = Symbol('LIVE_SUBSCRIPTION_COUNTER');

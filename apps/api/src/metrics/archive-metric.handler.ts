@@ -4,6 +4,7 @@ import type { EventStore } from '#ledger';
 import type { AuthContext } from '../common/auth/key-directory';
 import { CatalogDirectory } from '../common/catalog-directory';
 import { EVENT_STORE } from '../common/tokens';
+import { LIVE_SUBSCRIPTION_COUNTER, type LiveSubscriptionCounter } from '../customers/live-subscriptions';
 import { archiveMetric } from './metric.operations';
 import { toMetricView, type MetricView } from './metric.view';
 import { metricProblem } from './metrics.problems';
@@ -23,6 +24,7 @@ export class ArchiveMetricHandler implements ICommandHandler<ArchiveMetric> {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly catalog: CatalogDirectory,
+    @Inject(LIVE_SUBSCRIPTION_COUNTER) private readonly subscriptions: LiveSubscriptionCounter,
   ) {}
 
   async execute({ caller, requestId, key }: ArchiveMetric): Promise<MetricView> {
@@ -33,6 +35,7 @@ export class ArchiveMetricHandler implements ICommandHandler<ArchiveMetric> {
         actor: caller.keyId,
         requestId,
         key,
+        usedBy: await this.subscriptions.liveUsingMetric(caller.tenantId, key),
       });
       // Read-your-writes for usage ingestion on this replica (the CatalogDirectory follows the log).
       await this.catalog.waitFor(position);

@@ -106,11 +106,15 @@ export async function publishMetricVersion(input: PublishMetricVersionInput): Pr
   });
 }
 
-export async function archiveMetric(input: MetricCommandContext & { key: string }): Promise<MetricResult> {
+/** `usedBy`: the live subscriptions whose charges or entitlement limits read the metric (METRIC.IN_USE). */
+export async function archiveMetric(
+  input: MetricCommandContext & { key: string; usedBy: readonly string[] },
+): Promise<MetricResult> {
   assertKnownKey(input.key);
   return run(input, input.key, {
     type: 'ArchiveMetric',
     metric_key: input.key,
+    used_by: input.usedBy,
     at: (input.now ?? (() => new Date()))(),
   });
 }

@@ -77,7 +77,10 @@ export class MetricsController {
   @ApiParam({ name: 'key', example: 'api_calls' })
   @ApiOperation({
     summary: 'Archive a metric (idempotent); it stays readable and rejects new usage',
-    description: 'Metrics are never deleted. ' + PROBLEMS,
+    description:
+      'Metrics are never deleted. Refused while a live subscription (scheduled cancellations included) bills ' +
+      'it in a charge or limits it in an entitlement: 409 METRIC.IN_USE naming them. ' +
+      PROBLEMS,
   })
   @ApiOkResponse({ type: MetricView })
   archive(

@@ -9,6 +9,7 @@ registerProblemTypes({
   'METRIC.INVALID': { status: 422, title: 'The metric definition is not valid' },
   'METRIC.INVALID_VERSION': { status: 422, title: 'The metric version is not valid' },
   'METRIC.ARCHIVED': { status: 409, title: 'The metric is archived' },
+  'METRIC.IN_USE': { status: 409, title: 'Live subscriptions bill or limit this metric' },
 });
 
 /** A domain error as a problem that names the request fields at fault (`errors`); anything else as is. */

@@ -354,6 +354,54 @@ describe('subscriptions over HTTP', () => {
     });
   });
 
+  describe('a metric live subscriptions bill or limit cannot be archived', () => {
+    const planOn = (key: string, extra: Record<string, unknown>) =>
+      post('/v1/price-plans', {
+        key,
+        name: key,
+        currency: 'USD',
+        billing_interval: 'month',
+        charges: [{ key: 'base', model: 'flat_fee', amount: '10.00' }],
+        publish: true,
+        ...extra,
+      });
+
+    it('409 METRIC.IN_USE naming the subscriptions (from the log: no projector yet), for a charge or an entitlement limit; 200 once they ended', async () => {
+      const customer = { id: 'c_metric', name: 'Metric user', currency: 'USD', timezone: 'UTC' };
+      expect((await post('/v1/customers', customer)).status).toBe(201);
+      for (const key of ['m_billed', 'm_limited', 'm_unused']) {
+        expect((await post('/v1/metrics', { key, name: key, aggregation: 'sum' })).status).toBe(201);
+      }
+      const billedCharges = [
+        { key: 'base', model: 'flat_fee', amount: '10.00' },
+        { key: 'usage', metric_key: 'm_billed', model: 'per_unit', unit_price: '0.01' },
+      ];
+      expect((await planOn('p_billed', { charges: billedCharges })).status).toBe(201);
+      const limit = { calls: { type: 'limit', value: '10', metric_key: 'm_limited' } };
+      expect((await planOn('p_limited', { entitlements: limit })).status).toBe(201);
+      const billed = (await subscribe({ customer_id: 'c_metric', plan_key: 'p_billed', start_date: '2024-01-01' }))
+        .body;
+      const limited = (await subscribe({ customer_id: 'c_metric', plan_key: 'p_limited', start_date: '2024-01-01' }))
+        .body;
+      for (const [metric, id] of [
+        ['m_billed', billed.id],
+        ['m_limited', limited.id],
+      ]) {
+        const refused = expectProblem(await post(`/v1/metrics/${metric}/archive`), 409, 'METRIC.IN_USE');
+        expect(refused.detail).toContain(`1 live subscription(s) (${id})`);
+        expect((await get(`/v1/metrics/${metric}`)).body.archived_at).toBeNull();
+      }
+      expect((await post('/v1/metrics/m_unused/archive')).status).toBe(200);
+      await post(`/v1/subscriptions/${billed.id}/cancel`, { at: 'now' });
+      await post(`/v1/subscriptions/${limited.id}/cancel`, { at: 'now' });
+      for (const metric of ['m_billed', 'm_limited']) {
+        const archived = await post(`/v1/metrics/${metric}/archive`);
+        expect(archived.status).toBe(200);
+        expect(archived.body.archived_at).toEqual(expect.any(String));
+      }
+    });
+  });
+
   describe('with the projector running', () => {
     let projector: TestProjector;
     beforeAll(async () => {
@@ -370,6 +418,18 @@ describe('subscriptions over HTTP', () => {
       await post('/v1/customers', { id: 'c_rw', name: 'Read your writes', currency: 'USD', timezone: 'UTC' });
       expect((await subscribe({ customer_id: 'c_rw' })).status).toBe(201);
       expectProblem(await post('/v1/customers/c_rw/archive'), 409, 'CUSTOMER.HAS_LIVE_SUBSCRIPTIONS');
+    });
+
+    it('METRIC.IN_USE from the read model too: a scheduled cancellation still uses the metric', async () => {
+      expect((await post('/v1/metrics', { key: 'm_rm', name: 'm_rm', aggregation: 'sum' })).status).toBe(201);
+      const charges = [{ key: 'usage', metric_key: 'm_rm', model: 'per_unit', unit_price: '0.5' }];
+      const plan = { key: 'p_rm', name: 'p_rm', currency: 'USD', billing_interval: 'month', charges, publish: true };
+      expect((await post('/v1/price-plans', plan)).status).toBe(201);
+      const sub = (await subscribe({ customer_id: 'c_rm', plan_key: 'p_rm' })).body;
+      await post(`/v1/subscriptions/${sub.id}/cancel`, { at: 'period_end' });
+      await projector.caughtUp();
+      const refused = expectProblem(await post('/v1/metrics/m_rm/archive'), 409, 'METRIC.IN_USE');
+      expect(refused.detail).toContain(`(${sub.id})`);
     });
 
     it('lists subscriptions oldest first, by customer, page by page, as GET /v1/subscriptions/:id shows them', async () => {

@@ -75,7 +75,7 @@ describe('metrics projection', () => {
       definition: { aggregation: 'percentile', percentile: 99.9 },
     });
     await run('acme', create('storage.gb', 'max'));
-    await run('acme', { type: 'ArchiveMetric', metric_key: 'storage.gb' });
+    await run('acme', { type: 'ArchiveMetric', metric_key: 'storage.gb', used_by: [] });
     await run('globex', create('api_calls', 'count'));
   });
   afterAll(async () => {

@@ -169,7 +169,7 @@ describe('metric decider', () => {
   });
 
   describe('ArchiveMetric', () => {
-    const archive: MetricCommand = { type: 'ArchiveMetric', metric_key: 'api_calls', at: later };
+    const archive: MetricCommand = { type: 'ArchiveMetric', metric_key: 'api_calls', at: later, used_by: [] };
 
     it('archives once; archiving twice records nothing', () => {
       expect(given(created).when(archive)()).toEqual([archived]);
@@ -192,6 +192,15 @@ describe('metric decider', () => {
 
     it('refuses an unknown metric: METRIC.NOT_FOUND', () => {
       expect(errorOf(given().when(archive)).code).toBe('METRIC.NOT_FOUND');
+    });
+
+    it('refuses a metric live subscriptions use (METRIC.IN_USE, naming up to five); an archived one stays a no-op', () => {
+      const users = ['sub_1', 'sub_2', 'sub_3', 'sub_4', 'sub_5', 'sub_6', 'sub_7'];
+      const error = errorOf(given(created).when({ ...archive, used_by: users }));
+      expect(error.code).toBe('METRIC.IN_USE');
+      expect(error.message).toContain('7 live subscription(s) (sub_1, sub_2, sub_3, sub_4, sub_5, and 2 more)');
+      expect(errorOf(given(created).when({ ...archive, used_by: ['sub_9'] })).message).toContain('(sub_9)');
+      expect(given(created, archived).when({ ...archive, used_by: users })()).toEqual([]);
     });
   });
 

@@ -35,6 +35,11 @@ export interface ArchiveMetric {
   type: 'ArchiveMetric';
   metric_key: string;
   at: Date;
+  /**
+   * Ids of the live subscriptions whose charges or entitlement limits read this metric (usesMetric),
+   * sorted; the caller gathers them. Archiving would refuse their new usage while they still bill it.
+   */
+  used_by: readonly string[];
 }
 
 export type MetricCommand = CreateMetric | PublishMetricVersion | ArchiveMetric;
@@ -163,9 +168,19 @@ function decidePublish(command: PublishMetricVersion, state: MetricState): Metri
 }
 
 /** Archiving an archived metric changes nothing (idempotent). */
+/** Archiving an archived metric changes nothing (idempotent); one that live subscriptions use is refused. */
 function decideArchive(command: ArchiveMetric, state: MetricState): MetricArchived[] {
   if (state.status === 'absent') throw notFound(command.metric_key);
   if (state.status === 'archived') return [];
+  const users = command.used_by;
+  if (users.length > 0) {
+    const named = users.slice(0, 5).join(', ') + (users.length > 5 ? `, and ${users.length - 5} more` : '');
+    throw new MetricError(
+      'METRIC.IN_USE',
+      `metric ${command.metric_key} is billed or limited by ${users.length} live subscription(s) (${named}): ` +
+        'archiving it would refuse their new usage; end them or move them to a plan without it first',
+    );
+  }
   return [{ type: 'MetricArchived', data: { metric_key: command.metric_key, archived_at: command.at.toISOString() } }];
 }
 

@@ -2,7 +2,12 @@ import type { FieldError } from '../../decimal';
 
 /** Stable codes: clients and the API's problem catalog rely on them; never rename one. */
 export type MetricErrorCode =
-  'METRIC.NOT_FOUND' | 'METRIC.ALREADY_EXISTS' | 'METRIC.INVALID' | 'METRIC.INVALID_VERSION' | 'METRIC.ARCHIVED';
+  | 'METRIC.NOT_FOUND'
+  | 'METRIC.ALREADY_EXISTS'
+  | 'METRIC.INVALID'
+  | 'METRIC.INVALID_VERSION'
+  | 'METRIC.ARCHIVED'
+  | 'METRIC.IN_USE';
 
 export class MetricError extends Error {
   constructor(

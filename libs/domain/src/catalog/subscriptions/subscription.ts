@@ -50,6 +50,12 @@ export function isLive(subscription: Subscription, at: Date): boolean {
   return end === null || ms(end) > at.getTime();
 }
 
+/** A charge or an entitlement limit of the subscription reads this metric's usage. */
+export function usesMetric(subscription: Pick<Subscription, 'charges' | 'entitlements'>, metricKey: string): boolean {
+  const named = (value: unknown) => (value as { metric_key?: unknown } | null)?.metric_key === metricKey;
+  return subscription.charges.some(named) || Object.values(subscription.entitlements ?? {}).some(named);
+}
+
 /**
  * The billing period the subscription is in at `now` (the first one before it starts); null once
  * it has ended. `now` comes from the caller: the domain has no clock.
