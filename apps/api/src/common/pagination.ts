@@ -36,9 +36,9 @@ export function encodeCursor(position: Record<string, string>, scope: string): s
   return Buffer.from(JSON.stringify({ ...position, q: scope }), 'utf8').toString('base64url');
 }
 
-export function invalidCursor(): ApiProblem {
+export function invalidCursor(message: string = NOT_A_CURSOR): ApiProblem {
   return new ApiProblem('REQUEST.VALIDATION_FAILED', 'invalid fields: cursor', {
-    errors: [{ field: 'cursor', message: NOT_A_CURSOR }],
+    errors: [{ field: 'cursor', message }],
   });
 }
 
@@ -54,10 +54,6 @@ export function decodeCursor(cursor: string, fields: readonly string[], scope: s
   const record = decoded as Record<string, unknown>;
   if (!fields.every((field) => typeof record[field] === 'string')) throw invalid();
   const other = cursorScopeError(record.q, scope);
-  if (other !== null) {
-    throw new ApiProblem('REQUEST.VALIDATION_FAILED', 'invalid fields: cursor', {
-      errors: [{ field: 'cursor', message: other }],
-    });
-  }
+  if (other !== null) throw invalidCursor(other);
   return record as Record<string, string>;
 }
