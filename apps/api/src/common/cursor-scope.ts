@@ -13,7 +13,7 @@ export function listScope(list: string, tenantId: string | undefined, filters: R
 }
 
 export const NOT_A_CURSOR = 'not a cursor returned by this list';
-export const OTHER_QUERY_CURSOR =
+const OTHER_QUERY_CURSOR =
   'returned by another list or with other filters: a cursor continues only the query that returned it';
 
 /** A cursor's scope against the query's: null when it may continue this query, else the error message. */

@@ -43,16 +43,15 @@ export function invalidCursor(message: string = NOT_A_CURSOR): ApiProblem {
 }
 
 export function decodeCursor(cursor: string, fields: readonly string[], scope: string): Record<string, string> {
-  const invalid = invalidCursor;
   let decoded: unknown;
   try {
     decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    throw invalid();
+    throw invalidCursor();
   }
-  if (typeof decoded !== 'object' || decoded === null) throw invalid();
+  if (typeof decoded !== 'object' || decoded === null) throw invalidCursor();
   const record = decoded as Record<string, unknown>;
-  if (!fields.every((field) => typeof record[field] === 'string')) throw invalid();
+  if (!fields.every((field) => typeof record[field] === 'string')) throw invalidCursor();
   const other = cursorScopeError(record.q, scope);
   if (other !== null) throw invalidCursor(other);
   return record as Record<string, string>;
