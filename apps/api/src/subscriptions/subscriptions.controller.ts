@@ -42,7 +42,8 @@ export class SubscriptionsController {
     summary: 'Subscribe a customer to a published plan version (locked: later versions never change it)',
     description:
       'The customer must exist, not be archived, and be billed in the plan currency; the plan must be active and ' +
-      'the version published (a draft is 422 naming plan_version). `current_period` is computed in the customer ' +
+      'the version published (a draft is 422 naming plan_version), and no metric its charges or entitlement limits ' +
+      'read may be archived unless `overrides` replace them (422). `current_period` is computed in the customer ' +
       'time zone for the time of the request. ' +
       PROBLEMS,
   })

@@ -400,6 +400,57 @@ describe('subscriptions over HTTP', () => {
         expect(archived.body.archived_at).toEqual(expect.any(String));
       }
     });
+
+    it('422 for a new subscription (or a plan change) to a version that bills or limits a metric archived since; an override of it starts', async () => {
+      const customer = { id: 'c_archived_metric', name: 'Late', currency: 'USD', timezone: 'UTC' };
+      expect((await post('/v1/customers', customer)).status).toBe(201);
+      for (const key of ['m_gone', 'm_kept']) {
+        expect((await post('/v1/metrics', { key, name: key, aggregation: 'sum' })).status).toBe(201);
+      }
+      const charges = [
+        { key: 'base', model: 'flat_fee', amount: '10.00' },
+        { key: 'usage', metric_key: 'm_gone', model: 'per_unit', unit_price: '0.01' },
+      ];
+      const entitlements = { calls: { type: 'limit', value: '10', metric_key: 'm_gone' } };
+      expect((await planOn('p_gone', { charges, entitlements })).status).toBe(201);
+      expect((await planOn('p_plain', {})).status).toBe(201);
+      const plain = (await subscribe({ customer_id: customer.id, plan_key: 'p_plain', start_date: '2024-01-01' })).body;
+      expect((await post('/v1/metrics/m_gone/archive')).status).toBe(200);
+      const before = (await api.store.readAll(null, { types: ['SubscriptionStarted'], maxCount: 10_000 })).events
+        .length;
+
+      const refused = expectProblem(
+        await subscribe({ customer_id: customer.id, plan_key: 'p_gone', start_date: '2024-01-01' }),
+        422,
+        'SUBSCRIPTION.INVALID',
+      );
+      expect(fieldsOf(refused)).toEqual(['plan_key', 'plan_key']);
+      expect(refused.errors[0].message).toContain(
+        'charge "usage" of version 1 bills metric "m_gone", which is archived',
+      );
+      const change = await post(`/v1/subscriptions/${plain.id}/change-plan`, {
+        plan_key: 'p_gone',
+        plan_version: 1,
+        at: 'now',
+      });
+      expect(fieldsOf(expectProblem(change, 422, 'SUBSCRIPTION.INVALID'))).toEqual(['plan_version', 'plan_version']);
+      expect((await get(`/v1/subscriptions/${plain.id}`)).body.status).toBe('active');
+      expect((await api.store.readAll(null, { types: ['SubscriptionStarted'], maxCount: 10_000 })).events).toHaveLength(
+        before,
+      );
+
+      const overrides = {
+        charges: { usage: { metric_key: 'm_kept' } },
+        entitlements: { calls: { type: 'limit', value: '10', metric_key: 'm_kept' } },
+      };
+      const started = await subscribe({
+        customer_id: customer.id,
+        plan_key: 'p_gone',
+        start_date: '2024-01-01',
+        overrides,
+      });
+      expect(started.status).toBe(201);
+    });
   });
 
   describe('with the projector running', () => {

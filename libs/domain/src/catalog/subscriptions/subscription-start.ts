@@ -215,6 +215,11 @@ export function decideStart(input: StartInput): SubscriptionStarted {
     ? applyEntitlementOverrides(version.value.entitlements, input.request.overrides, input.metrics)
     : { errors: [] };
   errors.push(...timing.errors, ...charges.errors, ...entitlements.errors);
+  if (version.value && charges.value && entitlements.value && !input.continues?.decided) {
+    errors.push(
+      ...archivedMetricsInUse(input.request, version.value, charges.value, entitlements.value, input.metrics),
+    );
+  }
   if (
     errors.length > 0 ||
     !customer.value ||
@@ -226,6 +231,39 @@ export function decideStart(input: StartInput): SubscriptionStarted {
     throw invalidSubscription(errors);
   }
   return started(input, customer.value, version.value, timing.value, charges.value, entitlements.value);
+}
+
+/**
+ * The version's own charges and entitlement limits (those not overridden: an override was checked
+ * against the catalog when parsed) on a metric archived since the version was published: a new
+ * subscription would bill or judge usage that ingestion now refuses. Named on `plan_version` when
+ * the request chose it, else on `plan_key`. A metric missing from the catalog is not judged here
+ * (metrics are never deleted, and publishing checked that it existed).
+ */
+function archivedMetricsInUse(
+  request: SubscriptionRequest,
+  version: PublishedPlanVersion,
+  charges: { overridden: Record<string, Charge> },
+  entitlements: { overridden?: Entitlements },
+  metrics: MetricCatalog,
+): FieldError[] {
+  const field = request.plan_version === undefined || request.plan_version === null ? 'plan_key' : 'plan_version';
+  const archived = (key: string | null | undefined) => typeof key === 'string' && metrics.get(key)?.archived === true;
+  const hint = 'override it or choose a version without it';
+  const errors: FieldError[] = [];
+  for (const charge of version.charges) {
+    const metricKey = (charge as { metric_key?: string }).metric_key;
+    if (charges.overridden[charge.key] !== undefined || !archived(metricKey)) continue;
+    const message = `charge "${charge.key}" of version ${version.version} bills metric "${metricKey}", which is archived: ${hint}`;
+    errors.push({ field, message });
+  }
+  for (const [key, entitlement] of Object.entries(version.entitlements ?? {})) {
+    if (entitlements.overridden?.[key] !== undefined || entitlement.type !== 'limit') continue;
+    if (!archived(entitlement.metric_key)) continue;
+    const message = `entitlement "${key}" of version ${version.version} limits metric "${entitlement.metric_key}", which is archived: ${hint}`;
+    errors.push({ field, message });
+  }
+  return errors;
 }
 
 function started(

@@ -307,6 +307,36 @@ describe('subscription decider', () => {
     it('is a no-op on a stream that has started already (a retry)', () => {
       expect(given(startedEvent()).when(start())()).toEqual([]);
     });
+
+    it('refuses a version whose charge or entitlement limit reads a metric archived since it was published, unless overridden', () => {
+      const withArchivedCalls = (req: SubscriptionRequest): SubscriptionCommand => ({
+        ...(start(req) as Extract<SubscriptionCommand, { type: 'StartSubscription' }>),
+        metrics: new Map([...metrics, ['api_calls', { key: 'api_calls', archived: true, group_by: [] }]]),
+      });
+      const hint = 'which is archived: override it or choose a version without it';
+      const error = errorOf(given().when(withArchivedCalls(request())));
+      expect(error.code).toBe('SUBSCRIPTION.INVALID');
+      expect(error.errors).toEqual([
+        { field: 'plan_key', message: `charge "api" of version 1 bills metric "api_calls", ${hint}` },
+        {
+          field: 'plan_key',
+          message: `entitlement "api_calls_per_month" of version 1 limits metric "api_calls", ${hint}`,
+        },
+      ]);
+      const chosen = errorOf(given().when(withArchivedCalls(request({ plan_version: 1 }))));
+      expect(chosen.errors.map((e) => e.field)).toEqual(['plan_version', 'plan_version']);
+      const onlyCharge = request({ overrides: { charges: { api: { metric_key: 'storage_gb' } } } });
+      expect(errorOf(given().when(withArchivedCalls(onlyCharge))).errors.map((e) => e.message)).toEqual([
+        `entitlement "api_calls_per_month" of version 1 limits metric "api_calls", ${hint}`,
+      ]);
+      const both = request({
+        overrides: {
+          charges: { api: { metric_key: 'storage_gb' } },
+          entitlements: { api_calls_per_month: { type: 'limit', value: '5', metric_key: 'storage_gb' } },
+        },
+      });
+      expect(given().when(withArchivedCalls(both))()).toHaveLength(1);
+    });
   });
 
   describe('CancelSubscription', () => {
@@ -467,6 +497,28 @@ describe('subscription decider', () => {
       const previous = stateOf(startedEvent(), ...changed);
       const next = given().when(startNext(previous))();
       expect(given(...next).when(startNext(previous))()).toEqual([]);
+    });
+
+    it('a change to a version billing an archived metric ends nothing; a recorded change still starts its successor', () => {
+      const billsLegacy = {
+        ...team,
+        charges: [...team.charges, { key: 'old', model: 'per_unit' as const, metric_key: 'legacy', unit_price: '1' }],
+      };
+      const legacyPlan = planOf('team', ['draft', billsLegacy], ['publish', billsLegacy]);
+      const error = errorOf(
+        given(startedEvent()).when(change('now', '2026-01-25T15:00:00Z', { plan_key: 'team' }, legacyPlan)),
+      );
+      expect(error.code).toBe('SUBSCRIPTION.INVALID');
+      expect(error.errors).toEqual([
+        {
+          field: 'plan_key',
+          message:
+            'charge "old" of version 1 bills metric "legacy", which is archived: override it or choose a version without it',
+        },
+      ]);
+      // Archived after the change was recorded (a crash before the successor started): it still starts.
+      const changed = given(startedEvent()).when(change('now', '2026-01-25T15:00:00Z'))();
+      expect(given().when(startNext(stateOf(startedEvent(), ...changed), legacyPlan))()).toHaveLength(1);
     });
 
     it('a recorded change still starts its successor after the plan was archived', () => {
