@@ -104,6 +104,16 @@ describe('usage events: list and void', () => {
       expect(next.status).toBe(200);
       const sixth = (await api.request('GET', `${base}&limit=6`, { key: auditor })).body.data[5];
       expect(next.body.data[0]).toEqual(sixth);
+      // The same window written with another offset is the same query.
+      const windowed = (from: string) => `${base}&from=${encodeURIComponent(from)}&limit=2`;
+      const utcPage = await api.request('GET', windowed('2020-01-01T00:00:00Z'), { key: auditor });
+      for (const sameInstant of ['2020-01-01T00:00:00.000+00:00', '2020-01-01T02:00:00+02:00']) {
+        const page = await api.request('GET', `${windowed(sameInstant)}&cursor=${utcPage.body.next_cursor}`, {
+          key: auditor,
+        });
+        expect(page.status).toBe(200);
+        expect(page.body.data[0]).toEqual((await api.request('GET', `${base}&limit=3`, { key: auditor })).body.data[2]);
+      }
       for (const other of [
         '/v1/events?customer_id=cust_void&metric_key=api_calls',
         '/v1/events?customer_id=cust_list&metric_key=storage',

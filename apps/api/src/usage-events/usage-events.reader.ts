@@ -113,18 +113,20 @@ export class UsageEventsReader {
     const limit = query.limit ?? DEFAULT_EVENTS_PAGE;
     const values: unknown[] = [tenantId, query.customer_id, query.metric_key];
     const conditions = ['tenant_id = $1', 'customer_id = $2', 'metric_key = $3'];
+    // Each bound as the canonical instant (so `Z` and `+00:00`, or `+02:00`, name the same window and
+    // continue the same cursors).
     const bound = (raw: string | undefined, field: 'from' | 'to', operator: string) => {
       if (raw === undefined) return undefined;
       const parsed = normalizeInstant(raw, field);
       if (!parsed.ok) throw validationErrors([parsed.error]);
       values.push(parsed.value);
       conditions.push(`ts ${operator} $${values.length}::timestamptz`);
-      return Date.parse(parsed.value);
+      return parsed.value;
     };
     const from = bound(query.from, 'from', '>=');
     const to = bound(query.to, 'to', '<');
     // As summary, compute and histogram answer it: an empty or inverted window is the caller's mistake.
-    if (from !== undefined && to !== undefined && to <= from) {
+    if (from !== undefined && to !== undefined && Date.parse(to) <= Date.parse(from)) {
       throw new ApiProblem('USAGE.INVALID_PERIOD', 'to must be later than from', {
         errors: [{ field: 'to', message: 'must be later than from' }],
       });
@@ -132,8 +134,8 @@ export class UsageEventsReader {
     const scope = listScope('usage_events', tenantId, {
       customer_id: query.customer_id,
       metric_key: query.metric_key,
-      from: query.from,
-      to: query.to,
+      from,
+      to,
     });
     if (query.cursor !== undefined) {
       const after = decodeCursor(query.cursor, ['ts', 'id'], scope);
