@@ -234,7 +234,15 @@ function canonicalInstant(text: string): string {
 function scopeOf(query: AuditLogQuery): string {
   const { tenantId, since, until, actor, types, stream } = query;
   const typeSet = types === undefined ? undefined : [...new Set(types)].sort();
-  return listScope('audit_log', tenantId, { since, until, actor, types: typeSet, stream });
+  // Instants as canonical text: the same window written with another offset is the same query.
+  const instant = (raw: string | undefined) => (raw === undefined ? undefined : canonicalInstant(raw));
+  return listScope('audit_log', tenantId, {
+    since: instant(since),
+    until: instant(until),
+    actor,
+    types: typeSet,
+    stream,
+  });
 }
 
 /** Opaque to clients: base64url JSON of the last row's sort key and the query's scope. */

@@ -211,6 +211,12 @@ describe('audit routes', () => {
           { field: 'cursor', message: expect.stringMatching(/another list or with other filters/) },
         ]);
       }
+      // The same window written with another offset is the same query.
+      const since = encodeURIComponent('2020-01-01T00:00:00Z');
+      const windowed = await auditLog(`?type=ApiKeyIssued&since=${since}&limit=1`);
+      const shifted = encodeURIComponent('2020-01-01T02:00:00+02:00');
+      const continued = await auditLog(`?type=ApiKeyIssued&since=${shifted}&limit=1&cursor=${windowed.next_cursor}`);
+      expect(continued.data[0]).toEqual((await auditLog('?type=ApiKeyIssued&limit=2')).data[1]);
     });
 
     it('is for auditors and admins; refuses usage events, bad instants and foreign cursors by field', async () => {
