@@ -1,6 +1,6 @@
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import { endSessions, failureOf, recordQueries, terminateSession } from '../../../test/support/pg-clients';
-import { createPool, isQueryTimeout, rollbackOrDrop } from './database';
+import { createPool, isQueryTimeout, rollbackOrDrop, STATEMENT_TIMEOUT_MARGIN_MS } from './database';
 
 /**
  * A server restart terminates every session. pg-pool only listens for errors on idle clients, so a
@@ -63,6 +63,28 @@ describe('createPool: queryTimeoutMs', () => {
     }
   });
 
+  it('the server cancels the abandoned statement too (statement_timeout: the limit plus a margin)', async () => {
+    const name = 'abaxus-server-timeout-spec';
+    const pool = createPool(db.url, { max: 1, queryTimeoutMs: 200, applicationName: name });
+    try {
+      const client = await pool.connect();
+      const { rows } = await client.query<{ statement_timeout: string }>('SHOW statement_timeout');
+      expect(rows[0].statement_timeout).toBe(`${200 + STATEMENT_TIMEOUT_MARGIN_MS}ms`);
+      const error: unknown = await failureOf(client.query('SELECT pg_sleep(60)'));
+      expect(isQueryTimeout(error)).toBe(true);
+      client.release(error as Error);
+      // Without a server-side limit the backend would sleep on for a minute after its client left.
+      const running = () =>
+        db.pool.query(`SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'`, [name]);
+      const deadline = Date.now() + 15_000;
+      while ((await running()).rows.length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect((await running()).rows).toEqual([]);
+    } finally {
+      await pool.end();
+      await endSessions(db.pool, name);
+    }
+  });
+
   it('sets no limit when unset or 0', async () => {
     for (const queryTimeoutMs of [undefined, 0]) {
       const pool = createPool(db.url, { max: 1, queryTimeoutMs });
@@ -70,6 +92,9 @@ describe('createPool: queryTimeoutMs', () => {
         const { rows } = await pool.query<{ slept: string }>('SELECT pg_sleep(0.3)::text AS slept');
         expect(rows).toHaveLength(1);
         expect((pool as unknown as { options: { query_timeout?: number } }).options.query_timeout).toBeUndefined();
+        expect(
+          (await pool.query<{ statement_timeout: string }>('SHOW statement_timeout')).rows[0].statement_timeout,
+        ).toBe('0');
       } finally {
         await pool.end();
       }

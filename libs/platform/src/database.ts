@@ -7,10 +7,19 @@ export interface PoolOptions {
    * Longest wait for one query's answer, ms (pg's client-side `query_timeout`: it also ends a wait on
    * a server that stopped answering, which `statement_timeout` cannot). The query then rejects with
    * "Query read timeout" (answered 503 by the API); the client it ran on must be released with that
-   * error, so that a connection still busy is dropped rather than reused. Unset or 0: no limit.
+   * error, so that a connection still busy is dropped rather than reused. The server gets a
+   * `statement_timeout` of STATEMENT_TIMEOUT_MARGIN_MS more, so the statement the client abandoned
+   * does not run on (a backend notices a closed connection only when it next talks to it). Unset or
+   * 0: no limit.
    */
   queryTimeoutMs?: number;
 }
+
+/**
+ * How much longer the server lets a statement run than the client waits for it: the client gives up
+ * first (its error is the one the API maps to 503), then the server cancels the statement.
+ */
+export const STATEMENT_TIMEOUT_MARGIN_MS = 1_000;
 
 /** One place that knows how ABAXUS talks to PostgreSQL: NUMERIC and BIGINT stay strings (pg's default). */
 export function createPool(url: string, options: PoolOptions = {}): Pool {
@@ -21,6 +30,7 @@ export function createPool(url: string, options: PoolOptions = {}): Pool {
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
     query_timeout: options.queryTimeoutMs ? options.queryTimeoutMs : undefined,
+    statement_timeout: options.queryTimeoutMs ? options.queryTimeoutMs + STATEMENT_TIMEOUT_MARGIN_MS : undefined,
   };
   const pool = new Pool(config);
   // An idle client losing its connection (server restart) must not crash the process.
