@@ -252,7 +252,7 @@ function archivedMetricsInUse(
   const hint = 'override it or choose a version without it';
   const errors: FieldError[] = [];
   for (const charge of version.charges) {
-    const metricKey = (charge as { metric_key?: string }).metric_key;
+    const metricKey = 'metric_key' in charge ? charge.metric_key : undefined;
     if (charges.overridden[charge.key] !== undefined || !archived(metricKey)) continue;
     const message = `charge "${charge.key}" of version ${version.version} bills metric "${metricKey}", which is archived: ${hint}`;
     errors.push({ field, message });
