@@ -2,6 +2,7 @@ import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { AuthGuard } from './auth/auth.guard';
+import { CatalogReferenceLock } from './catalog-reference-lock';
 import { KeyDirectory } from './auth/key-directory';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { IdempotencyStore } from './idempotency/idempotency.store';
@@ -12,7 +13,7 @@ import { RequestValidationPipe } from './validation.pipe';
 /**
  * Cross-cutting pieces every area relies on, registered globally: the process dependencies (config,
  * pool, event store, logger), the key directory, authentication and roles, validation, idempotency
- * keys, and problem+json errors.
+ * keys, the catalog reference lock, and problem+json errors.
  */
 @Global()
 @Module({})
@@ -30,12 +31,13 @@ export class CommonModule {
         ...dependencies,
         KeyDirectory,
         IdempotencyStore,
+        CatalogReferenceLock,
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_PIPE, useClass: RequestValidationPipe },
         { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
       ],
-      exports: [...dependencies.map((p) => p.provide), KeyDirectory, IdempotencyStore],
+      exports: [...dependencies.map((p) => p.provide), KeyDirectory, IdempotencyStore, CatalogReferenceLock],
     };
   }
 }

@@ -2,6 +2,7 @@ import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import type { EventStore } from '#ledger';
 import type { AuthContext } from '../common/auth/key-directory';
+import { CatalogReferenceLock } from '../common/catalog-reference-lock';
 import { CatalogDirectory } from '../common/catalog-directory';
 import { EVENT_STORE } from '../common/tokens';
 import { LIVE_SUBSCRIPTION_COUNTER, type LiveSubscriptionCounter } from '../customers/live-subscriptions';
@@ -24,19 +25,23 @@ export class ArchiveMetricHandler implements ICommandHandler<ArchiveMetric> {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly catalog: CatalogDirectory,
+    private readonly references: CatalogReferenceLock,
     @Inject(LIVE_SUBSCRIPTION_COUNTER) private readonly subscriptions: LiveSubscriptionCounter,
   ) {}
 
   async execute({ caller, requestId, key }: ArchiveMetric): Promise<MetricView> {
     try {
-      const { metric, position } = await archiveMetric({
-        store: this.store,
-        tenantId: caller.tenantId,
-        actor: caller.keyId,
-        requestId,
-        key,
-        usedBy: await this.subscriptions.liveUsingMetric(caller.tenantId, key),
-      });
+      // Under the tenant's reference lock: a subscription using it cannot start meanwhile.
+      const { metric, position } = await this.references.run(caller.tenantId, async () =>
+        archiveMetric({
+          store: this.store,
+          tenantId: caller.tenantId,
+          actor: caller.keyId,
+          requestId,
+          key,
+          usedBy: await this.subscriptions.liveUsingMetric(caller.tenantId, key),
+        }),
+      );
       // Read-your-writes for usage ingestion on this replica (the CatalogDirectory follows the log).
       await this.catalog.waitFor(position);
       return toMetricView(metric);

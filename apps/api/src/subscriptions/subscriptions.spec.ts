@@ -451,6 +451,42 @@ describe('subscriptions over HTTP', () => {
       });
       expect(started.status).toBe(201);
     });
+
+    it('a subscription started at the same moment as the archive of its metric or its customer: one of the two is refused, never both accepted', async () => {
+      const pairs = 12;
+      for (let i = 0; i < pairs; i++) {
+        const metric = `m_race_${i}`;
+        expect((await post('/v1/metrics', { key: metric, name: metric, aggregation: 'sum' })).status).toBe(201);
+        const charges = [{ key: 'usage', metric_key: metric, model: 'per_unit', unit_price: '0.01' }];
+        expect((await planOn(`p_race_${i}`, { charges })).status).toBe(201);
+        for (const customer of [`c_race_m${i}`, `c_race_c${i}`]) {
+          expect(
+            (await post('/v1/customers', { id: customer, name: customer, currency: 'USD', timezone: 'UTC' })).status,
+          ).toBe(201);
+        }
+      }
+      const start = (customer: string, i: number) =>
+        subscribe({ customer_id: customer, plan_key: `p_race_${i}`, start_date: '2024-01-01' });
+      const outcomes = await Promise.all(
+        Array.from({ length: pairs }, async (_, i) => {
+          const [metricStart, metricArchive, customerStart, customerArchive] = await Promise.all([
+            start(`c_race_m${i}`, i),
+            post(`/v1/metrics/m_race_${i}/archive`),
+            start(`c_race_c${i}`, i),
+            post(`/v1/customers/c_race_c${i}/archive`),
+          ]);
+          return [
+            `metric: ${metricStart.status}/${metricArchive.status}`,
+            `customer: ${customerStart.status}/${customerArchive.status}`,
+          ];
+        }),
+      );
+      // Subscription first: 201, then the archive is 409 (in use). Archive first: 200, then the start is 422.
+      for (const [metric, customer] of outcomes) {
+        expect(['metric: 201/409', 'metric: 422/200']).toContain(metric);
+        expect(['customer: 201/409', 'customer: 422/200']).toContain(customer);
+      }
+    });
   });
 
   describe('with the projector running', () => {

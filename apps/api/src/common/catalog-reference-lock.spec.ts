@@ -1,0 +1,103 @@
+import type { Pool } from 'pg';
+import { createPool } from '#platform';
+import { loadBuiltFile } from '../../../../test/support/api';
+import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
+import type * as Module from './catalog-reference-lock';
+
+type CatalogReferenceLock = Module.CatalogReferenceLock;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs `work` under the lock and writes down when it started and ended (ms since the test began). */
+async function timed(lock: CatalogReferenceLock, tenant: string, ms: number, log: Array<[string, string]>) {
+  await lock.run(tenant, async () => {
+    log.push([tenant, 'start']);
+    await sleep(ms);
+    log.push([tenant, 'end']);
+  });
+}
+
+/** The built class (Nest's decorators are ESM-only: the API's classes are tested as built). */
+describe('CatalogReferenceLock (real Postgres)', () => {
+  const { CATALOG_REFERENCE_LOCK_NAMESPACE, CatalogReferenceLock } = loadBuiltFile<typeof Module>(
+    'apps/api/src/common/catalog-reference-lock',
+  );
+  let db: TestDatabase;
+  let otherReplica: Pool;
+
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrate: false });
+    otherReplica = createPool(db.url, { max: 4, applicationName: 'abaxus-test-replica-2' });
+  });
+  afterAll(async () => {
+    await otherReplica?.end();
+    await db?.close();
+  });
+
+  const heldLocks = async () =>
+    Number(
+      (
+        await db.pool.query<{ n: string }>(
+          `SELECT count(*)::text AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND granted`,
+          [CATALOG_REFERENCE_LOCK_NAMESPACE],
+        )
+      ).rows[0].n,
+    );
+
+  it('one tenant, two replicas: the second command starts only after the first ended', async () => {
+    const log: Array<[string, string]> = [];
+    const first = new CatalogReferenceLock(db.pool);
+    const second = new CatalogReferenceLock(otherReplica);
+    const a = timed(first, 'acme', 150, log);
+    await sleep(20); // the first one holds the lock
+    await Promise.all([a, timed(second, 'acme', 10, log)]);
+    expect(log).toEqual([
+      ['acme', 'start'],
+      ['acme', 'end'],
+      ['acme', 'start'],
+      ['acme', 'end'],
+    ]);
+    expect(await heldLocks()).toBe(0);
+  });
+
+  it('another tenant is not held up', async () => {
+    const log: Array<[string, string]> = [];
+    const first = new CatalogReferenceLock(db.pool);
+    const second = new CatalogReferenceLock(otherReplica);
+    const a = timed(first, 'acme', 150, log);
+    await sleep(20);
+    await Promise.all([a, timed(second, 'globex', 10, log)]);
+    expect(log).toEqual([
+      ['acme', 'start'],
+      ['globex', 'start'],
+      ['globex', 'end'],
+      ['acme', 'end'],
+    ]);
+  });
+
+  it('a failing command releases the lock and its connection, and its error reaches the caller', async () => {
+    const lock = new CatalogReferenceLock(db.pool);
+    const refused = new Error('METRIC.IN_USE');
+    await expect(lock.run('acme', () => Promise.reject(refused))).rejects.toBe(refused);
+    expect(await heldLocks()).toBe(0);
+    await expect(lock.run('acme', () => Promise.resolve('next'))).resolves.toBe('next');
+    expect(db.pool.totalCount - db.pool.idleCount).toBe(0);
+  });
+
+  it('holds at most two pool connections, however many commands wait', async () => {
+    const lock = new CatalogReferenceLock(db.pool);
+    let holding = 0;
+    let most = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        lock.run(`tenant-${i}`, async () => {
+          holding += 1;
+          most = Math.max(most, holding);
+          await sleep(20);
+          holding -= 1;
+        }),
+      ),
+    );
+    expect(most).toBe(2);
+  });
+});
