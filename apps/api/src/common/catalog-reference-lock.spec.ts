@@ -44,14 +44,17 @@ describe('CatalogReferenceLock (real Postgres)', () => {
       ).rows[0].n,
     );
 
-  it('one tenant, two replicas: the second command starts only after the first ended', async () => {
+  /** A 150 ms command of `firstTenant` on one replica; once it runs, a 10 ms one of `secondTenant` on another. */
+  async function twoReplicas(firstTenant: string, secondTenant: string): Promise<Array<[string, string]>> {
     const log: Array<[string, string]> = [];
-    const first = new CatalogReferenceLock(db.pool);
-    const second = new CatalogReferenceLock(otherReplica);
-    const a = timed(first, 'acme', 150, log);
-    await sleep(20); // the first one holds the lock
-    await Promise.all([a, timed(second, 'acme', 10, log)]);
-    expect(log).toEqual([
+    const first = timed(new CatalogReferenceLock(db.pool), firstTenant, 150, log);
+    while (log.length === 0) await sleep(5); // the first one holds the lock
+    await Promise.all([first, timed(new CatalogReferenceLock(otherReplica), secondTenant, 10, log)]);
+    return log;
+  }
+
+  it('one tenant, two replicas: the second command starts only after the first ended', async () => {
+    expect(await twoReplicas('acme', 'acme')).toEqual([
       ['acme', 'start'],
       ['acme', 'end'],
       ['acme', 'start'],
@@ -61,13 +64,7 @@ describe('CatalogReferenceLock (real Postgres)', () => {
   });
 
   it('another tenant is not held up', async () => {
-    const log: Array<[string, string]> = [];
-    const first = new CatalogReferenceLock(db.pool);
-    const second = new CatalogReferenceLock(otherReplica);
-    const a = timed(first, 'acme', 150, log);
-    await sleep(20);
-    await Promise.all([a, timed(second, 'globex', 10, log)]);
-    expect(log).toEqual([
+    expect(await twoReplicas('acme', 'globex')).toEqual([
       ['acme', 'start'],
       ['globex', 'start'],
       ['globex', 'end'],
