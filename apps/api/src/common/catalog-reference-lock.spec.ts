@@ -95,6 +95,6 @@ describe('CatalogReferenceLock (real Postgres)', () => {
         }),
       ),
     );
-    expect(most).toBe(2);
+    expect(most).toBeLessThanOrEqual(2); // 8 without the limit
   });
 });
