@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { createPool } from '#platform';
+import { createPool, isQueryTimeout } from '#platform';
 import { loadBuiltFile } from '../../../../test/support/api';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
 import type * as Module from './catalog-reference-lock';
@@ -96,5 +96,34 @@ describe('CatalogReferenceLock (real Postgres)', () => {
       ),
     );
     expect(most).toBeLessThanOrEqual(2); // 8 without the limit
+  });
+
+  it('a wait past the query timeout fails as a query timeout (503), runs nothing, and leaves no lock behind', async () => {
+    const holder = await otherReplica.connect(); // another replica's command, holding acme's lock
+    const impatient = createPool(db.url, { max: 2, queryTimeoutMs: 300, applicationName: 'abaxus-test-impatient' });
+    try {
+      await holder.query('SELECT pg_advisory_lock($1, hashtext($2))', [CATALOG_REFERENCE_LOCK_NAMESPACE, 'acme']);
+      let ran = false;
+      const failure = await new CatalogReferenceLock(impatient)
+        .run('acme', async () => {
+          ran = true;
+        })
+        .catch((error: unknown) => error);
+      // The error the API's problem mapping answers 503 SERVICE.UNAVAILABLE (service-unavailable.ts).
+      expect(isQueryTimeout(failure)).toBe(true);
+      expect(ran).toBe(false);
+      // The waiting connection is dropped, not reused: its session ends with it, so a lock granted to
+      // it after we stopped listening cannot outlive the holder's.
+      expect(impatient.totalCount).toBe(0);
+      await holder.query('SELECT pg_advisory_unlock($1, hashtext($2))', [CATALOG_REFERENCE_LOCK_NAMESPACE, 'acme']);
+      for (let tries = 0; (await heldLocks()) > 0 && tries < 100; tries++) await sleep(20);
+      expect(await heldLocks()).toBe(0);
+      await expect(new CatalogReferenceLock(impatient).run('acme', () => Promise.resolve('after'))).resolves.toBe(
+        'after',
+      );
+    } finally {
+      holder.release();
+      await impatient.end();
+    }
   });
 });
