@@ -167,7 +167,6 @@ function decidePublish(command: PublishMetricVersion, state: MetricState): Metri
   ];
 }
 
-/** Archiving an archived metric changes nothing (idempotent). */
 /** Archiving an archived metric changes nothing (idempotent); one that live subscriptions use is refused. */
 function decideArchive(command: ArchiveMetric, state: MetricState): MetricArchived[] {
   if (state.status === 'absent') throw notFound(command.metric_key);
