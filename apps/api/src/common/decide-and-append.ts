@@ -25,13 +25,19 @@ export interface DecideAndAppendOptions<Command, Event extends DomainEvent, Stat
   store: EventStore;
   stream: string;
   decider: Decider<Command, Event, State>;
-  command: Command;
+  /**
+   * The command, or how to make it from the state just read (each attempt): for a command whose
+   * input costs a read that only some states need (an archive's scan of live subscriptions).
+   */
+  command: Command | CommandOf<Command, State>;
   metadata: EventMetadata;
   /** Stable ids make a retried append a no-op; default: a random uuid per event. */
   eventId?: (event: Event) => string;
   /** Attempts on a version conflict (another writer appended first). */
   maxAttempts?: number;
 }
+
+export type CommandOf<Command, State> = (state: State) => Promise<Command>;
 
 export interface Decision<Event, State> {
   /** Appended now; empty when the decision was already in the state (idempotent). */
@@ -67,10 +73,14 @@ export async function loadState<Event extends DomainEvent, State>(
 export async function decideAndAppend<Command, Event extends DomainEvent, State>(
   options: DecideAndAppendOptions<Command, Event, State>,
 ): Promise<Decision<Event, State>> {
-  const { store, stream, decider, command, metadata } = options;
+  const { store, stream, decider, metadata } = options;
   const maxAttempts = options.maxAttempts ?? 5;
   for (let attempt = 1; ; attempt++) {
     const { state, expected } = await loadState(store, stream, decider);
+    const command =
+      typeof options.command === 'function'
+        ? await (options.command as CommandOf<Command, State>)(state)
+        : options.command;
     const events = decider.decide(command, state);
     if (events.length === 0) return { events, state, position: null };
     const eventId = options.eventId ?? (() => randomUUID());

@@ -5,7 +5,7 @@ import type { AuthContext } from '../common/auth/key-directory';
 import { CatalogReferenceLock } from '../common/catalog-reference-lock';
 import { CatalogDirectory } from '../common/catalog-directory';
 import { EVENT_STORE } from '../common/tokens';
-import { archiveCustomer, loadCustomer } from './customer.operations';
+import { archiveCustomer } from './customer.operations';
 import { toCustomerView, type CustomerView } from './customer.view';
 import { customerProblem } from './customers.problems';
 import { LIVE_SUBSCRIPTION_COUNTER, type LiveSubscriptionCounter } from './live-subscriptions';
@@ -32,21 +32,16 @@ export class ArchiveCustomerHandler implements ICommandHandler<ArchiveCustomer> 
   async execute({ caller, requestId, id }: ArchiveCustomer): Promise<CustomerView> {
     try {
       // Under the tenant's reference lock: a subscription using it cannot start meanwhile.
-      const { customer, position } = await this.references.run(caller.tenantId, async () => {
-        // The customer's own stream first (404 CUSTOMER.NOT_FOUND here): only archiving a live customer
-        // needs the count of live subscriptions; archiving an archived one again changes nothing.
-        const current = await loadCustomer(this.store, caller.tenantId, id);
-        const liveSubscriptions =
-          current.archived_at === null ? await this.subscriptions.countLive(caller.tenantId, id) : 0;
-        return archiveCustomer({
+      const { customer, position } = await this.references.run(caller.tenantId, () =>
+        archiveCustomer({
           store: this.store,
           tenantId: caller.tenantId,
           actor: caller.keyId,
           requestId,
           id,
-          liveSubscriptions,
-        });
-      });
+          liveSubscriptions: () => this.subscriptions.countLive(caller.tenantId, id),
+        }),
+      );
       // Read-your-writes for usage ingestion on this replica (the CatalogDirectory follows the log).
       await this.catalog.waitFor(position);
       return toCustomerView(customer);

@@ -13,7 +13,7 @@ import {
   type CustomerState,
 } from '#domain';
 import { streamName, type Checkpoint, type EventMetadata, type EventStore } from '#ledger';
-import { decideAndAppend, loadState } from '../common/decide-and-append';
+import { decideAndAppend, loadState, type CommandOf } from '../common/decide-and-append';
 import { deterministicUuid } from '../common/deterministic-id';
 
 /**
@@ -42,7 +42,11 @@ export const customerStream = (tenantId: string, id: string) => streamName(tenan
 const customerEventId = (stream: string) => (event: CustomerEvent) =>
   event.type === 'CustomerUpdated' ? undefined : deterministicUuid(`${stream}/${event.type}`);
 
-async function run(ctx: CustomerCommandContext, id: string, command: CustomerCommand): Promise<CustomerResult> {
+async function run(
+  ctx: CustomerCommandContext,
+  id: string,
+  command: CustomerCommand | CommandOf<CustomerCommand, CustomerState>,
+): Promise<CustomerResult> {
   const stream = customerStream(ctx.tenantId, id);
   const metadata: EventMetadata = { tenant_id: ctx.tenantId, actor: ctx.actor };
   if (ctx.requestId !== undefined) metadata.request_id = ctx.requestId;
@@ -87,16 +91,18 @@ export async function updateCustomer(
   });
 }
 
+/** `liveSubscriptions`: asked only when the customer is there and not archived yet (a 404 or a repeated archive needs no count). */
 export async function archiveCustomer(
-  input: CustomerCommandContext & { id: string; liveSubscriptions: number },
+  input: CustomerCommandContext & { id: string; liveSubscriptions: () => Promise<number> },
 ): Promise<CustomerResult> {
   assertKnownId(input.id);
-  return run(input, input.id, {
+  const at = clock(input);
+  return run(input, input.id, async (state) => ({
     type: 'ArchiveCustomer',
     customer_id: input.id,
-    live_subscriptions: input.liveSubscriptions,
-    at: clock(input),
-  });
+    live_subscriptions: state.status === 'active' ? await input.liveSubscriptions() : 0,
+    at,
+  }));
 }
 
 /** Strongly consistent: folds the customer's own stream (read-your-writes). Throws CUSTOMER.NOT_FOUND. */

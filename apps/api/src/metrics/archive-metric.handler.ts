@@ -6,7 +6,7 @@ import { CatalogReferenceLock } from '../common/catalog-reference-lock';
 import { CatalogDirectory } from '../common/catalog-directory';
 import { EVENT_STORE } from '../common/tokens';
 import { LIVE_SUBSCRIPTION_COUNTER, type LiveSubscriptionCounter } from '../customers/live-subscriptions';
-import { archiveMetric, loadMetric } from './metric.operations';
+import { archiveMetric } from './metric.operations';
 import { toMetricView, type MetricView } from './metric.view';
 import { metricProblem } from './metrics.problems';
 
@@ -32,21 +32,16 @@ export class ArchiveMetricHandler implements ICommandHandler<ArchiveMetric> {
   async execute({ caller, requestId, key }: ArchiveMetric): Promise<MetricView> {
     try {
       // Under the tenant's reference lock: a subscription using it cannot start meanwhile.
-      const { metric, position } = await this.references.run(caller.tenantId, async () => {
-        // The metric's own stream first (404 METRIC.NOT_FOUND here): only archiving a live metric needs
-        // the scan of live subscriptions; archiving an archived one again changes nothing.
-        const current = await loadMetric(this.store, caller.tenantId, key);
-        const usedBy =
-          current.archived_at === null ? await this.subscriptions.liveUsingMetric(caller.tenantId, key) : [];
-        return archiveMetric({
+      const { metric, position } = await this.references.run(caller.tenantId, () =>
+        archiveMetric({
           store: this.store,
           tenantId: caller.tenantId,
           actor: caller.keyId,
           requestId,
           key,
-          usedBy,
-        });
-      });
+          usedBy: () => this.subscriptions.liveUsingMetric(caller.tenantId, key),
+        }),
+      );
       // Read-your-writes for usage ingestion on this replica (the CatalogDirectory follows the log).
       await this.catalog.waitFor(position);
       return toMetricView(metric);

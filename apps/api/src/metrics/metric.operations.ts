@@ -13,7 +13,7 @@ import {
   type MetricState,
 } from '#domain';
 import { streamName, type Checkpoint, type EventMetadata, type EventStore } from '#ledger';
-import { decideAndAppend, loadState } from '../common/decide-and-append';
+import { decideAndAppend, loadState, type CommandOf } from '../common/decide-and-append';
 import { deterministicUuid } from '../common/deterministic-id';
 
 /**
@@ -46,7 +46,11 @@ const metricEventId = (stream: string) => (event: MetricEvent) =>
       : `${stream}/${event.type}`,
   );
 
-async function run(ctx: MetricCommandContext, key: string, command: MetricCommand): Promise<MetricResult> {
+async function run(
+  ctx: MetricCommandContext,
+  key: string,
+  command: MetricCommand | CommandOf<MetricCommand, MetricState>,
+): Promise<MetricResult> {
   const stream = metricStream(ctx.tenantId, key);
   const metadata: EventMetadata = { tenant_id: ctx.tenantId, actor: ctx.actor };
   if (ctx.requestId !== undefined) metadata.request_id = ctx.requestId;
@@ -106,17 +110,21 @@ export async function publishMetricVersion(input: PublishMetricVersionInput): Pr
   });
 }
 
-/** `usedBy`: the live subscriptions whose charges or entitlement limits read the metric (METRIC.IN_USE). */
+/**
+ * `usedBy`: the live subscriptions whose charges or entitlement limits read the metric (METRIC.IN_USE);
+ * asked only when the metric is there and not archived yet (a 404 or a repeated archive needs no scan).
+ */
 export async function archiveMetric(
-  input: MetricCommandContext & { key: string; usedBy: readonly string[] },
+  input: MetricCommandContext & { key: string; usedBy: () => Promise<readonly string[]> },
 ): Promise<MetricResult> {
   assertKnownKey(input.key);
-  return run(input, input.key, {
+  const at = (input.now ?? (() => new Date()))();
+  return run(input, input.key, async (state) => ({
     type: 'ArchiveMetric',
     metric_key: input.key,
-    used_by: input.usedBy,
-    at: (input.now ?? (() => new Date()))(),
-  });
+    used_by: state.status === 'active' ? await input.usedBy() : [],
+    at,
+  }));
 }
 
 /** Strongly consistent: folds the metric's own stream (read-your-writes). Throws METRIC.NOT_FOUND. */
