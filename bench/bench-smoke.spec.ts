@@ -31,6 +31,31 @@ function positiveNumbers(value: unknown): number[] {
   return [];
 }
 
+/**
+ * The ingestion bench's CPU split (where the cores went, per event or request): the API, the projector
+ * and the load generator are counted (Postgres too, unless DATABASE_URL names a server elsewhere) and
+ * the total is their sum; the raw-insert ceiling counts Postgres and the load generator alone.
+ */
+function expectCpuSplit(figures: Record<string, unknown>): void {
+  type Split = Record<'api' | 'projector' | 'postgres' | 'load_generator' | 'total', number | null>;
+  const splits = [
+    (figures.batch as { cpu_us_per_event: Split }).cpu_us_per_event,
+    (figures.single as { cpu_us_per_request: Split }).cpu_us_per_request,
+  ];
+  for (const split of splits) {
+    for (const part of ['api', 'projector', 'load_generator'] as const) expect(split[part]).toEqual(expect.any(Number));
+    const counted = [split.api, split.projector, split.postgres, split.load_generator].filter((v) => v !== null);
+    expect(split.total).toBeGreaterThan(0);
+    // Each part and the total are rounded on their own.
+    expect(Math.abs(split.total! - counted.reduce((sum, v) => sum + v, 0))).toBeLessThanOrEqual(2);
+  }
+  const raw = (figures.ceilings as { raw_insert: Array<{ cpu_us_per_event: Split }> }).raw_insert;
+  for (const { cpu_us_per_event: split } of raw) {
+    expect(split).toMatchObject({ api: null, projector: null, load_generator: expect.any(Number) });
+    expect(split.total).toBeGreaterThan(0);
+  }
+}
+
 describe('benchmarks (smoke)', () => {
   let db: TestDatabase;
   beforeAll(async () => {
@@ -80,6 +105,7 @@ describe('benchmarks (smoke)', () => {
       async () => {
         const figures = await runBench(name, args);
         expect(positiveNumbers(figures).length).toBeGreaterThan(0);
+        if (name === 'ingestion' && existsSync('/proc/self/stat')) expectCpuSplit(figures);
       },
       240_000,
     );

@@ -10,6 +10,9 @@
  *   (b) single: POST /v1/events, 64 connections: req/s, p50, p99;
  *   (c) ceilings: a bare Fastify server (same JSON parsing, answers 202/207, no work) under the same
  *       autocannon settings, and a raw multi-row INSERT of the same rows into a bare table.
+ * Each of (a), (b) and the raw insert also reports where the CPU went, per event (per request for
+ * (b)): the API, the projector, Postgres and this process, over the load and the catch-up after it
+ * (`cpu_us_per_event`, `cpu_us_per_request`; Postgres is counted with the embedded cluster only).
  *   node dist/bench/ingestion.js [--seconds 60] [--smoke] [--log-level warn] [--phases batch,single,ceilings]
  *
  * `--catch-up-only [--events 555000] [--only usage]`: the projector alone, without the HTTP load. The
@@ -139,14 +142,62 @@ const singleBody = () => eventJson(sequence % CUSTOMERS);
 
 /** CPU time (user + system) of a process so far, in ms; null where /proc is not available. */
 function cpuMs(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    // Fields after the parenthesised command name: utime and stime are the 12th and 13th, in ticks.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return null;
-  }
+  const seconds = pid === undefined ? null : cpuSecondsOf(pid);
+  return seconds === null ? null : seconds * 1000;
+}
+
+/** The processes whose CPU a phase reports; a part left out is not counted. */
+interface CpuSubjects {
+  api?: number;
+  projector?: number;
+  /** The embedded cluster's directory (null: DATABASE_URL, whose server's CPU cannot be read). */
+  db: string | null;
+}
+
+/** CPU seconds used so far by each part of the run; null for a part not counted or unreadable. */
+interface CpuParts {
+  api: number | null;
+  projector: number | null;
+  postgres: number | null;
+  /** This process: autocannon, or the raw insert's client, and the catch-up polling. */
+  load_generator: number;
+}
+
+function cpuParts(of: CpuSubjects): CpuParts {
+  const own = process.cpuUsage();
+  return {
+    api: of.api === undefined ? null : cpuSecondsOf(of.api),
+    projector: of.projector === undefined ? null : cpuSecondsOf(of.projector),
+    postgres: postgresCpuSeconds(of.db),
+    load_generator: (own.user + own.system) / 1e6,
+  };
+}
+
+/**
+ * Where the machine's cores went: CPU microseconds per unit of work (an event, a request) of each
+ * part between two samples, and their total. A ceiling's total and ours tell why the ratio is what
+ * it is, which wall-clock rates on a shared 2-core machine cannot: a part that is null was not counted.
+ */
+function cpuPerUnit(before: CpuParts, after: CpuParts, units: number): Record<keyof CpuParts | 'total', number | null> {
+  const part = (name: keyof CpuParts) => {
+    const [from, to] = [before[name], after[name]];
+    return from === null || to === null || units === 0 ? null : ((to - from) * 1e6) / units;
+  };
+  const parts = {
+    api: part('api'),
+    projector: part('projector'),
+    postgres: part('postgres'),
+    load_generator: part('load_generator'),
+  };
+  const counted = Object.values(parts).filter((value): value is number => value !== null);
+  const rounded = (value: number | null) => (value === null ? null : Math.round(value));
+  return {
+    api: rounded(parts.api),
+    projector: rounded(parts.projector),
+    postgres: rounded(parts.postgres),
+    load_generator: rounded(parts.load_generator),
+    total: counted.length === 0 ? null : Math.round(counted.reduce((sum, value) => sum + value, 0)),
+  };
 }
 
 /** The API child's pid, for its CPU per request. */
@@ -344,7 +395,7 @@ async function flushes(
  * table: no index, no constraint, no lock, no key check. Shipped the fastest way measured (one JSON
  * document per INSERT, json_to_recordset), 500 rows per INSERT, each its own transaction.
  */
-async function rawInsert(pool: Pool, seconds: number, connections: number) {
+async function rawInsert(pool: Pool, seconds: number, connections: number, db: string | null) {
   await pool.query(`DROP TABLE IF EXISTS bench_raw_usage`);
   await pool.query(`CREATE TABLE bench_raw_usage (id uuid, stream text, revision bigint, type text, tenant_id text,
     data jsonb, metadata jsonb, occurred_at timestamptz, recorded_at timestamptz DEFAULT clock_timestamp())`);
@@ -367,6 +418,7 @@ async function rawInsert(pool: Pool, seconds: number, connections: number) {
       };
     });
   let events = 0;
+  const cpuBefore = cpuParts({ db });
   const deadline = performance.now() + seconds * 1000;
   const started = performance.now();
   await Promise.all(
@@ -383,8 +435,15 @@ async function rawInsert(pool: Pool, seconds: number, connections: number) {
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
+  const cpu_us_per_event = cpuPerUnit(cpuBefore, cpuParts({ db }), events);
   await pool.query(`DROP TABLE bench_raw_usage`);
-  return { connections, events, seconds: Number(elapsed.toFixed(3)), events_per_second: Math.round(events / elapsed) };
+  return {
+    connections,
+    events,
+    seconds: Number(elapsed.toFixed(3)),
+    events_per_second: Math.round(events / elapsed),
+    cpu_us_per_event,
+  };
 }
 
 function randomUuid(): string {
@@ -406,15 +465,25 @@ async function bareCeiling(seconds: number) {
   }
 }
 
-async function runPhases(options: Options, apiUrl: string, key: string, pool: Pool, store: PostgresEventStore) {
+async function runPhases(
+  options: Options,
+  apiUrl: string,
+  key: string,
+  pool: Pool,
+  store: PostgresEventStore,
+  subjects: CpuSubjects,
+) {
   const { seconds, phases } = options;
   const report: Record<string, unknown> = {};
   let batchEventsPerSecond: number | undefined;
   let singleRequestsPerSecond: number | undefined;
   if (phases.includes('batch')) {
     const since = new Date();
+    // The CPU of the load and of the catch-up after it: everything the machine did for these events.
+    const cpuBefore = cpuParts(subjects);
     const batch = await load(apiUrl, '/v1/events/batch', BATCH_CONNECTIONS, seconds, batchBody, key);
     report.projector_catch_up_after_batch = await catchUp(pool, store);
+    const cpu = cpuPerUnit(cpuBefore, cpuParts(subjects), batch.ok_requests * BATCH);
     batchEventsPerSecond = Math.round(batch.requests_per_second * BATCH);
     const flushed = await flushes(pool, since);
     report.batch = {
@@ -423,18 +492,29 @@ async function runPhases(options: Options, apiUrl: string, key: string, pool: Po
       events_per_request: BATCH,
       events_per_second: batchEventsPerSecond,
       flushes: flushed,
+      cpu_us_per_event: cpu,
     };
   }
   if (phases.includes('single')) {
     const since = new Date();
+    const cpuBefore = cpuParts(subjects);
     const single = await load(apiUrl, '/v1/events', SINGLE_CONNECTIONS, seconds, singleBody, key, apiPid);
     report.projector_catch_up_after_single = await catchUp(pool, store);
+    const cpu = cpuPerUnit(cpuBefore, cpuParts(subjects), single.ok_requests);
     singleRequestsPerSecond = single.requests_per_second;
-    report.single = { ...single, connections: SINGLE_CONNECTIONS, flushes: await flushes(pool, since) };
+    report.single = {
+      ...single,
+      connections: SINGLE_CONNECTIONS,
+      flushes: await flushes(pool, since),
+      cpu_us_per_request: cpu,
+    };
   }
   if (phases.includes('ceilings')) {
     const bare = await bareCeiling(seconds);
-    const raw = [await rawInsert(pool, seconds / 2, 1), await rawInsert(pool, seconds / 2, 4)];
+    const raw = [
+      await rawInsert(pool, seconds / 2, 1, subjects.db),
+      await rawInsert(pool, seconds / 2, 4, subjects.db),
+    ];
     const rawBest = Math.max(...raw.map((r) => r.events_per_second));
     report.ceilings = { bare_fastify: bare, raw_insert: raw };
     report.ratios = {
@@ -477,8 +557,8 @@ async function startEngine(url: string, options: Options, dataDir: string, withP
   return { api, projector, apiUrl };
 }
 
-/** utime + stime of a Linux process, with (`children`) its waited-for children's; 0 when unreadable. */
-function cpuSecondsOf(pid: number, children = false): number {
+/** utime + stime of a Linux process, with (`children`) its waited-for children's; null when unreadable. */
+function cpuSecondsOf(pid: number, children = false): number | null {
   try {
     // Fields after the parenthesised command name: state is [0], utime [11], stime [12], cutime [13], cstime [14].
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -486,7 +566,7 @@ function cpuSecondsOf(pid: number, children = false): number {
     const ticks = Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0);
     return ticks / 100; // USER_HZ
   } catch {
-    return 0;
+    return null;
   }
 }
 
@@ -498,13 +578,13 @@ function cpuSecondsOf(pid: number, children = false): number {
 function postgresCpuSeconds(dbDir: string | null): number | null {
   if (dbDir === null || !existsSync('/proc/self/stat')) return null;
   const postmaster = Number(readFileSync(join(dbDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
-  let total = cpuSecondsOf(postmaster, true);
+  let total = cpuSecondsOf(postmaster, true) ?? 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster)
-        total += cpuSecondsOf(Number(entry));
+        total += cpuSecondsOf(Number(entry)) ?? 0;
     } catch {
       // The process exited meanwhile: its time moved to the postmaster's children counters.
     }
@@ -550,7 +630,7 @@ async function catchUpOnly(
     const inProcess = process.cpuUsage(benchBefore);
     const cpu = {
       // In-process (--only): this process's CPU, which includes the bench's own polling.
-      projector: projector ? cpuSecondsOf(projector.process.pid!) : (inProcess.user + inProcess.system) / 1e6,
+      projector: projector ? (cpuSecondsOf(projector.process.pid!) ?? 0) : (inProcess.user + inProcess.system) / 1e6,
       postgres: postgresBefore === null || postgresAfter === null ? null : postgresAfter - postgresBefore,
     };
     return {
@@ -602,7 +682,8 @@ async function main(): Promise<void> {
     } else {
       engine = await startEngine(database.url, options, dataDir.path);
       const key = await seed(engine.apiUrl);
-      Object.assign(report, await runPhases(options, engine.apiUrl, key, pool, store));
+      const subjects = { api: engine.api.process.pid, projector: engine.projector?.process.pid, db: database.dir };
+      Object.assign(report, await runPhases(options, engine.apiUrl, key, pool, store, subjects));
     }
     process.stdout.write(`${JSON.stringify(report)}\n`);
   } finally {
