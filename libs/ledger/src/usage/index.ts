@@ -1,5 +1,5 @@
 export * from './usage-writer';
-export { appendUsageWithin, judge, readUsageKeys, usageKeyOf, type StoredUsageKey } from './usage-append';
+export { appendUsage, judge, readUsageKeys, usageKeyOf, type StoredUsageKey } from './usage-append';
 export { UsageGroupCommitWriter, type UsageGroupCommitOptions, type UsageGroupCommitStats } from './usage-group-commit';
 export { StoreUsageWriter } from './usage-store-writer';
 export {

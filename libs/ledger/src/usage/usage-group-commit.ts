@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { DEFAULT_NOTIFY_CHANNEL } from '../postgres/postgres-event-store';
 import {
-  appendUsageInOneTrip,
+  appendUsage,
   distinctKeys,
   judge,
   outcomesOf,
@@ -248,7 +248,7 @@ export class UsageGroupCommitWriter implements UsageWriter {
   /** One transaction in one round trip; a failure is wrapped so write() knows nothing was committed. */
   private async commit(client: PoolClient, leaders: readonly UsageAppendItem[]): Promise<AppendedUsage> {
     try {
-      return await appendUsageInOneTrip(client, leaders, this.channel);
+      return await appendUsage(client, leaders, this.channel);
     } catch (error) {
       // The implicit transaction rolled itself back; a connection that failed is not reused.
       throw new CommitFailure(error, isConnectionError(error) ? (error as Error) : undefined);

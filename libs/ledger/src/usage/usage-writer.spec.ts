@@ -4,7 +4,7 @@ import type { Pool, PoolClient } from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
 import type { Checkpoint, NewEvent, RecordedEvent } from '../event-store';
 import { PostgresEventStore } from '../postgres/postgres-event-store';
-import { appendUsageWithin } from './usage-append';
+import { appendUsage } from './usage-append';
 import { UsageGroupCommitWriter } from './usage-group-commit';
 import { StoreUsageWriter } from './usage-store-writer';
 import { findUsageKey, voidUsageInPostgres } from './usage-void';
@@ -257,13 +257,13 @@ describe('UsageGroupCommitWriter', () => {
   });
 });
 
-describe('appendUsageWithin (inside a caller transaction)', () => {
+describe('appendUsage (inside a caller transaction)', () => {
   it('writes keys and events with the rest of the transaction, or nothing when it rolls back', async () => {
     const client = await db.pool.connect();
     try {
       const kept = item('k-within-1', { customer: 'within' });
       await client.query('BEGIN');
-      const appended = await appendUsageWithin(
+      const appended = await appendUsage(
         client,
         [kept, item('k-within-taken', { customer: 'within' })],
         'abaxus_events',
@@ -271,7 +271,7 @@ describe('appendUsageWithin (inside a caller transaction)', () => {
       expect([...appended.claimed]).toEqual([0, 1]);
       await client.query('COMMIT');
       await client.query('BEGIN');
-      const again = await appendUsageWithin(
+      const again = await appendUsage(
         client,
         [item('k-within-2', { customer: 'within' }), item('k-within-1', { customer: 'within' })],
         'abaxus_events',
@@ -286,6 +286,42 @@ describe('appendUsageWithin (inside a caller transaction)', () => {
     );
     expect(keys.rows.map((r) => r.idempotency_key)).toEqual(['k-within-1', 'k-within-taken']);
     expect(await streamEvents(`${TENANT}:usage-within-2026-03`)).toHaveLength(2);
+  });
+});
+
+describe('abaxus_append_usage (the flush, server-side)', () => {
+  it("waits for the event store's lock on a stream it writes, then sees what the holder committed", async () => {
+    const stream = `${TENANT}:usage-locked-2026-03`;
+    const holder = await db.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      // A plain append takes the stream's lock (lockStreams) and writes revision 0 with it.
+      await store.appendWithin(holder, stream, [
+        {
+          id: randomUUID(),
+          type: 'PlainAppended',
+          data: {},
+          metadata: { tenant_id: TENANT, actor: 'system:usage-spec' },
+        },
+      ]);
+      let settled = false;
+      const flush = newWriter()
+        .append([item('k-locked-1', { customer: 'locked' })])
+        .finally(() => (settled = true));
+      // Still waiting while the lock is held: with other locks it would have committed by now, and
+      // (its snapshot older than the holder's commit) taken revision 0 and failed on it.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(settled).toBe(false);
+      await holder.query('COMMIT');
+      expect((await flush).map((o) => o.status)).toEqual(['accepted']);
+    } finally {
+      holder.release();
+    }
+    const events = await streamEvents(stream);
+    expect(events.map((e) => [e.type, e.revision])).toEqual([
+      ['PlainAppended', 0],
+      ['UsageRecorded', 1],
+    ]);
   });
 });
 
