@@ -200,9 +200,6 @@ function cpuPerUnit(before: CpuParts, after: CpuParts, units: number): Record<ke
   };
 }
 
-/** The API child's pid, for its CPU per request. */
-let apiPid: number | undefined;
-
 /**
  * `serverPid`: the process answering, whose CPU per request is reported (a count-like figure that a
  * busy machine distorts less than req/s).
@@ -498,7 +495,7 @@ async function runPhases(
   if (phases.includes('single')) {
     const since = new Date();
     const cpuBefore = cpuParts(subjects);
-    const single = await load(apiUrl, '/v1/events', SINGLE_CONNECTIONS, seconds, singleBody, key, apiPid);
+    const single = await load(apiUrl, '/v1/events', SINGLE_CONNECTIONS, seconds, singleBody, key, subjects.api);
     report.projector_catch_up_after_single = await catchUp(pool, store);
     const cpu = cpuPerUnit(cpuBefore, cpuParts(subjects), single.ok_requests);
     singleRequestsPerSecond = single.requests_per_second;
@@ -550,7 +547,6 @@ async function startEngine(url: string, options: Options, dataDir: string, withP
   // ABAXUS_BENCH_API_NODE_ARGS: e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the API alone.
   const nodeArgs = (process.env.ABAXUS_BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const api = startChild([...nodeArgs, cli, 'api'], { ...env, PORT: String(apiPort), HOST: '127.0.0.1' });
-  apiPid = api.process.pid;
   const projector = withProjector ? startProjector(url, options, dataDir, await freePort()) : undefined;
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   await waitFor('api', async () => (await fetch(`${apiUrl}/readyz`)).status === 200, api);
