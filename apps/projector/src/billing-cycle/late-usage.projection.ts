@@ -126,7 +126,7 @@ export const lateUsageProjection: Projection = {
       }
     }
     await insertCloses(client, invoices, closes);
-    await markChanges(client, invoices, marks);
+    await markChanges(client, invoices, await marksThatMayMatter(client, invoices, marks));
     await applyVoidsAndChecks(client, invoices, voids, checks);
     if (seq !== first) await client.query(`UPDATE ${log} SET last_seq = $1`, [seq]);
   },
@@ -179,11 +179,42 @@ function closeOf(tenantId: string, event: RecordedEvent, seq: number): Close | n
   };
 }
 
+/** A usage change's mark; its timestamp is checked by marksThatMayMatter, for the few marks it keeps. */
 function markOf(tenantId: string, event: RecordedEvent, seq: number): Mark | null {
   const data = (event.data ?? {}) as { customer_id?: unknown; metric_key?: unknown; timestamp?: unknown };
   if (typeof data.customer_id !== 'string' || typeof data.metric_key !== 'string') return null;
-  if (!isInstant(data.timestamp)) return null;
+  if (typeof data.timestamp !== 'string') return null;
   return { tenant_id: tenantId, customer_id: data.customer_id, metric_key: data.metric_key, ts: data.timestamp, seq };
+}
+
+/**
+ * The marks that may touch a closed invoice: those of a customer with one, timestamped before the end
+ * of the customer's latest closed period (a mark needs `ts < period_end` of some closed invoice). Nearly
+ * all usage is of the open period, or of customers with nothing closed yet: one lookup per batch, by the
+ * batch's customers, spares sending every usage event to markChanges (an array element per event and
+ * column, and a join attempt each). Runs after insertCloses, so the batch's own closes count.
+ */
+async function marksThatMayMatter(client: PoolClient, invoices: string, marks: Mark[]): Promise<Mark[]> {
+  if (marks.length === 0) return marks;
+  const customers = new Map<string, [string, string]>();
+  for (const mark of marks)
+    customers.set(`${mark.tenant_id}\u0000${mark.customer_id}`, [mark.tenant_id, mark.customer_id]);
+  const pairs = [...customers.values()];
+  const { rows } = await client.query<{ tenant_id: string; customer_id: string; end_ms: string }>(
+    `SELECT tenant_id, customer_id, ceil(extract(epoch FROM max(period_end)) * 1000)::bigint AS end_ms
+       FROM ${invoices}
+      WHERE status = 'closed' AND (tenant_id, customer_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+      GROUP BY tenant_id, customer_id`,
+    [pairs.map(([tenant]) => tenant), pairs.map(([, customer]) => customer)],
+  );
+  if (rows.length === 0) return [];
+  const lastEnd = new Map(rows.map((row) => [`${row.tenant_id}\u0000${row.customer_id}`, Number(row.end_ms)]));
+  return marks.filter((mark) => {
+    const endMs = lastEnd.get(`${mark.tenant_id}\u0000${mark.customer_id}`);
+    if (endMs === undefined || !isInstant(mark.ts)) return false;
+    // Date.parse keeps milliseconds (rounded or cut): a mark a whole millisecond past the end is past it.
+    return !(Date.parse(mark.ts) - 1 >= endMs);
+  });
 }
 
 async function insertCloses(client: PoolClient, invoices: string, closes: Close[]): Promise<void> {
