@@ -95,6 +95,58 @@ describe('usage events: list and void', () => {
       expect(order).toEqual(sorted);
     });
 
+    it("without metric_key: every metric's events of the customer, interleaved by (timestamp, id), each once", async () => {
+      const all = async (query: string, limit: number) => {
+        const seen: Array<{ id: string; timestamp: string; metric_key: string }> = [];
+        let cursor: string | null = null;
+        do {
+          const url: string = `${query}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`;
+          const page = await api.request('GET', url, { key: auditor });
+          expect(page.status).toBe(200);
+          expect(page.body.data.length).toBeLessThanOrEqual(limit);
+          seen.push(...page.body.data);
+          cursor = page.body.next_cursor;
+        } while (cursor !== null);
+        return seen;
+      };
+      const byTime = (events: Array<{ id: string; timestamp: string }>) =>
+        [...events].sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp) || (a.id < b.id ? -1 : 1));
+      const seen = await all('/v1/events?customer_id=cust_list', 7);
+      expect(seen).toHaveLength(251);
+      expect(seen).toEqual(byTime(seen));
+      const storage = seen.filter((e) => e.metric_key === 'storage');
+      expect(storage).toHaveLength(1);
+      expect(seen.filter((e) => e.metric_key === 'api_calls').map((e) => e.id)).toEqual(
+        (await all('/v1/events?customer_id=cust_list&metric_key=api_calls', 50)).map((e) => e.id),
+      );
+      // The same window as with one metric: from inclusive, to exclusive, over every metric.
+      const window = `from=${encodeURIComponent(at(0))}&to=${encodeURIComponent(at(6))}`;
+      const windowed = await all(`/v1/events?customer_id=cust_list&${window}`, 2);
+      expect(windowed.map((e) => e.id)).toEqual(seen.slice(0, 7).map((e) => e.id));
+      expect(windowed.map((e) => e.metric_key).sort()).toEqual([...Array(6).fill('api_calls'), 'storage']);
+      // A customer without usage: an empty page.
+      expect((await api.request('GET', '/v1/events?customer_id=cust_void', { key: auditor })).body).toMatchObject({
+        data: [],
+        next_cursor: null,
+      });
+      // Cursors of the two lists do not mix.
+      const oneMetric = await api.request('GET', '/v1/events?customer_id=cust_list&metric_key=api_calls&limit=1');
+      const everyMetric = await api.request('GET', '/v1/events?customer_id=cust_list&limit=1');
+      for (const [query, cursor] of [
+        ['/v1/events?customer_id=cust_list', oneMetric.body.next_cursor],
+        ['/v1/events?customer_id=cust_list&metric_key=api_calls', everyMetric.body.next_cursor],
+      ]) {
+        const refused = expectProblem(
+          await api.request('GET', `${query}&cursor=${cursor}`),
+          400,
+          'REQUEST.VALIDATION_FAILED',
+        );
+        expect(refused.errors).toEqual([
+          { field: 'cursor', message: expect.stringMatching(/another list or with other filters/) },
+        ]);
+      }
+    });
+
     it('a cursor continues only the query that returned it: other filters or another list are 400 naming cursor', async () => {
       const base = '/v1/events?customer_id=cust_list&metric_key=api_calls';
       const first = await api.request('GET', `${base}&limit=5`, { key: auditor });
@@ -189,7 +241,12 @@ describe('usage events: list and void', () => {
       expectProblem(await api.request('GET', `${base}&cursor=bm9wZQ`), 400, 'REQUEST.VALIDATION_FAILED');
       expectProblem(await api.request('GET', `${base}&from=yesterday`), 400, 'REQUEST.VALIDATION_FAILED');
       expectProblem(await api.request('GET', `${base}&limit=1001`), 400, 'REQUEST.VALIDATION_FAILED');
-      expectProblem(await api.request('GET', '/v1/events?customer_id=cust_list'), 400, 'REQUEST.VALIDATION_FAILED');
+      expectProblem(await api.request('GET', '/v1/events?metric_key=api_calls'), 400, 'REQUEST.VALIDATION_FAILED');
+      expectProblem(
+        await api.request('GET', `/v1/events?customer_id=cust_list&metric_key=`),
+        400,
+        'REQUEST.VALIDATION_FAILED',
+      );
       expectProblem(
         await api.request('GET', '/v1/events?customer_id=nobody&metric_key=api_calls'),
         404,

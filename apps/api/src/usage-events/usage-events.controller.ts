@@ -127,7 +127,7 @@ export class UsageEventsController {
   @Get()
   @Roles('admin', 'finance', 'auditor')
   @ApiOperation({
-    summary: "One customer's recorded events of one metric, by timestamp (eventually consistent)",
+    summary: "One customer's recorded events, of one metric or of all, by timestamp (eventually consistent)",
     description:
       'From the usage projection: `meta.consistency` is `eventual`, `meta.lag_seconds` 0 at the head. Keyset ' +
       'pages (`next_cursor`); voided events are listed with `voided_at`. Exact totals: POST /v1/usage/compute.',

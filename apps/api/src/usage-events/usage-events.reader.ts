@@ -68,6 +68,35 @@ const TS_TEXT = `to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
 const COLUMNS = `usage_id::text AS usage_id, idempotency_key, customer_id, metric_key, ${TS_TEXT} AS ts_text,
   trim_scale(value)::text AS value, properties, recorded_at, source, voided_at, void_reason`;
 
+/**
+ * A page of one customer's events of every metric, in (ts, usage_id) order: the customer's metrics by
+ * a skip scan of the series index (one probe per metric), then per metric the next `limit` keys in its
+ * series (index-only), the first `limit` of those, and their rows. Each page costs one range scan per
+ * metric the customer has usage of, at any depth, as the one-metric page costs one.
+ */
+function everyMetricPage(series: readonly string[], limit: string): string {
+  return `
+    WITH RECURSIVE metrics AS (
+      (SELECT metric_key FROM usage_events WHERE tenant_id = $1 AND customer_id = $2 ORDER BY metric_key LIMIT 1)
+      UNION ALL
+      SELECT (SELECT n.metric_key FROM usage_events n
+               WHERE n.tenant_id = $1 AND n.customer_id = $2 AND n.metric_key > m.metric_key
+               ORDER BY n.metric_key LIMIT 1)
+        FROM metrics m WHERE m.metric_key IS NOT NULL
+    ), page AS (
+      SELECT k.metric_key, k.ts, k.usage_id
+        FROM metrics m CROSS JOIN LATERAL (
+          SELECT metric_key, ts, usage_id FROM usage_events
+           WHERE ${series.join(' AND ')}
+           ORDER BY ts, usage_id LIMIT ${limit}) k
+       WHERE m.metric_key IS NOT NULL
+       ORDER BY k.ts, k.usage_id LIMIT ${limit}
+    )
+    SELECT ${COLUMNS} FROM usage_events
+     WHERE tenant_id = $1 AND customer_id = $2 AND (metric_key, ts, usage_id) IN (SELECT * FROM page)
+     ORDER BY ts, usage_id`;
+}
+
 function instant(raw: string): string {
   const normalized = normalizeInstant(raw, 'timestamp');
   return normalized.ok ? normalized.value : raw;
@@ -107,12 +136,18 @@ export class UsageEventsReader {
     if ((await this.catalog.customer(tenantId, query.customer_id)) === null) {
       throw new ApiProblem('CUSTOMER.NOT_FOUND', `no customer ${query.customer_id}`);
     }
-    if ((await this.catalog.metric(tenantId, query.metric_key)) === null) {
+    if (query.metric_key !== undefined && (await this.catalog.metric(tenantId, query.metric_key)) === null) {
       throw new ApiProblem('METRIC.NOT_FOUND', `no metric ${query.metric_key}`);
     }
     const limit = query.limit ?? DEFAULT_EVENTS_PAGE;
-    const values: unknown[] = [tenantId, query.customer_id, query.metric_key];
-    const conditions = ['tenant_id = $1', 'customer_id = $2', 'metric_key = $3'];
+    const values: unknown[] = [tenantId, query.customer_id];
+    if (query.metric_key !== undefined) values.push(query.metric_key);
+    // One metric's series: the one asked for, or (without metric_key) each metric `m` of the customer.
+    const conditions = [
+      'tenant_id = $1',
+      'customer_id = $2',
+      query.metric_key === undefined ? 'metric_key = m.metric_key' : 'metric_key = $3',
+    ];
     // Each bound as the canonical instant (so `Z` and `+00:00`, or `+02:00`, name the same window and
     // continue the same cursors).
     const bound = (raw: string | undefined, field: 'from' | 'to', operator: string) => {
@@ -144,9 +179,11 @@ export class UsageEventsReader {
       conditions.push(`(ts, usage_id) > ($${values.length - 1}::timestamptz, $${values.length}::uuid)`);
     }
     values.push(limit + 1);
+    const limitParam = `$${values.length}`;
     const rows = await this.query<Row>(
-      `SELECT ${COLUMNS} FROM usage_events WHERE ${conditions.join(' AND ')}
-        ORDER BY ts, usage_id LIMIT $${values.length}`,
+      query.metric_key === undefined
+        ? everyMetricPage(conditions, limitParam)
+        : `SELECT ${COLUMNS} FROM usage_events WHERE ${conditions.join(' AND ')} ORDER BY ts, usage_id LIMIT ${limitParam}`,
       values,
     );
     const page = rows.slice(0, limit);

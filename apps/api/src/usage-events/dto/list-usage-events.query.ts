@@ -5,7 +5,7 @@ import { IsInt, IsNotEmpty, IsOptional, IsString, Max, MaxLength, Min } from 'cl
 export const DEFAULT_EVENTS_PAGE = 100;
 export const MAX_EVENTS_PAGE = 1000;
 
-/** `GET /v1/events`: one customer's events of one metric, by (timestamp, id). */
+/** `GET /v1/events`: one customer's events, of one metric or (without metric_key) of all, by (timestamp, id). */
 export class ListUsageEventsQuery {
   @ApiProperty({ example: 'cust_acme' })
   @IsString()
@@ -13,11 +13,12 @@ export class ListUsageEventsQuery {
   @MaxLength(64)
   customer_id!: string;
 
-  @ApiProperty({ example: 'api_calls' })
+  @ApiPropertyOptional({ example: 'api_calls', description: "omitted: every metric's events, interleaved by time" })
+  @IsOptional()
   @IsString()
   @IsNotEmpty()
   @MaxLength(100)
-  metric_key!: string;
+  metric_key?: string;
 
   @ApiPropertyOptional({ example: '2026-03-01T00:00:00Z', description: 'inclusive (event timestamp)' })
   @IsOptional()
