@@ -8,7 +8,8 @@ import {
   type MeteredEvent,
   type MetricDefinitionInput,
 } from '#domain';
-import { PostgresEventStore, ProjectionRunner, rebuildProjection, type Checkpoint } from '#ledger';
+import { PostgresEventStore, rebuildProjection, type Checkpoint } from '#ledger';
+import { projectTo } from '../../../../libs/ledger/src/projections/testing/projection-fixtures';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
 import {
   appendUsage,
@@ -99,13 +100,7 @@ describe('usage read model: summary and exact scan equal the domain (parity law)
   let last: Checkpoint;
 
   async function project(): Promise<void> {
-    const runner = new ProjectionRunner({ pool: db.pool, store, projections: [usageProjection], idlePollMs: 50 });
-    await runner.start();
-    try {
-      await runner.waitForPosition('usage', last, 20_000);
-    } finally {
-      await runner.stop();
-    }
+    await projectTo({ pool: db.pool, store }, [usageProjection], 'usage', last, { timeoutMs: 20_000 });
   }
 
   function randomEvent(metricKeys: string[]) {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { PostgresEventStore, ProjectionRunner, type Checkpoint, type NewEvent } from '#ledger';
+import { PostgresEventStore, type Checkpoint, type NewEvent } from '#ledger';
+import { projectTo } from '../../../../libs/ledger/src/projections/testing/projection-fixtures';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
 import { usageRecorded, usageVoided } from '../usage/testing/usage-fixtures';
 import { lateUsageProjection } from './late-usage.projection';
@@ -22,15 +23,8 @@ describe('late_usage projection: marks', () => {
     await db.close();
   });
 
-  async function project(target: Checkpoint): Promise<void> {
-    const runner = new ProjectionRunner({ pool: db.pool, store, projections: [lateUsageProjection], idlePollMs: 50 });
-    await runner.start();
-    try {
-      await runner.waitForPosition('late_usage', target, 10_000);
-    } finally {
-      await runner.stop();
-    }
-  }
+  const project = (target: Checkpoint) =>
+    projectTo({ pool: db.pool, store }, [lateUsageProjection], 'late_usage', target);
 
   const closed = (tenant: string, invoiceId: string, customer: string, start: string, end: string): NewEvent => ({
     id: randomUUID(),

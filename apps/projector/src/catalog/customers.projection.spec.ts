@@ -1,13 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CUSTOMER_STREAM_CATEGORY, customerDecider, type CustomerCommand, type CustomerEvent } from '#domain';
-import {
-  PostgresEventStore,
-  ProjectionRunner,
-  StreamNotFoundError,
-  rebuildProjection,
-  streamName,
-  type Checkpoint,
-} from '#ledger';
+import { PostgresEventStore, StreamNotFoundError, rebuildProjection, streamName, type Checkpoint } from '#ledger';
+import { projectTo } from '../../../../libs/ledger/src/projections/testing/projection-fixtures';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
 import { customersProjection } from './customers.projection';
 
@@ -71,13 +65,7 @@ describe('customers projection', () => {
   });
   const rows = async () => (await db.pool.query('SELECT * FROM customers ORDER BY tenant_id, id')).rows;
   const project = async () => {
-    const runner = new ProjectionRunner({ pool: db.pool, store, projections: [customersProjection], idlePollMs: 100 });
-    await runner.start();
-    try {
-      await runner.waitForPosition('customers', last, 10_000);
-    } finally {
-      await runner.stop();
-    }
+    await projectTo({ pool: db.pool, store }, [customersProjection], 'customers', last);
   };
 
   beforeAll(async () => {

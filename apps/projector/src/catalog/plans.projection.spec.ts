@@ -1,13 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PLAN_STREAM_CATEGORY, planDecider, type PlanCommand, type PlanEvent, type PlanVersionInput } from '#domain';
-import {
-  PostgresEventStore,
-  ProjectionRunner,
-  StreamNotFoundError,
-  rebuildProjection,
-  streamName,
-  type Checkpoint,
-} from '#ledger';
+import { PostgresEventStore, StreamNotFoundError, rebuildProjection, streamName, type Checkpoint } from '#ledger';
+import { projectTo } from '../../../../libs/ledger/src/projections/testing/projection-fixtures';
 import { fixtureMetrics, proPlanInput } from '../../../../libs/domain/src/catalog/plans/testing/plan-fixtures';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
 import { plansProjection } from './plans.projection';
@@ -64,13 +58,7 @@ describe('price_plans projection', () => {
   const versions = async () =>
     (await db.pool.query('SELECT * FROM price_plan_versions ORDER BY tenant_id, key, version')).rows;
   const project = async () => {
-    const runner = new ProjectionRunner({ pool: db.pool, store, projections: [plansProjection], idlePollMs: 100 });
-    await runner.start();
-    try {
-      await runner.waitForPosition('price_plans', last, 10_000);
-    } finally {
-      await runner.stop();
-    }
+    await projectTo({ pool: db.pool, store }, [plansProjection], 'price_plans', last);
   };
 
   beforeAll(async () => {

@@ -1,4 +1,5 @@
-import { PostgresEventStore, ProjectionRunner, rebuildProjection, type Checkpoint } from '#ledger';
+import { PostgresEventStore, rebuildProjection, type Checkpoint } from '#ledger';
+import { projectTo } from '../../../../libs/ledger/src/projections/testing/projection-fixtures';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
 import { appendUsage, usageRecorded, usageVoided } from './testing/usage-fixtures';
 import { auditLogProjection } from '../audit/audit-log.projection';
@@ -17,21 +18,8 @@ describe('usage projection: usage_events', () => {
     await db.close();
   });
 
-  async function project(target: Checkpoint, options: { batchSize?: number } = {}): Promise<void> {
-    const runner = new ProjectionRunner({
-      pool: db.pool,
-      store,
-      projections: [usageProjection],
-      idlePollMs: 50,
-      batchSize: options.batchSize,
-    });
-    await runner.start();
-    try {
-      await runner.waitForPosition('usage', target, 10_000);
-    } finally {
-      await runner.stop();
-    }
-  }
+  const project = (target: Checkpoint, options: { batchSize?: number } = {}) =>
+    projectTo({ pool: db.pool, store }, [usageProjection], 'usage', target, options);
 
   const rows = async () =>
     (
@@ -145,13 +133,7 @@ describe('usage projection: usage_events', () => {
       expect(origin.rows).toEqual([{ actor: 'key_test', request_id: `req_${row.usage_id}` }]);
     }
     const last = await appendUsage(store, [usageVoided('acme', second.data, 'audit me')]);
-    const runner = new ProjectionRunner({ pool: db.pool, store, projections: [auditLogProjection], idlePollMs: 50 });
-    await runner.start();
-    try {
-      await runner.waitForPosition('audit_log', last, 10_000);
-    } finally {
-      await runner.stop();
-    }
+    await projectTo({ pool: db.pool, store }, [auditLogProjection], 'audit_log', last);
     const audited = await db.pool.query<{ type: string }>(`SELECT type FROM audit_log`);
     expect(audited.rows.map((row) => row.type)).toEqual(['UsageVoided']);
   });

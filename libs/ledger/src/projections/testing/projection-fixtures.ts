@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import type { Checkpoint, EventStore, NewEvent, RecordedEvent } from '../../event-store';
 import { streamName } from '../../streams';
 import type { Projection } from '../projection';
+import { ProjectionRunner } from '../projection-runner';
 import { settledHead } from '../../testing/settled-head';
 
 /**
@@ -142,4 +143,29 @@ export async function catalogRow(pool: Pool, name: string, status = 'live') {
         tables_dropped_at: Date | null;
       }
     | undefined;
+}
+
+/**
+ * Runs these projections (a runner of their own) until `name`'s live build has applied `target`, then
+ * stops them: what a projection spec does between appending events and reading its tables.
+ */
+export async function projectTo(
+  deps: { pool: Pool; store: EventStore },
+  projections: readonly Projection[],
+  name: string,
+  target: Checkpoint | null,
+  options: { batchSize?: number; timeoutMs?: number; idlePollMs?: number } = {},
+): Promise<void> {
+  const runner = new ProjectionRunner({
+    ...deps,
+    projections,
+    idlePollMs: options.idlePollMs ?? 50,
+    batchSize: options.batchSize,
+  });
+  await runner.start();
+  try {
+    await runner.waitForPosition(name, target, options.timeoutMs ?? 10_000);
+  } finally {
+    await runner.stop();
+  }
 }
