@@ -100,7 +100,7 @@ describe('usage read model: summary and exact scan equal the domain (parity law)
   let last: Checkpoint;
 
   async function project(): Promise<void> {
-    await projectTo({ pool: db.pool, store }, [usageProjection], 'usage', last, { timeoutMs: 20_000 });
+    await projectTo({ pool: db.pool, store }, [usageProjection], last, { timeoutMs: 20_000 });
   }
 
   function randomEvent(metricKeys: string[]) {

@@ -23,8 +23,7 @@ describe('late_usage projection: marks', () => {
     await db.close();
   });
 
-  const project = (target: Checkpoint) =>
-    projectTo({ pool: db.pool, store }, [lateUsageProjection], 'late_usage', target);
+  const project = (target: Checkpoint) => projectTo({ pool: db.pool, store }, [lateUsageProjection], target);
 
   const closed = (tenant: string, invoiceId: string, customer: string, start: string, end: string): NewEvent => ({
     id: randomUUID(),

@@ -194,11 +194,12 @@ function markOf(tenantId: string, event: RecordedEvent, seq: number): Mark | nul
  * batch's customers, spares sending every usage event to markChanges (an array element per event and
  * column, and a join attempt each). Runs after insertCloses, so the batch's own closes count.
  */
+const customerOf = (row: { tenant_id: string; customer_id: string }) => `${row.tenant_id}\u0000${row.customer_id}`;
+
 async function marksThatMayMatter(client: PoolClient, invoices: string, marks: Mark[]): Promise<Mark[]> {
   if (marks.length === 0) return marks;
   const customers = new Map<string, [string, string]>();
-  for (const mark of marks)
-    customers.set(`${mark.tenant_id}\u0000${mark.customer_id}`, [mark.tenant_id, mark.customer_id]);
+  for (const mark of marks) customers.set(customerOf(mark), [mark.tenant_id, mark.customer_id]);
   const pairs = [...customers.values()];
   const { rows } = await client.query<{ tenant_id: string; customer_id: string; end_ms: string }>(
     `SELECT tenant_id, customer_id, ceil(extract(epoch FROM max(period_end)) * 1000)::bigint AS end_ms
@@ -208,9 +209,9 @@ async function marksThatMayMatter(client: PoolClient, invoices: string, marks: M
     [pairs.map(([tenant]) => tenant), pairs.map(([, customer]) => customer)],
   );
   if (rows.length === 0) return [];
-  const lastEnd = new Map(rows.map((row) => [`${row.tenant_id}\u0000${row.customer_id}`, Number(row.end_ms)]));
+  const lastEnd = new Map(rows.map((row) => [customerOf(row), Number(row.end_ms)]));
   return marks.filter((mark) => {
-    const endMs = lastEnd.get(`${mark.tenant_id}\u0000${mark.customer_id}`);
+    const endMs = lastEnd.get(customerOf(mark));
     if (endMs === undefined || !isInstant(mark.ts)) return false;
     // Date.parse keeps milliseconds (rounded or cut): a mark a whole millisecond past the end is past it.
     return !(Date.parse(mark.ts) - 1 >= endMs);

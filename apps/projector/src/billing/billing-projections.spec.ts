@@ -10,7 +10,6 @@ import {
   foldBalances,
   loadInvoice,
   PostgresEventStore,
-  ProjectionRunner,
   readLedger,
   rebuildProjection,
   recordAdjustment,
@@ -23,6 +22,7 @@ import {
   fixtureCustomer,
   fixturePlan,
 } from '../../../../libs/domain/src/billing/testing/billing-fixtures';
+import { projectTo } from '../../../../libs/ledger/src/projections/testing/projection-fixtures';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
 import { adjustmentsProjection } from './adjustments.projection';
 import { ledgerBalances, listInvoices, listLedgerEntries, pendingAdjustments } from './billing.queries';
@@ -102,13 +102,7 @@ describe('billing projections: invoices, ledger_entries, ledger_balances, adjust
   });
 
   async function project(): Promise<void> {
-    const runner = new ProjectionRunner({ pool: db.pool, store, projections, idlePollMs: 50 });
-    await runner.start();
-    try {
-      for (const projection of projections) await runner.waitForPosition(projection.name, last!, 15_000);
-    } finally {
-      await runner.stop();
-    }
+    await projectTo({ pool: db.pool, store }, projections, last!, { timeoutMs: 15_000 });
   }
   const snapshot = async () =>
     Object.fromEntries(

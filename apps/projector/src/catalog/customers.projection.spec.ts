@@ -65,7 +65,7 @@ describe('customers projection', () => {
   });
   const rows = async () => (await db.pool.query('SELECT * FROM customers ORDER BY tenant_id, id')).rows;
   const project = async () => {
-    await projectTo({ pool: db.pool, store }, [customersProjection], 'customers', last);
+    await projectTo({ pool: db.pool, store }, [customersProjection], last);
   };
 
   beforeAll(async () => {

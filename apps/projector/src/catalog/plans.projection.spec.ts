@@ -58,7 +58,7 @@ describe('price_plans projection', () => {
   const versions = async () =>
     (await db.pool.query('SELECT * FROM price_plan_versions ORDER BY tenant_id, key, version')).rows;
   const project = async () => {
-    await projectTo({ pool: db.pool, store }, [plansProjection], 'price_plans', last);
+    await projectTo({ pool: db.pool, store }, [plansProjection], last);
   };
 
   beforeAll(async () => {

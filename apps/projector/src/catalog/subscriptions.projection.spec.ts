@@ -13,7 +13,6 @@ import {
 } from '#domain';
 import {
   PostgresEventStore,
-  ProjectionRunner,
   StreamNotFoundError,
   rebuildProjection,
   streamName,
@@ -21,6 +20,7 @@ import {
   type RecordedEvent,
 } from '#ledger';
 import { fixtureMetrics, proPlanInput } from '../../../../libs/domain/src/catalog/plans/testing/plan-fixtures';
+import { projectTo } from '../../../../libs/ledger/src/projections/testing/projection-fixtures';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
 import { plansProjection } from './plans.projection';
 import { subscriptionsProjection } from './subscriptions.projection';
@@ -135,19 +135,7 @@ describe('subscriptions projection', () => {
       )
     ).rows;
   const project = async () => {
-    const runner = new ProjectionRunner({
-      pool: db.pool,
-      store,
-      projections: [plansProjection, subscriptionsProjection],
-      idlePollMs: 100,
-    });
-    await runner.start();
-    try {
-      await runner.waitForPosition('price_plans', last, 10_000);
-      await runner.waitForPosition('subscriptions', last, 10_000);
-    } finally {
-      await runner.stop();
-    }
+    await projectTo({ pool: db.pool, store }, [plansProjection, subscriptionsProjection], last);
   };
 
   beforeAll(async () => {

@@ -19,7 +19,7 @@ describe('usage projection: usage_events', () => {
   });
 
   const project = (target: Checkpoint, options: { batchSize?: number } = {}) =>
-    projectTo({ pool: db.pool, store }, [usageProjection], 'usage', target, options);
+    projectTo({ pool: db.pool, store }, [usageProjection], target, options);
 
   const rows = async () =>
     (
@@ -133,7 +133,7 @@ describe('usage projection: usage_events', () => {
       expect(origin.rows).toEqual([{ actor: 'key_test', request_id: `req_${row.usage_id}` }]);
     }
     const last = await appendUsage(store, [usageVoided('acme', second.data, 'audit me')]);
-    await projectTo({ pool: db.pool, store }, [auditLogProjection], 'audit_log', last);
+    await projectTo({ pool: db.pool, store }, [auditLogProjection], last);
     const audited = await db.pool.query<{ type: string }>(`SELECT type FROM audit_log`);
     expect(audited.rows.map((row) => row.type)).toEqual(['UsageVoided']);
   });

@@ -146,25 +146,19 @@ export async function catalogRow(pool: Pool, name: string, status = 'live') {
 }
 
 /**
- * Runs these projections (a runner of their own) until `name`'s live build has applied `target`, then
- * stops them: what a projection spec does between appending events and reading its tables.
+ * Runs these projections (a runner of their own) until each one's live build has applied `target`,
+ * then stops them: what a projection spec does between appending events and reading its tables.
  */
 export async function projectTo(
   deps: { pool: Pool; store: EventStore },
   projections: readonly Projection[],
-  name: string,
   target: Checkpoint | null,
-  options: { batchSize?: number; timeoutMs?: number; idlePollMs?: number } = {},
+  options: { batchSize?: number; timeoutMs?: number } = {},
 ): Promise<void> {
-  const runner = new ProjectionRunner({
-    ...deps,
-    projections,
-    idlePollMs: options.idlePollMs ?? 50,
-    batchSize: options.batchSize,
-  });
+  const runner = new ProjectionRunner({ ...deps, projections, idlePollMs: 50, batchSize: options.batchSize });
   await runner.start();
   try {
-    await runner.waitForPosition(name, target, options.timeoutMs ?? 10_000);
+    for (const { name } of projections) await runner.waitForPosition(name, target, options.timeoutMs ?? 10_000);
   } finally {
     await runner.stop();
   }
