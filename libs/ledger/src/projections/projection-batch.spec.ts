@@ -3,7 +3,7 @@ import type { EventStore, ReadAllOptions, RecordedEvent } from '../event-store';
 import { PostgresEventStore } from '../postgres/postgres-event-store';
 import { Pool } from 'pg';
 import type { Projection } from './projection';
-import { applyNextBatch, type BatchOutcome } from './projection-batch';
+import { applyNextBatch, type BatchOutcome, type ReadAhead } from './projection-batch';
 import { readBuild } from './projection-catalog';
 import { ensureProjection } from './projection-rebuild';
 import { appendEvents, logPositions, recordingProjection } from './testing/projection-fixtures';
@@ -25,6 +25,23 @@ describe('applyNextBatch read-ahead', () => {
   const applied = (outcome: BatchOutcome) => {
     if (outcome.kind !== 'applied') throw new Error(`expected an applied batch, got ${outcome.kind}`);
     return outcome;
+  };
+  type Applied = Extract<BatchOutcome, { kind: 'applied' }>;
+  /** Batches from `checkpoint`, each given the page the one before read ahead, until one finds the head. */
+  const catchUp = async (
+    deps: { pool: Pool; store: EventStore },
+    projection: Projection,
+    key: { name: string; version: number; build: number; status: 'live' },
+    batchSize: number,
+  ): Promise<Applied[]> => {
+    const batches: Applied[] = [];
+    for (;;) {
+      const last = batches.at(-1);
+      const target = { ...key, checkpoint: last?.checkpoint ?? null };
+      const outcome = await applyNextBatch(deps, projection, target, batchSize, last?.readAhead);
+      if (outcome.kind === 'at_head') return batches;
+      batches.push(applied(outcome));
+    }
   };
   const positionsOf = async (table: string) =>
     (await db.pool.query<{ position: string }>(`SELECT position FROM ${table} ORDER BY seq`)).rows.map(
@@ -111,14 +128,7 @@ describe('applyNextBatch read-ahead', () => {
     await ensureProjection(db.pool, projection);
     const deps = { pool: db.pool, store };
     const key = { name: 'prepared', version: 1, build: 0, status: 'live' as const };
-    let checkpoint: string | null = null;
-    let outcome: BatchOutcome | undefined;
-    do {
-      const ahead: Extract<BatchOutcome, { kind: 'applied' }>['readAhead'] =
-        outcome?.kind === 'applied' ? outcome.readAhead : undefined;
-      outcome = applied(await applyNextBatch(deps, projection, { ...key, checkpoint }, 100, ahead));
-      checkpoint = outcome.checkpoint;
-    } while (!outcome.atHead);
+    await catchUp(deps, projection, key, 100);
     // Page 1 was read by the batch itself; page 2's prepare threw (applied all the same); the later
     // ones were prepared while the batch before them applied.
     const pages = Math.ceil((await logPositions(store)).length / 100);
@@ -167,18 +177,40 @@ describe('applyNextBatch read-ahead', () => {
     });
     const deps = { pool: db.pool, store: counting };
     const key = { name: 'piped', version: 1, build: 0, status: 'live' as const };
-    let checkpoint: string | null = null;
-    let outcome: BatchOutcome | undefined;
-    let batches = 0;
-    do {
-      const ahead: Extract<BatchOutcome, { kind: 'applied' }>['readAhead'] =
-        outcome?.kind === 'applied' ? outcome.readAhead : undefined;
-      outcome = applied(await applyNextBatch(deps, projection, { ...key, checkpoint }, 40, ahead));
-      checkpoint = outcome.checkpoint;
-      batches += 1;
-    } while (!outcome.atHead);
-    expect(batches).toBe(7); // 250 events, 40 per batch
-    expect(reads).toBe(7);
+    const batches = await catchUp(deps, projection, key, 40);
+    expect(batches).toHaveLength(7); // 260 events, 40 per batch
+    // The last page was read ahead, so its batch cannot say it reached the head: one more read does.
+    expect(batches.map((batch) => batch.atHead)).toEqual(Array(7).fill(false));
+    expect(reads).toBe(8);
     expect(await positionsOf('piped_rows')).toEqual(await logPositions(store));
+  });
+
+  it('a page read ahead does not say the head is reached: what committed after it is read before that', async () => {
+    const projection = recordingProjection({ name: 'early', idempotent: false });
+    await ensureProjection(db.pool, projection);
+    const deps = { pool: db.pool, store };
+    const key = { name: 'early', version: 1, build: 0, status: 'live' as const };
+    const options = { maxCount: 1000 };
+    const all = applied(await applyNextBatch(deps, projection, { ...key, checkpoint: null }, 1000));
+    expect(all.atHead).toBe(true);
+
+    // Read ahead at the head (empty), then an event commits: the batch reads again and applies it.
+    const empty: ReadAhead = { from: all.checkpoint, page: store.readAll(all.checkpoint, options) };
+    expect((await empty.page).events).toEqual([]);
+    const one = await appendEvents(store, 1, { streams: 1 });
+    const fresh = applied(await applyNextBatch(deps, projection, { ...key, checkpoint: all.checkpoint }, 1000, empty));
+    expect(fresh).toMatchObject({ events: 1, checkpoint: one, atHead: true });
+
+    // Read ahead with an event in it, then another commits: the batch applies the page it was given,
+    // says it is not at the head, and the next one reads the later event.
+    const two = await appendEvents(store, 1, { streams: 1 });
+    const page: ReadAhead = { from: fresh.checkpoint, page: store.readAll(fresh.checkpoint, options) };
+    expect((await page.page).atHead).toBe(true);
+    const three = await appendEvents(store, 1, { streams: 1 });
+    const given = applied(await applyNextBatch(deps, projection, { ...key, checkpoint: fresh.checkpoint }, 1000, page));
+    expect(given).toMatchObject({ events: 1, checkpoint: two, atHead: false });
+    const after = applied(await applyNextBatch(deps, projection, { ...key, checkpoint: given.checkpoint }, 1000));
+    expect(after).toMatchObject({ events: 1, checkpoint: three, atHead: true });
+    expect(await positionsOf('early_rows')).toEqual(await logPositions(store));
   });
 });

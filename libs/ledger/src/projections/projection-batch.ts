@@ -121,7 +121,14 @@ export async function applyNextBatch(
   const { pool, store } = deps;
   const options = readOptions(projection, batchSize);
   const usable = readAhead !== undefined && store.compareCheckpoints(readAhead.from, target.checkpoint) === 0;
-  const read = await (usable ? readAhead.page : store.readAll(target.checkpoint, options));
+  // A page read ahead was read before the caller last looked at its doorbell (the runner's loop notes
+  // the bell's generation when a step starts): events that rang it in between are not in the page, so
+  // the page cannot say the head is reached. Empty, it is read again now; with events, the batch
+  // applies them and reports itself not at the head, so the caller reads again before it waits.
+  const early = usable ? await readAhead.page : undefined;
+  const fromAhead = early !== undefined && early.events.length > 0;
+  const read = fromAhead ? early : await store.readAll(target.checkpoint, options);
+  const atHead = read.atHead && !fromAhead;
   if (read.events.length === 0 && store.compareCheckpoints(read.checkpoint, target.checkpoint) === 0) {
     return { kind: 'at_head', checkpoint: target.checkpoint };
   }
@@ -132,7 +139,7 @@ export async function applyNextBatch(
       const row = await readBuild(pool, target);
       return row?.status === target.status ? { kind: 'raced' } : { kind: 'inactive' };
     }
-    return { kind: 'applied', events: 0, checkpoint: read.checkpoint, atHead: read.atHead };
+    return { kind: 'applied', events: 0, checkpoint: read.checkpoint, atHead };
   }
   return inTransaction(
     pool,
@@ -151,7 +158,7 @@ export async function applyNextBatch(
         kind: 'applied',
         events: read.events.length,
         checkpoint: read.checkpoint,
-        atHead: read.atHead,
+        atHead,
         readAhead: next,
       } as const;
     },

@@ -3,7 +3,7 @@ import type { Checkpoint, EventStore, ReadAllOptions, ReadAllResult } from '../e
 import { PostgresEventStore } from '../postgres/postgres-event-store';
 import { ProjectionRunner } from './projection-runner';
 import { SHARED_PAGES_CAPACITY, SharedPages } from './shared-pages';
-import { appendEvents, logPositions, recordingProjection } from './testing/projection-fixtures';
+import { appendEvents, deferred, logPositions, recordingProjection } from './testing/projection-fixtures';
 
 describe('SharedPages', () => {
   let db: TestDatabase;
@@ -94,6 +94,39 @@ describe('SharedPages', () => {
     expect(positions(after)).toHaveLength(3);
     expect(after.events.at(-1)?.position).toBe(next);
     expect(store.compareCheckpoints(first.checkpoint, added)).toBe(0);
+    last = next;
+  });
+
+  it('hands on no empty page: read before the other reader last looked at its bell, it may miss what rang it', async () => {
+    const options = { maxCount: 1000 };
+    const answered = deferred();
+    const held = deferred();
+    let hold = true;
+    // The real store, but its first answer is held back once the read is done.
+    const holding: Pick<EventStore, 'readAll'> = {
+      readAll: async (from, opts) => {
+        const page = await counting.readAll(from, opts);
+        if (hold) {
+          hold = false;
+          answered.resolve();
+          await held.promise;
+        }
+        return page;
+      },
+    };
+    const pages = new SharedPages(holding, [
+      { name: 'a', options },
+      { name: 'b', options },
+    ]);
+    const first = pages.read('a', last, options); // at the head: nothing there yet
+    await answered.promise;
+    const next = await appendEvents(store, 2, { streams: 1 });
+    const second = pages.read('b', last, options); // after the events committed
+    held.resolve();
+    expect((await first).events).toEqual([]);
+    const page = await second;
+    expect(page.events).toHaveLength(2);
+    expect(page.events.at(-1)?.position).toBe(next);
     last = next;
   });
 

@@ -105,7 +105,7 @@ export class SharedPages {
       this.markRead(name, key, entry, sharers);
       return entry.page;
     }
-    return this.serve(name, key, kept, sharers, options.maxCount);
+    return this.serve(name, from, key, kept, sharers, options);
   }
 
   /**
@@ -117,13 +117,19 @@ export class SharedPages {
    */
   private async serve(
     name: string,
+    from: Checkpoint | null,
     key: string,
     entry: Entry,
     sharers: ReadonlySet<string>,
-    maxCount: number | undefined,
+    options: ReadAllOptions,
   ): Promise<ReadAllResult> {
+    const { maxCount } = options;
     this.markRead(name, key, entry, sharers);
     const first = await entry.page;
+    // Another reader's page may have been read before this reader last looked at its doorbell, so
+    // an empty one says nothing about what is there now (taken as the head, the reader would wait
+    // for a ring it already saw): read it afresh, unshared.
+    if (first.events.length === 0) return this.store.readAll(from, options);
     let events = first.events;
     let last = first;
     while (maxCount !== undefined && events.length < maxCount) {
