@@ -150,6 +150,7 @@ describe('chaos: kill -9 the API under 32 retrying clients', () => {
         connection_errors: stats.connectionErrors,
         timeouts: stats.timeouts,
         unavailable_503: stats.unavailable,
+        rate_limited_429: stats.rateLimited,
         server_errors_500: stats.serverErrors,
         api_restarts_survived: restarts,
         slowest_restart_ms: slowestMs,

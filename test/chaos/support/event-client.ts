@@ -29,6 +29,8 @@ export class ClientStats {
   timeouts = 0;
   serverErrors = 0;
   unavailable = 0;
+  /** 429s: the API's per-key rate limit (2,000 requests/s by default), which a fast machine can pass. */
+  rateLimited = 0;
   /** Slowest answer (or failure) of any attempt. */
   maxLatencyMs = 0;
   /** Bodies of the first few 500s, for the failure message. */
@@ -83,8 +85,9 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
 /**
  * A client that behaves like a careful producer: each usage event is sent with its idempotency key
  * and re-sent, byte for byte, on timeout, connection error, 503 or 500 (counted: the scenario
- * asserts there were none), until the API answers 202 accepted or duplicate. Anything else (409
- * conflict, 4xx) is a bug in the scenario or the engine and throws at once.
+ * asserts there were none), until the API answers 202 accepted or duplicate. A 429 (rate limited)
+ * is re-sent after its Retry-After, as a producer would. Anything else (409 conflict, another 4xx) is
+ * a bug in the scenario or the engine and throws at once.
  */
 export class RetryingEventClient {
   private readonly agent: Agent;
@@ -161,15 +164,19 @@ export class RetryingEventClient {
       stats.tried[endpoint] = (stats.tried[endpoint] ?? 0) + 1;
       const result = await this.attempt(endpoint, path, body);
       if (result.status === ok) return result.body;
-      if (result.status !== 'error' && result.status !== 503 && result.status !== 500) {
-        throw new Error(`${endpoint} answered ${result.status}: ${JSON.stringify(result.body)}`);
-      }
+      const retryable = result.status === 'error' || [429, 500, 503].includes(result.status);
+      if (!retryable) throw new Error(`${endpoint} answered ${result.status}: ${JSON.stringify(result.body)}`);
       if (this.aborted) throw new Error(`${endpoint}: client aborted`);
       if (Date.now() > giveUpAt) {
         throw new Error(`${endpoint} not acknowledged after ${attempt} attempts: last ${String(result.status)}`);
       }
-      // Short jittered backoff, not Retry-After: the scenario wants to probe recovery closely.
-      await delay(Math.min(50 * 2 ** Math.min(attempt - 1, 4), 1_000) * (0.5 + Math.random()));
+      // Rate limited: after its Retry-After (at most 2 s). Otherwise a short jittered backoff, not
+      // Retry-After: the scenario wants to probe recovery closely.
+      await delay(
+        result.status === 429
+          ? Math.min(1_000 * retryAfterSeconds(result.headers), 2_000)
+          : Math.min(50 * 2 ** Math.min(attempt - 1, 4), 1_000) * (0.5 + Math.random()),
+      );
     }
   }
 
@@ -177,7 +184,7 @@ export class RetryingEventClient {
     endpoint: string,
     path: string,
     body: string,
-  ): Promise<{ status: number | 'error'; body?: unknown }> {
+  ): Promise<{ status: number | 'error'; body?: unknown; headers: ClientAnswer['headers'] }> {
     const stats = this.options.stats;
     const started = Date.now();
     let status: number | 'error' = 'error';
@@ -210,13 +217,20 @@ export class RetryingEventClient {
       stats.serverErrors += 1;
       if (stats.serverErrorSamples.length < 5) stats.serverErrorSamples.push(text);
     } else if (status === 503) stats.unavailable += 1;
+    else if (status === 429) stats.rateLimited += 1;
     if (status !== 'error' && text) parsed = JSON.parse(text) as unknown;
     const latencyMs = Date.now() - started;
     stats.maxLatencyMs = Math.max(stats.maxLatencyMs, latencyMs);
     stats.count(endpoint, status);
     this.options.onAnswer?.({ endpoint, status, latencyMs, at: started, headers, body: parsed });
-    return { status, body: parsed };
+    return { status, body: parsed, headers };
   }
+}
+
+/** Retry-After in seconds (1 when absent or not a number). */
+function retryAfterSeconds(headers: ClientAnswer['headers']): number {
+  const value = Number(headers['retry-after']);
+  return Number.isFinite(value) && value > 0 ? value : 1;
 }
 
 /** One usage event with a unique key, timestamped now (live ingestion refuses more than 35 days old). */
