@@ -187,6 +187,9 @@ function markOf(tenantId: string, event: RecordedEvent, seq: number): Mark | nul
   return { tenant_id: tenantId, customer_id: data.customer_id, metric_key: data.metric_key, ts: data.timestamp, seq };
 }
 
+/** A customer's key: (tenant, customer). */
+const customerOf = (row: { tenant_id: string; customer_id: string }) => `${row.tenant_id}\u0000${row.customer_id}`;
+
 /**
  * The marks that may touch a closed invoice: those of a customer with one, timestamped before the end
  * of the customer's latest closed period (a mark needs `ts < period_end` of some closed invoice). Nearly
@@ -194,8 +197,6 @@ function markOf(tenantId: string, event: RecordedEvent, seq: number): Mark | nul
  * batch's customers, spares sending every usage event to markChanges (an array element per event and
  * column, and a join attempt each). Runs after insertCloses, so the batch's own closes count.
  */
-const customerOf = (row: { tenant_id: string; customer_id: string }) => `${row.tenant_id}\u0000${row.customer_id}`;
-
 async function marksThatMayMatter(client: PoolClient, invoices: string, marks: Mark[]): Promise<Mark[]> {
   if (marks.length === 0) return marks;
   const customers = new Map<string, [string, string]>();
@@ -214,7 +215,7 @@ async function marksThatMayMatter(client: PoolClient, invoices: string, marks: M
     const endMs = lastEnd.get(customerOf(mark));
     if (endMs === undefined || !isInstant(mark.ts)) return false;
     // Date.parse keeps milliseconds (rounded or cut): a mark a whole millisecond past the end is past it.
-    return !(Date.parse(mark.ts) - 1 >= endMs);
+    return Date.parse(mark.ts) - 1 < endMs;
   });
 }
 
