@@ -12,7 +12,7 @@ import {
 import { describeEventStoreContract } from '../testing/event-store.contract';
 import { AppendOrderConflictError, InvalidEventError } from './postgres-append';
 import { InvalidCheckpointError, decodeCheckpoint } from './postgres-checkpoint';
-import { UNINDEXED_TYPE, filteredPageSql } from './postgres-read-all';
+import { COUNT_VISIBLE_AFTER_SQL, UNINDEXED_TYPE, filteredPageSql } from './postgres-read-all';
 import { PostgresEventStore } from './postgres-event-store';
 import { UsageGroupCommitWriter } from '../usage/usage-group-commit';
 
@@ -452,6 +452,45 @@ describe('PostgresEventStore (Postgres only)', () => {
       expect(ids(usage.events)).toEqual([batch[0].id]);
       const rare = await store.readAll(head, { types: ['PgOtherMixType', 'PgMixType'], maxCount: 10 });
       expect(ids(rare.events)).toEqual([batch[1].id, batch[3].id]);
+    });
+
+    it('countAfter walks the log index from the checkpoint, even without statistics on the log', async () => {
+      // The projector counts its lag under load, when the events after its checkpoint are the last
+      // rows of the table. Without statistics (autovacuum had not analysed \`events\` in two minutes of
+      // the ingestion bench), the planner guesses a third of the table matches and takes a
+      // sequential scan to find the first $3 of them: the whole log. A temporary \`events\` (pg_temp
+      // comes first in the search path; autovacuum never analyses temporary tables) holds such a log
+      // for this connection alone.
+      const client = await pool.connect();
+      try {
+        await client.query('CREATE TEMPORARY TABLE events (LIKE public.events INCLUDING INDEXES)');
+        await client.query(
+          `INSERT INTO events (position, tx_id, id, stream, revision, type, tenant_id, data, metadata, occurred_at, recorded_at)
+           SELECT i, (3 + i / 1000)::text::xid8, gen_random_uuid(), 'pg_spec:lag', i, 'PgLagType', 'pg_spec',
+                  jsonb_build_object('pad', repeat('x', 500)), '{}', now(), now()
+             FROM generate_series(1, 200000) AS i`,
+        );
+        // Transaction ids 3..203, below any horizon; the checkpoint leaves the last 1,000 events.
+        const nearTheHead = [String(3 + 199), '199000', 4000];
+        const plan = async (sql: string) => {
+          const explained = await client.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${sql}`, nearTheHead);
+          return JSON.stringify(explained.rows[0]['QUERY PLAN']);
+        };
+        // The statement as it was: a sequential scan, which reads the whole log to find the last rows.
+        expect(
+          await plan(`SELECT count(*)::text AS n FROM (SELECT 1 FROM events e
+             WHERE (e.tx_id, e.position) > ($1::xid8, $2::bigint) AND e.tx_id < (SELECT pg_snapshot_xmin(pg_current_snapshot()))
+             LIMIT $3) visible`),
+        ).toContain('"Node Type":"Seq Scan"');
+        const counted = await plan(COUNT_VISIBLE_AFTER_SQL);
+        expect(counted).not.toContain('Seq Scan');
+        expect(counted).toContain('"Index Name":"events_tx_id_position_idx"');
+        const { rows } = await client.query<{ n: string }>(COUNT_VISIBLE_AFTER_SQL, nearTheHead);
+        expect(rows[0].n).toBe('1000');
+      } finally {
+        await client.query('DROP TABLE IF EXISTS pg_temp.events');
+        client.release();
+      }
     });
   });
 
