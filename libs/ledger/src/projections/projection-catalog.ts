@@ -68,14 +68,24 @@ export async function readBuilds(
   db: Queryable,
   options: { name?: string; includeRetired?: boolean } = {},
 ): Promise<CatalogRow[]> {
-  // Named, like readBuild: each runner step reads its projection's builds.
-  const result = await db.query<RawRow>({
-    name: 'abaxus_projection_read_builds',
-    text: `SELECT ${COLUMNS} FROM projections
-      WHERE ($1::text IS NULL OR name = $1) AND ($2 OR status <> 'retired')
-      ORDER BY name, version, build`,
-    values: [options.name ?? null, options.includeRetired ?? false],
-  });
+  // Named, like readBuild: each runner step reads its projection's builds. One statement per shape:
+  // with `$1 IS NULL OR name = $1`, Postgres kept planning the prepared statement afresh at every
+  // call (a custom plan each time; pg_stat_statements: 0.1 ms of planning per call, 140 calls/s
+  // under single-event load).
+  const retired = options.includeRetired ?? false;
+  const result =
+    options.name === undefined
+      ? await db.query<RawRow>({
+          name: 'abaxus_projection_read_all_builds',
+          text: `SELECT ${COLUMNS} FROM projections WHERE ($1 OR status <> 'retired') ORDER BY name, version, build`,
+          values: [retired],
+        })
+      : await db.query<RawRow>({
+          name: 'abaxus_projection_read_builds',
+          text: `SELECT ${COLUMNS} FROM projections
+            WHERE name = $1 AND ($2 OR status <> 'retired') ORDER BY name, version, build`,
+          values: [options.name, retired],
+        });
   return result.rows.map(toRow);
 }
 
