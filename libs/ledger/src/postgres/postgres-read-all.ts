@@ -1,3 +1,4 @@
+import { rollbackOrDrop } from '#platform';
 import type { Pool } from 'pg';
 import type { Checkpoint, ReadAllOptions, ReadAllResult } from '../event-store';
 import { START_CHECKPOINT, decodeCheckpoint, encodeCheckpoint } from './postgres-checkpoint';
@@ -229,28 +230,48 @@ async function readExcludingPage(
 
 /**
  * The visible events after a checkpoint, counted up to $3: a walk of the (tx_id, position) index from
- * the checkpoint, never a scan of the log. Without the ORDER BY and the plain `tx_id >= $1`, the
- * planner (which cannot estimate the row comparison, and whose statistics lag a growing log) took a
- * sequential scan that would "soon" find $3 rows, but the rows after a recent checkpoint are the last
- * of the table: under load, each count of the projector's lag gauges read the whole log (90 ms at
- * 1 M events, and growing with it; auto_explain during the ingestion bench).
+ * the checkpoint, in order, so its cost follows the events counted, not the size of the log. Run it
+ * with COUNT_VISIBLE_AFTER_SETTINGS. Why each part (auto_explain during the ingestion and metering
+ * benches, on a log autovacuum had not analysed yet):
+ * - Without the ORDER BY and the plain `tx_id >= $1`, the planner guessed a third of the table
+ *   matched and took a sequential scan to find the first $3 rows; the rows after a recent checkpoint
+ *   are the last of the table, so each of the projector's lag counts read the whole log (40-275 ms
+ *   at up to 1 M events, under load).
+ * - With them but without the settings, it took a bitmap scan and sorted the rows it found (it
+ *   expected 13,000, and got up to $3): a count of 750,000 events sorted them on disk, 657 ms
+ *   against 269 ms for the index walk.
  */
 export const COUNT_VISIBLE_AFTER_SQL = `SELECT count(*)::text AS n FROM (
   SELECT 1 FROM events e
    WHERE e.tx_id >= $1::xid8 AND (e.tx_id, e.position) > ($1::xid8, $2::bigint) AND e.tx_id < (SELECT ${HORIZON})
    ORDER BY e.tx_id, e.position LIMIT $3) visible`;
 
+/** For COUNT_VISIBLE_AFTER_SQL's transaction alone: no plan that sorts, so the ordered index walk. */
+export const COUNT_VISIBLE_AFTER_SETTINGS = 'SET LOCAL enable_sort = off';
+
 export async function countVisibleAfter(pool: Pool, from: Checkpoint | null, limit: number): Promise<number> {
   const start = decodeCheckpoint(from);
   if (!Number.isSafeInteger(limit) || limit < 0)
     throw new RangeError(`limit must be an integer >= 0, got ${String(limit)}`);
   if (limit === 0) return 0;
-  const result = await pool.query<{ n: string }>(COUNT_VISIBLE_AFTER_SQL, [
-    start.txId.toString(),
-    start.position.toString(),
-    limit,
-  ]);
-  return Number(result.rows[0].n);
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    // One round trip for both statements (a simple query).
+    await client.query(`BEGIN READ ONLY; ${COUNT_VISIBLE_AFTER_SETTINGS}`);
+    const result = await client.query<{ n: string }>(COUNT_VISIBLE_AFTER_SQL, [
+      start.txId.toString(),
+      start.position.toString(),
+      limit,
+    ]);
+    await client.query('COMMIT');
+    return Number(result.rows[0].n);
+  } catch (error) {
+    broken = await rollbackOrDrop(client, error);
+    throw error;
+  } finally {
+    client.release(broken);
+  }
 }
 
 export async function visibleHead(pool: Pool): Promise<Checkpoint | null> {
