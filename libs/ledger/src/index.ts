@@ -2,7 +2,7 @@ export * from './event-store';
 export * from './streams';
 export * from './projections/projection';
 export { physicalTableName, type BuildKey } from './projections/projection-naming';
-export { inTransaction, readBuilds, type BuildStatus, type CatalogRow } from './projections/projection-catalog';
+export { readBuilds, type BuildStatus, type CatalogRow } from './projections/projection-catalog';
 export { DEFAULT_BATCH_SIZE, ProjectionApplyError } from './projections/projection-batch';
 export {
   ensureProjection,

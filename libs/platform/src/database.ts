@@ -1,4 +1,4 @@
-import { Pool, type ClientBase, type PoolConfig } from 'pg';
+import { Pool, type ClientBase, type PoolClient, type PoolConfig } from 'pg';
 
 export interface PoolOptions {
   max?: number;
@@ -68,6 +68,44 @@ export async function rollbackOrDrop(client: ClientBase, error: unknown): Promis
     return undefined;
   } catch (rollbackError) {
     return rollbackError as Error;
+  }
+}
+
+export interface TransactionOptions {
+  /** `SET LOCAL synchronous_commit = off`: the commit returns before its WAL is on disk. */
+  asyncCommit?: boolean;
+  /** `BEGIN READ ONLY`. */
+  readOnly?: boolean;
+  /** More `SET LOCAL …` statements, for this transaction alone. */
+  settings?: readonly string[];
+}
+
+/**
+ * BEGIN … COMMIT on one pooled client; a client whose ROLLBACK failed or whose query timed out is
+ * discarded, not reused. BEGIN and the settings go in one round trip (a simple query).
+ */
+export async function inTransaction<T>(
+  pool: Pool,
+  work: (client: PoolClient) => Promise<T>,
+  options: TransactionOptions = {},
+): Promise<T> {
+  const begin = [
+    options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN',
+    ...(options.asyncCommit ? ['SET LOCAL synchronous_commit = off'] : []),
+    ...(options.settings ?? []),
+  ];
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query(begin.join('; '));
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    broken = await rollbackOrDrop(client, error);
+    throw error;
+  } finally {
+    client.release(broken);
   }
 }
 

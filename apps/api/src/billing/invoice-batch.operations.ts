@@ -19,7 +19,6 @@ import {
   adjustmentCarriers,
   adjustmentIdsOf,
   assignmentEventId,
-  inTransaction,
   invoiceNumbersStream,
   invoiceStream,
   journalEntryFor,
@@ -30,6 +29,7 @@ import {
   type InvoiceNumberAssignment,
   type NewEvent,
 } from '#ledger';
+import { inTransaction } from '#platform';
 import { deterministicUuid } from '../common/deterministic-id';
 import { clockOf, metadataOf, type BillingContext } from './billing-context';
 import { CHARGES_CALCULATED, calculationStream, type ChargesCalculated } from './calculation';

@@ -1,4 +1,4 @@
-import { rollbackOrDrop } from '#platform';
+import { inTransaction } from '#platform';
 import type { Pool } from 'pg';
 import type { Checkpoint, ReadAllOptions, ReadAllResult } from '../event-store';
 import { START_CHECKPOINT, decodeCheckpoint, encodeCheckpoint } from './postgres-checkpoint';
@@ -254,24 +254,12 @@ export async function countVisibleAfter(pool: Pool, from: Checkpoint | null, lim
   if (!Number.isSafeInteger(limit) || limit < 0)
     throw new RangeError(`limit must be an integer >= 0, got ${String(limit)}`);
   if (limit === 0) return 0;
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    // One round trip for both statements (a simple query).
-    await client.query(`BEGIN READ ONLY; ${COUNT_VISIBLE_AFTER_SETTINGS}`);
-    const result = await client.query<{ n: string }>(COUNT_VISIBLE_AFTER_SQL, [
-      start.txId.toString(),
-      start.position.toString(),
-      limit,
-    ]);
-    await client.query('COMMIT');
-    return Number(result.rows[0].n);
-  } catch (error) {
-    broken = await rollbackOrDrop(client, error);
-    throw error;
-  } finally {
-    client.release(broken);
-  }
+  const params = [start.txId.toString(), start.position.toString(), limit];
+  const result = await inTransaction(pool, (client) => client.query<{ n: string }>(COUNT_VISIBLE_AFTER_SQL, params), {
+    readOnly: true,
+    settings: [COUNT_VISIBLE_AFTER_SETTINGS],
+  });
+  return Number(result.rows[0].n);
 }
 
 export async function visibleHead(pool: Pool): Promise<Checkpoint | null> {

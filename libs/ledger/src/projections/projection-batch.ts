@@ -1,7 +1,8 @@
+import { inTransaction } from '#platform';
 import type { Pool } from 'pg';
 import type { Checkpoint, EventStore, ReadAllOptions, ReadAllResult } from '../event-store';
 import type { Projection, ProjectionContext } from './projection';
-import { inTransaction, lockBuild, moveCheckpoint, readBuild, writeCheckpoint } from './projection-catalog';
+import { lockBuild, moveCheckpoint, readBuild, writeCheckpoint } from './projection-catalog';
 import { buildLabel, physicalTableName, type BuildKey } from './projection-naming';
 
 /**

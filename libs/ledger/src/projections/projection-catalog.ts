@@ -1,4 +1,4 @@
-import { rollbackOrDrop } from '#platform';
+import { inTransaction } from '#platform';
 import type { Pool, PoolClient } from 'pg';
 import type { Checkpoint } from '../event-store';
 import type { Projection } from './projection';
@@ -257,26 +257,4 @@ export async function dropRetiredTables(pool: Pool, name: string): Promise<Build
     });
   }
   return retired;
-}
-
-/** BEGIN … COMMIT on one pooled client; a client whose ROLLBACK failed or whose query timed out is discarded, not reused. */
-export async function inTransaction<T>(
-  pool: Pool,
-  work: (client: PoolClient) => Promise<T>,
-  options: { asyncCommit?: boolean } = {},
-): Promise<T> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    // One round trip for both statements (a simple query).
-    await client.query(options.asyncCommit ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    broken = await rollbackOrDrop(client, error);
-    throw error;
-  } finally {
-    client.release(broken);
-  }
 }

@@ -1,3 +1,4 @@
+import { inTransaction } from '#platform';
 import type { Pool } from 'pg';
 import type { Checkpoint, EventStore } from '../event-store';
 import type { Projection } from './projection';
@@ -5,7 +6,6 @@ import { applyNextBatch, DEFAULT_BATCH_SIZE } from './projection-batch';
 import {
   createBuild,
   dropRetiredTables,
-  inTransaction,
   lockProjection,
   pointViews,
   readBuild,

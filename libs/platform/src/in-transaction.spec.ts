@@ -1,7 +1,6 @@
-import { createPool } from '#platform';
-import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
-import { endSessions, recordQueries } from '../../../../test/support/pg-clients';
-import { inTransaction } from './projection-catalog';
+import { createPool, inTransaction } from './database';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+import { endSessions, recordQueries } from '../../../test/support/pg-clients';
 
 /** inTransaction on a pool with a query timeout (the API's invoice batches run on one). */
 describe('inTransaction', () => {
