@@ -1,4 +1,4 @@
-import { rollbackOrDrop } from '#platform';
+import { inTransaction } from '#platform';
 import type { ClientBase, Pool } from 'pg';
 import {
   StreamNotFoundError,
@@ -82,19 +82,7 @@ export class PostgresEventStore implements EventStore {
 
   async append(stream: string, events: readonly NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
     this.assertOpen();
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const result = await this.appendWithin(client, stream, events, options);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      broken = await rollbackOrDrop(client, error);
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    return inTransaction(this.pool, (client) => this.appendWithin(client, stream, events, options));
   }
 
   /**
