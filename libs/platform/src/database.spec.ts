@@ -1,6 +1,13 @@
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import { endSessions, failureOf, recordQueries, terminateSession } from '../../../test/support/pg-clients';
-import { createPool, isQueryTimeout, rollbackOrDrop, STATEMENT_TIMEOUT_MARGIN_MS } from './database';
+import { createPool, inTransaction, isQueryTimeout, rollbackOrDrop, STATEMENT_TIMEOUT_MARGIN_MS } from './database';
+
+/** One throwaway database for the file: each test makes its own pool, named for it. */
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase({ migrate: false });
+});
+afterAll(() => db?.close());
 
 /**
  * A server restart terminates every session. pg-pool only listens for errors on idle clients, so a
@@ -9,12 +16,6 @@ import { createPool, isQueryTimeout, rollbackOrDrop, STATEMENT_TIMEOUT_MARGIN_MS
  * PostgreSQL restart of the chaos scenario (test/chaos/postgres-restart.spec.ts).
  */
 describe('createPool: a connection lost while checked out', () => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase({ migrate: false });
-  });
-  afterAll(() => db?.close());
-
   it('does not crash the process: the next query rejects, release() drops the client, the pool goes on', async () => {
     const pool = createPool(db.url, { max: 2, applicationName: 'abaxus-pool-spec' });
     try {
@@ -38,12 +39,6 @@ describe('createPool: a connection lost while checked out', () => {
 });
 
 describe('createPool: queryTimeoutMs', () => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase({ migrate: false });
-  });
-  afterAll(() => db?.close());
-
   it('abandons a query the server does not answer in time; released with the error, the client is dropped', async () => {
     const pool = createPool(db.url, { max: 1, queryTimeoutMs: 200, applicationName: 'abaxus-timeout-spec' });
     try {
@@ -103,12 +98,6 @@ describe('createPool: queryTimeoutMs', () => {
 });
 
 describe('rollbackOrDrop: after a failed transaction', () => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase({ migrate: false });
-  });
-  afterAll(() => db?.close());
-
   it('rolls back after a statement error: the client is usable again and released without an error', async () => {
     const pool = createPool(db.url, { max: 1, applicationName: 'abaxus-rollback-spec' });
     try {
@@ -157,6 +146,44 @@ describe('rollbackOrDrop: after a failed transaction', () => {
       expect(dropped?.message).toMatch(/not queryable|terminated|ended/i);
       client.release(dropped);
       expect(pool.totalCount).toBe(0);
+    } finally {
+      await pool.end();
+    }
+  });
+});
+
+/** inTransaction on a pool with a query timeout (the API's invoice batches run on one). */
+describe('inTransaction', () => {
+  it('drops a client whose query timed out without queueing a ROLLBACK behind it', async () => {
+    const pool = createPool(db.url, { max: 1, queryTimeoutMs: 200, applicationName: 'abaxus-in-tx-timeout-spec' });
+    let sent: string[] = [];
+    pool.on('acquire', (client) => {
+      sent = recordQueries(client);
+    });
+    try {
+      await expect(inTransaction(pool, (client) => client.query('SELECT pg_sleep(30)'))).rejects.toThrow(
+        'Query read timeout',
+      );
+      expect(sent).toEqual(['BEGIN', 'SELECT pg_sleep(30)']);
+      expect(pool.totalCount).toBe(0);
+    } finally {
+      await pool.end();
+      await endSessions(db.pool, 'abaxus-in-tx-timeout-spec');
+    }
+  });
+
+  it('rolls back after a statement error and keeps the client', async () => {
+    const pool = createPool(db.url, { max: 1, applicationName: 'abaxus-in-tx-spec' });
+    let sent: string[] = [];
+    pool.on('acquire', (client) => {
+      sent = recordQueries(client);
+    });
+    try {
+      await expect(inTransaction(pool, (client) => client.query('SELECT 1 / 0'))).rejects.toMatchObject({
+        code: '22012',
+      });
+      expect(sent).toEqual(['BEGIN', 'SELECT 1 / 0', 'ROLLBACK']);
+      expect(pool.totalCount).toBe(1);
     } finally {
       await pool.end();
     }
