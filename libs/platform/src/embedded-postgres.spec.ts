@@ -8,11 +8,15 @@ import { embeddedServerSettings } from './embedded-postgres';
 const GB = 1024 * 1024 * 1024;
 
 describe('embedded PostgreSQL', () => {
-  it('sizes shared buffers to an eighth of memory, between 128 MB and 1 GB, and checkpoints by 4 GB of WAL', () => {
+  it('sizes shared buffers to an eighth of memory, between 128 MB and 1 GB, checkpoints by 4 GB of WAL, and does not zero-fill new WAL segments', () => {
     expect(embeddedServerSettings(0.5 * GB).shared_buffers).toBe('128MB');
     expect(embeddedServerSettings(4 * GB).shared_buffers).toBe('512MB');
     expect(embeddedServerSettings(24 * GB).shared_buffers).toBe('1024MB');
-    expect(embeddedServerSettings(4 * GB)).toMatchObject({ max_wal_size: '4GB', min_wal_size: '256MB' });
+    expect(embeddedServerSettings(4 * GB)).toMatchObject({
+      max_wal_size: '4GB',
+      min_wal_size: '256MB',
+      wal_init_zero: 'off',
+    });
   });
 
   it('runs a durable cluster with those settings (and fsync on), and again from the same files', async () => {
@@ -29,6 +33,7 @@ describe('embedded PostgreSQL', () => {
           const expected = embeddedServerSettings();
           expect(await show('shared_buffers')).toBe(expected.shared_buffers.replace('1024MB', '1GB'));
           expect(await show('max_wal_size')).toBe(expected.max_wal_size);
+          expect(await show('wal_init_zero')).toBe('off');
           expect(await show('fsync')).toBe('on');
           expect(await show('synchronous_commit')).toBe('on');
         } finally {
