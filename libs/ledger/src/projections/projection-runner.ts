@@ -79,8 +79,11 @@ interface ProjectionState {
   /** Events behind at the last full count, and applied since: the per-batch estimate uses both. */
   countedBehind: number;
   appliedSinceCount: number;
-  /** The last step applied a live page shorter than the batch size that was not the head. */
-  nearHead?: boolean;
+  /**
+   * The last step moved only near the head (live pages shorter than the batch size, not the head):
+   * the next one waits for the step interval. Any other progress (a build filling, a race) does not.
+   */
+  nearHead: boolean;
   /** When the gauges were last measured after a batch (performance.now()). */
   lagMeasuredAt?: number;
   /** A retired build's tables could not be dropped yet (a reader held them): retried on the timer. */
@@ -155,6 +158,7 @@ export class ProjectionRunner {
       countedBehind: 0,
       dropPending: false,
       appliedSinceCount: 0,
+      nearHead: false,
       stats: { batches: 0, events: 0, dropped: 0, failures: 0 },
     }));
     this.logger = options.logger ?? SILENT;
@@ -307,7 +311,7 @@ export class ProjectionRunner {
       return false;
     }
     let progressed = false;
-    state.nearHead = false;
+    state.nearHead = true;
     for (const row of workable) {
       if (this.wakeup.isClosed) break;
       progressed = (await this.advance(state, row)) || progressed;
@@ -344,14 +348,17 @@ export class ProjectionRunner {
           // read ahead): the loop goes on after the step interval, not at once. (A filtered read
           // also stops short at the end of each window of the log it scans, however far behind.)
           const unfiltered = projection.eventTypes === undefined && projection.excludedEventTypes === undefined;
-          state.nearHead = unfiltered && !outcome.atHead && outcome.events < this.batchSize;
+          state.nearHead &&= unfiltered && !outcome.atHead && outcome.events < this.batchSize;
           return !outcome.atHead;
         }
+        state.nearHead = false;
         return true;
       case 'raced':
         state.stats.dropped += 1;
+        state.nearHead = false;
         return true; // re-read the catalog and go again
       case 'inactive':
+        state.nearHead = false;
         return true;
       case 'at_head':
         if (status === 'live') {
