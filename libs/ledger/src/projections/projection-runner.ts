@@ -343,10 +343,9 @@ export class ProjectionRunner {
             (error: unknown) => this.logger.warn({ err: error, projection: projection.name }, 'lag update failed'),
           );
           // A live batch that read to the head is done: what committed since rang the bell, so the
-          // loop waits for it instead of reading an empty page first. Without a type filter, a page
-          // shorter than the batch size that is not the head was read near it (a shared page, a page
-          // read ahead): the loop goes on after the step interval, not at once. (A filtered read
-          // also stops short at the end of each window of the log it scans, however far behind.)
+          // loop waits for it instead of reading an empty page first. Only an unfiltered short page
+          // says it was near the head: a filtered read also stops short at the end of each window of
+          // the log it scans, however far behind.
           const unfiltered = projection.eventTypes === undefined && projection.excludedEventTypes === undefined;
           state.nearHead &&= unfiltered && !outcome.atHead && outcome.events < this.batchSize;
           return !outcome.atHead;
