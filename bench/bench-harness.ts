@@ -9,7 +9,7 @@
  * longer than 15 s, exit after 30 s whatever is left).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedPostgres } from '#platform';
@@ -153,5 +153,18 @@ export async function waitFor(
     if (await probe().catch(() => false)) return;
     if (Date.now() > deadline) throw new Error(`${what}: not ready in time\n${child.stderr.join('')}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** utime + stime of a Linux process, with (`children`) its waited-for children's; null when unreadable. */
+export function cpuSecondsOf(pid: number, children = false): number | null {
+  try {
+    // Fields after the parenthesised command name: state is [0], utime [11], stime [12], cutime [13], cstime [14].
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0);
+    return ticks / 100; // USER_HZ
+  } catch {
+    return null;
   }
 }

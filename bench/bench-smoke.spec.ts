@@ -93,6 +93,7 @@ describe('benchmarks (smoke)', () => {
   // Benchmarks of later areas join here as they land; each must offer a seconds-long mode.
   const optional: Array<[string, string[]]> = [
     ['ingestion', ['--smoke']],
+    ['usage-flush', ['--smoke']],
     ['metering', ['--smoke']],
     ['entitlements', ['--smoke']],
     ['reproduce', ['--smoke']],

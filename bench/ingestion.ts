@@ -24,7 +24,7 @@
  * --cpu-prof-dir=/tmp/prof") profiles the projector child.
  */
 import { BENCH_RATE_LIMIT } from './bench-limits';
-import { benchDatabase, benchTempDir, root, startChild, waitFor, type Child } from './bench-harness';
+import { benchDatabase, benchTempDir, cpuSecondsOf, root, startChild, waitFor, type Child } from './bench-harness';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -551,19 +551,6 @@ async function startEngine(url: string, options: Options, dataDir: string, withP
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   await waitFor('api', async () => (await fetch(`${apiUrl}/readyz`)).status === 200, api);
   return { api, projector, apiUrl };
-}
-
-/** utime + stime of a Linux process, with (`children`) its waited-for children's; null when unreadable. */
-function cpuSecondsOf(pid: number, children = false): number | null {
-  try {
-    // Fields after the parenthesised command name: state is [0], utime [11], stime [12], cutime [13], cstime [14].
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0);
-    return ticks / 100; // USER_HZ
-  } catch {
-    return null;
-  }
 }
 
 /**

@@ -16,6 +16,7 @@ const BENCHES: ReadonlyArray<{ name: string; full: string[]; smoke: string[]; lo
   { name: 'cold-start', full: [], smoke: [] },
   { name: 'entitlements', full: [], smoke: ['--smoke'] },
   { name: 'ingestion', full: [], smoke: ['--smoke'] },
+  { name: 'usage-flush', full: [], smoke: ['--smoke'] },
   { name: 'metering', full: [], smoke: ['--smoke'] },
   { name: 'reproduce', full: ['--vacuum'], smoke: ['--smoke'] },
   { name: 'billing-run', full: ['--subscriptions', '10000', '--events', '10000000'], smoke: ['--smoke'], long: true },
