@@ -157,6 +157,22 @@ interface StreamState {
 }
 
 /**
+ * The stream's last revision and which ids of the batch ($2) it holds already. The ids are found by
+ * id alone, through the hash index on `events.id` (migration 0011), which holds every event: usage
+ * events are left out of the unique (stream, id) index, and a re-appended UsageRecorded must still be
+ * found. `OFFSET 0` keeps the stream's condition out of the lookup, so no plan walks the stream's
+ * events (a usage stream holds a customer's month, millions of events) to find a void's id.
+ */
+export const STREAM_STATE_SQL = `
+SELECT last.revision::text AS revision, last.tx_id::text AS tx_id,
+       pg_current_xact_id_if_assigned()::text AS own_tx_id,
+       (SELECT coalesce(json_agg(json_build_object('id', e.id::text, 'revision', e.revision::text,
+                                 'tx_id', e.tx_id::text, 'position', e.position::text)), '[]')
+          FROM (SELECT * FROM events WHERE id = ANY($2::uuid[]) OFFSET 0) e WHERE e.stream = $1) AS existing
+  FROM (SELECT 1) one
+  LEFT JOIN (SELECT e.revision, e.tx_id FROM events e WHERE e.stream = $1 ORDER BY e.revision DESC LIMIT 1) last ON true`;
+
+/**
  * Runs after the lock, as its own statement: in READ COMMITTED a statement's snapshot is taken at
  * its start, so this one sees everything the writer we may have waited for committed.
  */
@@ -168,13 +184,7 @@ async function readState(client: ClientBase, stream: string, batch: PreparedEven
     existing: ExistingEvent[];
   }>({
     name: 'abaxus_stream_state',
-    text: `SELECT last.revision::text AS revision, last.tx_id::text AS tx_id,
-            pg_current_xact_id_if_assigned()::text AS own_tx_id,
-            (SELECT coalesce(json_agg(json_build_object('id', e.id::text, 'revision', e.revision::text,
-                                      'tx_id', e.tx_id::text, 'position', e.position::text)), '[]')
-               FROM events e WHERE e.stream = $1 AND e.id = ANY($2::uuid[])) AS existing
-       FROM (SELECT 1) one
-       LEFT JOIN (SELECT e.revision, e.tx_id FROM events e WHERE e.stream = $1 ORDER BY e.revision DESC LIMIT 1) last ON true`,
+    text: STREAM_STATE_SQL,
     values: [stream, batch.map((event) => event.id)],
   });
   const row = state.rows[0];
@@ -185,14 +195,23 @@ async function readState(client: ClientBase, stream: string, batch: PreparedEven
   };
 }
 
-/** jsonb equality: key order and whitespace do not matter; metadata (request ids) may differ on a retry. */
+/**
+ * Which present event ($2, with its type $3 and data $4) differs from the stream's ($1): looked up by
+ * id alone, as STREAM_STATE_SQL does. jsonb equality: key order and whitespace do not matter;
+ * metadata (request ids) may differ on a retry.
+ */
+export const CHANGED_CONTENT_SQL = `
+SELECT b.id::text AS id FROM unnest($2::uuid[], $3::text[], $4::jsonb[]) AS b(id, type, data)
+  CROSS JOIN LATERAL (SELECT * FROM events x WHERE x.id = b.id OFFSET 0) e
+ WHERE e.stream = $1 AND (e.type <> b.type OR e.data <> b.data) LIMIT 1`;
+
 async function ensureSameContent(client: ClientBase, stream: string, present: PreparedEvent[]): Promise<void> {
-  const conflict = await client.query<{ id: string }>(
-    `SELECT b.id::text AS id FROM unnest($2::uuid[], $3::text[], $4::jsonb[]) AS b(id, type, data)
-       JOIN events e ON e.stream = $1 AND e.id = b.id
-      WHERE e.type <> b.type OR e.data <> b.data LIMIT 1`,
-    [stream, present.map((e) => e.id), present.map((e) => e.type), present.map((e) => e.data)],
-  );
+  const conflict = await client.query<{ id: string }>(CHANGED_CONTENT_SQL, [
+    stream,
+    present.map((e) => e.id),
+    present.map((e) => e.type),
+    present.map((e) => e.data),
+  ]);
   if (conflict.rowCount !== 0) throw new EventIdConflictError(stream, conflict.rows[0].id);
 }
 

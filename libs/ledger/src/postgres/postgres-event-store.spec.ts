@@ -10,7 +10,7 @@ import {
   type RecordedEvent,
 } from '../event-store';
 import { describeEventStoreContract } from '../testing/event-store.contract';
-import { AppendOrderConflictError, InvalidEventError } from './postgres-append';
+import { AppendOrderConflictError, CHANGED_CONTENT_SQL, InvalidEventError, STREAM_STATE_SQL } from './postgres-append';
 import { InvalidCheckpointError, decodeCheckpoint } from './postgres-checkpoint';
 import {
   COUNT_VISIBLE_AFTER_SETTINGS,
@@ -320,6 +320,66 @@ describe('PostgresEventStore (Postgres only)', () => {
         EventIdConflictError,
       );
       expect((await store.readStream(stream)).length).toBe(2);
+    });
+
+    it('a UsageRecorded re-appended through append is found by the hash index on id: a no-op, or a conflict when changed', async () => {
+      // Migration 0011: (stream, id) is unique for every type but UsageRecorded (whose ids the usage
+      // flush derives from keys it claims), and every event is in a hash index on id.
+      const indexes = await pool.query<{ indexname: string; indexdef: string }>(
+        `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'events'`,
+      );
+      const definition = new Map(indexes.rows.map((row) => [row.indexname, row.indexdef]));
+      expect(definition.get('events_stream_id_key')).toContain(`WHERE (type <> 'UsageRecorded'::text)`);
+      expect(definition.get('events_id')).toContain('USING hash (id)');
+
+      const stream = newStream();
+      const usage = newEvent('UsageRecorded', { value: '1' });
+      const first = await store.append(stream, [usage]);
+      await expect(store.append(stream, [usage])).resolves.toEqual(first);
+      await expect(store.append(stream, [{ ...usage, data: { value: '2' } }])).rejects.toBeInstanceOf(
+        EventIdConflictError,
+      );
+      const other = newEvent();
+      await store.append(stream, [usage, other]);
+      expect(ids(await store.readStream(stream))).toEqual([usage.id, other.id]);
+      // Any other type: the database refuses a second row with the same (stream, id), even one written
+      // around the store.
+      await expect(
+        pool.query(
+          `INSERT INTO events (id, stream, revision, type, tenant_id, data, metadata, occurred_at)
+           SELECT id, stream, revision + 100, type, tenant_id, data, metadata, occurred_at FROM events
+            WHERE stream = $1 AND id = $2`,
+          [stream, other.id],
+        ),
+      ).rejects.toMatchObject({ code: '23505' });
+    });
+
+    it("looks up a batch's ids by id alone, never by walking the stream (a usage stream holds millions)", async () => {
+      // A temporary `events` (pg_temp comes first in the search path) with one stream of 200,000
+      // usage events and no statistics, as a month of one customer's usage right after it was written.
+      const client = await pool.connect();
+      try {
+        await client.query('CREATE TEMPORARY TABLE events (LIKE public.events INCLUDING INDEXES)');
+        await client.query(
+          `INSERT INTO events (position, tx_id, id, stream, revision, type, tenant_id, data, metadata, occurred_at, recorded_at)
+           SELECT i, 3::text::xid8, gen_random_uuid(), 'pg_spec:usage-big-2026-03', i, 'UsageRecorded', 'pg_spec',
+                  '{}', '{}', now(), now()
+             FROM generate_series(0, 199999) AS i`,
+        );
+        const hash = await client.query<{ indexname: string }>(
+          `SELECT indexname FROM pg_indexes WHERE schemaname LIKE 'pg_temp%' AND indexdef LIKE '%USING hash (id)%'`,
+        );
+        expect(hash.rows).toHaveLength(1);
+        for (const sql of [STREAM_STATE_SQL, CHANGED_CONTENT_SQL]) {
+          const explained = await client.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (GENERIC_PLAN, FORMAT JSON) ${sql}`);
+          const plan = JSON.stringify(explained.rows[0]['QUERY PLAN']);
+          expect(plan).toContain(`"Index Name":"${hash.rows[0].indexname}"`);
+          expect(plan).not.toContain('Seq Scan');
+        }
+      } finally {
+        await client.query('DROP TABLE IF EXISTS pg_temp.events');
+        client.release();
+      }
     });
 
     it('an empty batch only checks the expected revision', async () => {

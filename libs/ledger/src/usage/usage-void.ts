@@ -79,9 +79,12 @@ const INSERT_VOID = `INSERT INTO usage_voids (tenant_id, usage_id, reason, void_
   VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, usage_id) DO NOTHING
   RETURNING reason, void_event_id::text AS void_event_id, actor, voided_at`;
 
-/** voided_at is the void event's log time: what the usage projection shows as voided_at too. */
+/**
+ * voided_at is the void event's log time: what the usage projection shows as voided_at too. The event
+ * is found by id (the hash index on events.id), never by walking its stream's usage events.
+ */
 const INSERT_VOID_OF_EVENT = `INSERT INTO usage_voids (tenant_id, usage_id, reason, void_event_id, actor, voided_at)
-  SELECT $1, $2, $3, e.id, $5, e.recorded_at FROM events e WHERE e.stream = $6 AND e.id = $4
+  SELECT $1, $2, $3, e.id, $5, e.recorded_at FROM (SELECT * FROM events WHERE id = $4 OFFSET 0) e WHERE e.stream = $6
   RETURNING reason, void_event_id::text AS void_event_id, actor, voided_at`;
 
 /**

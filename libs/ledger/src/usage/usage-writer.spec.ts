@@ -178,14 +178,16 @@ describe('UsageGroupCommitWriter', () => {
   it('never leaves a key without its event: a failing statement rolls the key back, other requests still commit', async () => {
     const writer = newWriter({ partitions: 1 });
     const stream = `${TENANT}:usage-atomic-2026-03`;
-    const taken = randomUUID();
-    await store.append(stream, [{ id: taken, type: 'Other', data: {}, metadata: { tenant_id: TENANT, actor: 'x' } }]);
+    await store.append(stream, [
+      { id: randomUUID(), type: 'Other', data: {}, metadata: { tenant_id: TENANT, actor: 'x' } },
+    ]);
     // Occupy the single flusher so that the next two requests share one flush.
     const blocker = writer.append([item('k-atomic-0', { customer: 'atomic' })]);
-    const bad = writer.append([item('k-atomic-bad', { customer: 'atomic', id: taken })]);
+    // A timestamp the statement cannot read as one (the API never sends it): the flush's statement fails.
+    const bad = writer.append([{ ...item('k-atomic-bad', { customer: 'atomic' }), timestamp: 'not a time' }]);
     const good = writer.append([item('k-atomic-good', { customer: 'atomic' })]);
     await blocker;
-    await expect(bad).rejects.toMatchObject({ code: '23505' });
+    await expect(bad).rejects.toMatchObject({ code: '22007' });
     expect((await good)[0].status).toBe('accepted');
     const keys = await db.pool.query(
       'SELECT idempotency_key FROM usage_idempotency WHERE tenant_id = $1 AND idempotency_key LIKE $2 ORDER BY 1',
