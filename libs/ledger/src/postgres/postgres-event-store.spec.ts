@@ -30,6 +30,27 @@ afterAll(async () => {
   await db?.close();
 });
 
+/**
+ * Runs `check` on a connection whose `events` is a temporary copy of the log's table (pg_temp comes
+ * first in the search path; autovacuum never analyses temporary tables, so it has no statistics)
+ * holding the rows of `rows`: a SELECT of (position, tx_id, id, stream, revision, type, data), each
+ * with tenant pg_spec. For the plans a big log gets before anything analysed it.
+ */
+async function withTemporaryLog(pool: Pool, rows: string, check: (client: PoolClient) => Promise<void>): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('CREATE TEMPORARY TABLE events (LIKE public.events INCLUDING INDEXES)');
+    await client.query(
+      `INSERT INTO events (position, tx_id, id, stream, revision, type, data, tenant_id, metadata, occurred_at, recorded_at)
+       SELECT r.*, 'pg_spec', '{}', now(), now() FROM (${rows}) r`,
+    );
+    await check(client);
+  } finally {
+    await client.query('DROP TABLE IF EXISTS pg_temp.events');
+    client.release();
+  }
+}
+
 describeEventStoreContract('postgres', async () => {
   const store = new PostgresEventStore((await database()).pool);
   return { store, cleanup: () => store.close() };
@@ -355,17 +376,10 @@ describe('PostgresEventStore (Postgres only)', () => {
     });
 
     it("looks up a batch's ids by id alone, never by walking the stream (a usage stream holds millions)", async () => {
-      // A temporary `events` (pg_temp comes first in the search path) with one stream of 200,000
-      // usage events and no statistics, as a month of one customer's usage right after it was written.
-      const client = await pool.connect();
-      try {
-        await client.query('CREATE TEMPORARY TABLE events (LIKE public.events INCLUDING INDEXES)');
-        await client.query(
-          `INSERT INTO events (position, tx_id, id, stream, revision, type, tenant_id, data, metadata, occurred_at, recorded_at)
-           SELECT i, 3::text::xid8, gen_random_uuid(), 'pg_spec:usage-big-2026-03', i, 'UsageRecorded', 'pg_spec',
-                  '{}', '{}', now(), now()
-             FROM generate_series(0, 199999) AS i`,
-        );
+      // One stream of 200,000 usage events, as a month of one customer's usage right after it was written.
+      const rows = `SELECT i, 3::text::xid8, gen_random_uuid(), 'pg_spec:usage-big-2026-03', i, 'UsageRecorded', '{}'::jsonb
+                      FROM generate_series(0, 199999) AS i`;
+      await withTemporaryLog(pool, rows, async (client) => {
         const hash = await client.query<{ indexname: string }>(
           `SELECT indexname FROM pg_indexes WHERE schemaname LIKE 'pg_temp%' AND indexdef LIKE '%USING hash (id)%'`,
         );
@@ -376,10 +390,7 @@ describe('PostgresEventStore (Postgres only)', () => {
           expect(plan).toContain(`"Index Name":"${hash.rows[0].indexname}"`);
           expect(plan).not.toContain('Seq Scan');
         }
-      } finally {
-        await client.query('DROP TABLE IF EXISTS pg_temp.events');
-        client.release();
-      }
+      });
     });
 
     it('an empty batch only checks the expected revision', async () => {
@@ -523,17 +534,11 @@ describe('PostgresEventStore (Postgres only)', () => {
       // The projector counts its lag under load, when the events after its checkpoint are the last
       // rows of the table, and while it catches up, when up to a million follow it. Without
       // statistics (autovacuum had not analysed \`events\` in two minutes of the ingestion bench) the
-      // planner's guesses are far off. A temporary \`events\` (pg_temp comes first in the search path;
-      // autovacuum never analyses temporary tables) holds such a log for this connection alone.
-      const client = await pool.connect();
-      try {
-        await client.query('CREATE TEMPORARY TABLE events (LIKE public.events INCLUDING INDEXES)');
-        await client.query(
-          `INSERT INTO events (position, tx_id, id, stream, revision, type, tenant_id, data, metadata, occurred_at, recorded_at)
-           SELECT i, (3 + i / 1000)::text::xid8, gen_random_uuid(), 'pg_spec:lag', i, 'PgLagType', 'pg_spec',
-                  jsonb_build_object('pad', repeat('x', 500)), '{}', now(), now()
-             FROM generate_series(1, 200000) AS i`,
-        );
+      // planner's guesses are far off (withTemporaryLog).
+      const rows = `SELECT i, (3 + i / 1000)::text::xid8, gen_random_uuid(), 'pg_spec:lag', i, 'PgLagType',
+                           jsonb_build_object('pad', repeat('x', 500))
+                      FROM generate_series(1, 200000) AS i`;
+      await withTemporaryLog(pool, rows, async (client) => {
         // Transaction ids 3..203, below any horizon. Near the head: the last 1,000 events, counted up
         // to the projector's window; from the start: all of them, counted up to the status limit.
         const nearTheHead = [String(3 + 199), '199000', 4000];
@@ -561,12 +566,9 @@ describe('PostgresEventStore (Postgres only)', () => {
           expect(counted).not.toContain('"Node Type":"Sort"');
           expect(counted).not.toContain('Seq Scan');
         }
-        const { rows } = await client.query<{ n: string }>(COUNT_VISIBLE_AFTER_SQL, nearTheHead);
-        expect(rows[0].n).toBe('1000');
-      } finally {
-        await client.query('DROP TABLE IF EXISTS pg_temp.events');
-        client.release();
-      }
+        const counted = await client.query<{ n: string }>(COUNT_VISIBLE_AFTER_SQL, nearTheHead);
+        expect(counted.rows[0].n).toBe('1000');
+      });
     });
   });
 
