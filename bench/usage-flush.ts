@@ -1,8 +1,8 @@
 /**
  * The usage flush alone: Postgres CPU, WAL and index bytes per event of `appendUsage` (the
  * `abaxus_append_usage` function, infra/migrations/0010), the statement every ingestion request ends
- * in, in Postgres mode. One connection appends `--events` events in flushes of 500 (the API's batch
- * size), over 64 customers' streams, built as the API builds them (usage ids by usageIdFor, payload
+ * in, in Postgres mode. One connection appends `--events` events in flushes of 500 (one batch
+ * request's worth), over 64 customers' streams, built as the API builds them (usage ids by usageIdFor, payload
  * hashes, metadata). No HTTP, no projector, no other load: what the write side's schema costs per
  * event, with less noise than the end-to-end bench (ingestion.ts).
  *
@@ -120,11 +120,14 @@ async function main(): Promise<void> {
         [walBefore],
       );
       // Index sizes per stored event (warm-up included), in a cluster of its own only.
-      const indexes = await client.query<{ name: string; bytes: string }>(
-        `SELECT c.relname AS name, pg_relation_size(c.oid)::text AS bytes
-           FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
-          WHERE t.relname IN ('events', 'usage_idempotency') ORDER BY t.relname, c.relname`,
-      );
+      const indexes =
+        db.dir === null
+          ? null
+          : await client.query<{ name: string; bytes: string }>(
+              `SELECT c.relname AS name, pg_relation_size(c.oid)::text AS bytes
+                 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+                WHERE t.relname IN ('events', 'usage_idempotency') ORDER BY t.relname, c.relname`,
+            );
       const stored = events + WARM_UP_FLUSHES * FLUSH;
       console.log(
         JSON.stringify({
@@ -141,7 +144,7 @@ async function main(): Promise<void> {
               : Number((((cpuAfter - cpuBefore) * 1e6) / events).toFixed(1)),
           wal_bytes_per_event: Math.round(Number(wal.rows[0].bytes) / events),
           index_bytes_per_event:
-            db.dir === null
+            indexes === null
               ? null
               : Object.fromEntries(
                   indexes.rows.map((row) => [row.name, Number((Number(row.bytes) / stored).toFixed(1))]),
