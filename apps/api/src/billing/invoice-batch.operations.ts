@@ -158,9 +158,13 @@ async function decideUnderLocks(
     works.map((work) => invoiceStream(ctx.tenantId, work.invoiceId)),
   );
   const numbers = invoiceNumbersStream(ctx.tenantId);
+  // The assignments are found by id alone (the hash index on events.id, migration 0011), then their
+  // stream checked: never by walking the numbers stream, which holds every invoice number given.
   const { rows } = await client.query<{ revision: string | null; assigned: string[] }>(
     `SELECT (SELECT max(revision)::text FROM events WHERE stream = $1) AS revision,
-            ARRAY(SELECT data->>'invoice_id' FROM events WHERE stream = $1 AND id = ANY($2::uuid[])) AS assigned`,
+            ARRAY(SELECT e.data->>'invoice_id'
+                    FROM (SELECT stream, data FROM events WHERE id = ANY($2::uuid[]) OFFSET 0) e
+                   WHERE e.stream = $1) AS assigned`,
     [numbers, works.map((work) => assignmentEventId(ctx.tenantId, work.invoiceId))],
   );
   const assigned = new Set(rows[0].assigned);

@@ -168,7 +168,8 @@ SELECT last.revision::text AS revision, last.tx_id::text AS tx_id,
        pg_current_xact_id_if_assigned()::text AS own_tx_id,
        (SELECT coalesce(json_agg(json_build_object('id', e.id::text, 'revision', e.revision::text,
                                  'tx_id', e.tx_id::text, 'position', e.position::text)), '[]')
-          FROM (SELECT * FROM events WHERE id = ANY($2::uuid[]) OFFSET 0) e WHERE e.stream = $1) AS existing
+          FROM (SELECT id, stream, revision, tx_id, position FROM events WHERE id = ANY($2::uuid[]) OFFSET 0) e
+         WHERE e.stream = $1) AS existing
   FROM (SELECT 1) one
   LEFT JOIN (SELECT e.revision, e.tx_id FROM events e WHERE e.stream = $1 ORDER BY e.revision DESC LIMIT 1) last ON true`;
 
@@ -202,7 +203,7 @@ async function readState(client: ClientBase, stream: string, batch: PreparedEven
  */
 export const CHANGED_CONTENT_SQL = `
 SELECT b.id::text AS id FROM unnest($2::uuid[], $3::text[], $4::jsonb[]) AS b(id, type, data)
-  CROSS JOIN LATERAL (SELECT * FROM events x WHERE x.id = b.id OFFSET 0) e
+  CROSS JOIN LATERAL (SELECT x.stream, x.type, x.data FROM events x WHERE x.id = b.id OFFSET 0) e
  WHERE e.stream = $1 AND (e.type <> b.type OR e.data <> b.data) LIMIT 1`;
 
 async function ensureSameContent(client: ClientBase, stream: string, present: PreparedEvent[]): Promise<void> {

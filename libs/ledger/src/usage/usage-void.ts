@@ -84,7 +84,8 @@ const INSERT_VOID = `INSERT INTO usage_voids (tenant_id, usage_id, reason, void_
  * is found by id (the hash index on events.id), never by walking its stream's usage events.
  */
 const INSERT_VOID_OF_EVENT = `INSERT INTO usage_voids (tenant_id, usage_id, reason, void_event_id, actor, voided_at)
-  SELECT $1, $2, $3, e.id, $5, e.recorded_at FROM (SELECT * FROM events WHERE id = $4 OFFSET 0) e WHERE e.stream = $6
+  SELECT $1, $2, $3, e.id, $5, e.recorded_at FROM (SELECT id, stream, recorded_at FROM events WHERE id = $4 OFFSET 0) e
+   WHERE e.stream = $6
   RETURNING reason, void_event_id::text AS void_event_id, actor, voided_at`;
 
 /**
