@@ -2,8 +2,8 @@
  * The usage flush alone: Postgres CPU, WAL and index bytes per event of `appendUsage` (the
  * `abaxus_append_usage` function, infra/migrations/0010), the statement every ingestion request ends
  * in, in Postgres mode. One connection appends `--events` events in flushes of 500 (one batch
- * request's worth), over 64 customers' streams, built as the API builds them (usage ids by usageIdFor, payload
- * hashes, metadata). No HTTP, no projector, no other load: what the write side's schema costs per
+ * request's worth), over 64 customers' streams, built by the API's own usageAppendItem (usage ids,
+ * payload hashes, metadata). No HTTP, no projector, no other load: what the write side's schema costs per
  * event, with less noise than the end-to-end bench (ingestion.ts).
  *
  * `--migrations-up-to 0010` builds the schema as that migration left it, so two schemas compare in
@@ -12,10 +12,10 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Command } from 'commander';
-import { USAGE_RECORDED, usageStreamId, type UsageRecordedData } from '#domain';
-import { appendUsage, streamName, type UsageAppendItem } from '#ledger';
+import { appendUsage, type UsageAppendItem } from '#ledger';
 import { createPool, loadMigrations, migrate } from '#platform';
-import { usageIdFor } from '../apps/api/src/usage-events/usage-event.validation';
+import { usageAppendItem } from '../apps/api/src/usage-events/usage-append-item';
+import type { NormalizedUsageEvent } from '../apps/api/src/usage-events/usage-event.validation';
 import { benchDatabase, cpuSecondsOf } from './bench-harness';
 
 const FLUSH = 500;
@@ -49,40 +49,21 @@ function parse(argv: string[]): Options {
 }
 
 let sequence = 0;
-const timestamp = new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+/** Canonical RFC 3339 UTC with milliseconds, as validation leaves a timestamp. */
+const timestamp = new Date(Date.now() - 60_000).toISOString();
 
+/** The next event, validated and normalised, made into a flush item by the API's own builder. */
 function item(): UsageAppendItem {
   sequence += 1;
-  const customerId = `bench_c${sequence % CUSTOMERS}`;
-  const idempotencyKey = `${RUN}-${sequence}`;
-  const usageId = usageIdFor(TENANT, idempotencyKey);
-  const payloadHash = randomBytes(32).toString('hex');
-  const data: UsageRecordedData = {
-    usage_id: usageId,
-    customer_id: customerId,
+  const event: NormalizedUsageEvent = {
+    customer_id: `bench_c${sequence % CUSTOMERS}`,
     metric_key: 'api_calls',
     value: `${sequence % 1000}.25`,
     timestamp,
-    idempotency_key: idempotencyKey,
+    idempotency_key: `${RUN}-${sequence}`,
     properties: { region: 'eu-west-1', endpoint: '/v1/things', status: 200 },
-    payload_hash: payloadHash,
-    source: 'ingest',
   };
-  return {
-    tenantId: TENANT,
-    idempotencyKey,
-    payloadHash,
-    stream: streamName(TENANT, 'usage', usageStreamId(customerId, timestamp)),
-    customerId,
-    metricKey: 'api_calls',
-    timestamp,
-    event: {
-      id: usageId,
-      type: USAGE_RECORDED,
-      data,
-      metadata: { tenant_id: TENANT, actor: 'key_bench', request_id: `req_${randomUUID()}` },
-    },
-  };
+  return usageAppendItem(TENANT, 'key_bench', `req_${randomUUID()}`, event, { kind: 'ingest' });
 }
 
 async function main(): Promise<void> {

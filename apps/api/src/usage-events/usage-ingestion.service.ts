@@ -1,12 +1,11 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { USAGE_RECORDED, usageStreamId, type FieldError, type Metric, type UsageRecordedData } from '#domain';
+import type { FieldError, Metric } from '#domain';
 import {
   StoreUsageWriter,
   UsageGroupCommitWriter,
   judge,
   readUsageKeys,
-  streamName,
   usageKeyOf,
   type EventStore,
   type UsageAppendItem,
@@ -16,11 +15,11 @@ import {
 import type { AuthContext } from '../common/auth/key-directory';
 import { CatalogDirectory, type CatalogCustomer } from '../common/catalog-directory';
 import { EVENT_STORE, PG_POOL } from '../common/tokens';
+import { usageAppendItem, type IngestSource } from './usage-append-item';
 import {
   MAX_LIVE_AGE_MS,
   meteredPropertyErrors,
   usagePayloadHash,
-  usageIdFor,
   validateUsageEvent,
   type NormalizedUsageEvent,
   type UsageValidation,
@@ -30,8 +29,7 @@ export type IngestResult =
   | { status: 'accepted' | 'duplicate' | 'conflict'; id: string; idempotency_key: string }
   | { status: 'invalid'; errors: FieldError[] };
 
-/** `ingest`: the live API (timestamps up to 35 days old); `backfill`: any age, with its reason. */
-export type IngestSource = { kind: 'ingest' } | { kind: 'backfill'; reason: string };
+export type { IngestSource };
 
 /** Group-commit tuning from the environment (defaults measured by bench/ingestion.ts). */
 export function groupCommitOptions(env: NodeJS.ProcessEnv = process.env): UsageGroupCommitOptions {
@@ -101,7 +99,8 @@ export class UsageIngestion implements OnApplicationShutdown {
     const fresh = pending.some((c) => c instanceof Promise) ? await Promise.all(pending) : (pending as Checked[]);
     const checked = await this.settleRetries(caller.tenantId, fresh);
     const items: UsageAppendItem[] = [];
-    for (const result of checked) if (result.ok) items.push(this.toItem(caller, requestId, result.event, source));
+    for (const result of checked)
+      if (result.ok) items.push(usageAppendItem(caller.tenantId, caller.keyId, requestId, result.event, source));
     const outcomes = await (raw.length === 1 ? this.singleWriter : this.writer).append(items);
     let next = 0;
     return checked.map((result): IngestResult => {
@@ -151,44 +150,6 @@ export class UsageIngestion implements OnApplicationShutdown {
       ]).then(([c, m]) => withCatalog(raw, now, validation, catalogErrors(customerId, c, metricKey, m)));
     }
     return withCatalog(raw, now, validation, catalogErrors(customerId, customer, metricKey, metric));
-  }
-
-  private toItem(
-    caller: AuthContext,
-    requestId: string,
-    event: NormalizedUsageEvent,
-    source: IngestSource,
-  ): UsageAppendItem {
-    const tenantId = caller.tenantId;
-    const usageId = usageIdFor(tenantId, event.idempotency_key);
-    const payloadHash = usagePayloadHash(event);
-    const data: UsageRecordedData = {
-      usage_id: usageId,
-      customer_id: event.customer_id,
-      metric_key: event.metric_key,
-      value: event.value,
-      timestamp: event.timestamp,
-      idempotency_key: event.idempotency_key,
-      properties: event.properties,
-      payload_hash: payloadHash,
-      source: source.kind,
-    };
-    if (source.kind === 'backfill') data.backfill_reason = source.reason;
-    return {
-      tenantId,
-      idempotencyKey: event.idempotency_key,
-      payloadHash,
-      stream: streamName(tenantId, 'usage', usageStreamId(event.customer_id, event.timestamp)),
-      customerId: event.customer_id,
-      metricKey: event.metric_key,
-      timestamp: event.timestamp,
-      event: {
-        id: usageId,
-        type: USAGE_RECORDED,
-        data,
-        metadata: { tenant_id: tenantId, actor: caller.keyId, request_id: requestId },
-      },
-    };
   }
 }
 
