@@ -62,7 +62,8 @@ export const USAGE_BUCKETS_DAILY_DDL = USAGE_BUCKETS_DDL;
  * hot path, so the usage projection keeps this instead, in a table of its own (`usage_events` has
  * exactly the columns of the shared contract). Run-length encoded over log_position: the events of
  * one request (a batch of up to 500) are consecutive in the log and share actor and request id, so
- * they take ONE row, [first_position, last_position]. The origin of a usage row:
+ * they take ONE row, [first_position, last_position], even when the projector applies them in several
+ * batches (a run that continues the tenant's last row extends it). The origin of a usage row:
  *   SELECT actor, request_id FROM usage_origins
  *    WHERE tenant_id = $1 AND first_position <= $pos ORDER BY first_position DESC LIMIT 1
  * (and last_position >= $pos).
@@ -184,17 +185,31 @@ export async function recordUsage(
           groupBy: 'version',
         })}), quarter AS (${bucketInsertSql(slots, tables.buckets, 'm', 'quarter', true)})`;
   const main = slots.length === 0 ? 'SELECT 1' : bucketInsertSql(slots, tables.daily, 'm', 'day', true);
-  // Islands of consecutive inserted positions with one (tenant, actor, request id): one row each.
-  const origins = `INSERT INTO ${tables.origins} (tenant_id, first_position, last_position, actor, request_id)
-      SELECT tenant_id, min(log_position), max(log_position), actor, request_id FROM (
+  // Islands of consecutive inserted positions with one (tenant, actor, request id): one row each,
+  // unless the tenant's row before it ends right before it with the same actor and request id (the
+  // run began in an earlier batch): that row is extended. So the rows are the maximal runs, whatever
+  // the batches (a rebuild with another batch size gives the same rows).
+  const islands = `SELECT tenant_id, min(log_position) AS first_position, max(log_position) AS last_position,
+                          actor, request_id FROM (
         SELECT i.tenant_id, i.log_position, o.actor, o.request_id,
                i.log_position - row_number() OVER (PARTITION BY i.tenant_id, o.actor, o.request_id
                                                    ORDER BY i.log_position) AS island
           FROM inserted i JOIN input o ON o.log_position = i.log_position) runs
       GROUP BY tenant_id, actor, request_id, island`;
+  const extended = `UPDATE ${tables.origins} AS o SET last_position = i.last_position
+        FROM islands i
+       WHERE o.tenant_id = i.tenant_id
+         AND o.first_position = (SELECT max(p.first_position) FROM ${tables.origins} p
+                                  WHERE p.tenant_id = i.tenant_id AND p.first_position < i.first_position)
+         AND o.last_position = i.first_position - 1
+         AND o.actor = i.actor AND o.request_id IS NOT DISTINCT FROM i.request_id
+      RETURNING i.tenant_id, i.first_position`;
+  const origins = `INSERT INTO ${tables.origins} (tenant_id, first_position, last_position, actor, request_id)
+      SELECT i.tenant_id, i.first_position, i.last_position, i.actor, i.request_id FROM islands i
+       WHERE NOT EXISTS (SELECT 1 FROM extended x WHERE x.tenant_id = i.tenant_id AND x.first_position = i.first_position)`;
   await client.query(
     `WITH input AS MATERIALIZED (${input}), inserted AS (${insert}), series AS (${series}),
-       origins AS (${origins})${metered} ${main}`,
+       islands AS (${islands}), extended AS (${extended}), origins AS (${origins})${metered} ${main}`,
     params.values,
   );
 }
