@@ -8,11 +8,12 @@ import {
   type MeteredEvent,
   type MetricDefinitionInput,
 } from '#domain';
-import { PostgresEventStore, rebuildProjection, type Checkpoint } from '#ledger';
+import { PostgresEventStore, type Checkpoint } from '#ledger';
 import { projectTo } from '../../../../libs/ledger/src/projections/testing/projection-fixtures';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
 import {
   appendUsage,
+  rebuildUsage,
   runMetricCommand,
   usageRecorded,
   usageVoided,
@@ -350,15 +351,7 @@ describe('usage read model: summary and exact scan equal the domain (parity law)
       await project();
       expect(await snapshot()).toEqual(before);
     }
-    const result = await rebuildProjection({
-      pool: db.pool,
-      store,
-      projections: [usageProjection],
-      name: 'usage',
-      force: true,
-      batchSize: 37,
-    });
-    expect(result.outcome).toBe('switched');
+    await rebuildUsage({ pool: db.pool, store }, 37);
     expect(await snapshot()).toEqual(before);
   });
 

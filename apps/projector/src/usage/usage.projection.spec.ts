@@ -1,7 +1,7 @@
-import { PostgresEventStore, rebuildProjection, type Checkpoint } from '#ledger';
+import { PostgresEventStore, type Checkpoint } from '#ledger';
 import { projectTo } from '../../../../libs/ledger/src/projections/testing/projection-fixtures';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
-import { appendUsage, usageRecorded, usageVoided } from './testing/usage-fixtures';
+import { appendUsage, rebuildUsage, usageRecorded, usageVoided } from './testing/usage-fixtures';
 import { auditLogProjection } from '../audit/audit-log.projection';
 import { usageProjection } from './usage.projection';
 
@@ -207,15 +207,7 @@ describe('usage projection: usage_events', () => {
     // The request of three events (key_batch) is one origins row, though batches of 2 split it.
     expect(before.usage_origins.filter((row) => (row as { actor: string }).actor === 'key_batch')).toHaveLength(1);
     for (const batchSize of [2, 3]) {
-      const result = await rebuildProjection({
-        pool: db.pool,
-        store,
-        projections: [usageProjection],
-        name: 'usage',
-        force: true,
-        batchSize,
-      });
-      expect(result.outcome).toBe('switched');
+      await rebuildUsage({ pool: db.pool, store }, batchSize);
       expect(await allRows()).toEqual(before);
     }
   });

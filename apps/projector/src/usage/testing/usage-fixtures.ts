@@ -9,7 +9,16 @@ import {
   type UsageRecordedData,
   type UsageVoidedData,
 } from '#domain';
-import { StreamNotFoundError, streamName, type Checkpoint, type EventStore, type NewEvent } from '#ledger';
+import type { Pool } from 'pg';
+import {
+  StreamNotFoundError,
+  rebuildProjection,
+  streamName,
+  type Checkpoint,
+  type EventStore,
+  type NewEvent,
+} from '#ledger';
+import { usageProjection } from '../usage.projection';
 
 /** Test fixtures: usage events appended straight to the store, as ingestion would write them. */
 export interface UsageInput {
@@ -125,4 +134,16 @@ export async function runMetricCommand(
   const after = fold(events, state);
   if (after.status === 'absent') throw new Error('metric fixture: no metric');
   return { metric: after.metric, position };
+}
+
+/** A forced rebuild of the usage projection into fresh tables, in batches of `batchSize`; throws unless it switched. */
+export async function rebuildUsage(deps: { pool: Pool; store: EventStore }, batchSize: number): Promise<void> {
+  const result = await rebuildProjection({
+    ...deps,
+    projections: [usageProjection],
+    name: 'usage',
+    force: true,
+    batchSize,
+  });
+  if (result.outcome !== 'switched') throw new Error(`usage rebuild ended ${result.outcome}`);
 }
